@@ -1,0 +1,288 @@
+"""The ``crnn`` command. Thin: parse arguments, call an engine, print."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import warnings
+
+from .errors import CrnnError
+
+__all__ = ["main", "build_parser"]
+
+_FORMATTER = argparse.RawDescriptionHelpFormatter
+
+
+def _warning_line(message, category, filename, lineno, file=None, line=None):
+    print(f"crnn: warning: {message}", file=file or sys.stderr)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="crnn", formatter_class=_FORMATTER,
+        description="CRNN text-line recognition: datasets, training, evaluation, inference.",
+        epilog="examples:\n  crnn predict line.png --model runs/demo/best.pt\n"
+               "  crnn dataset create --labels train.txt --out train.lmdb\n"
+               "  crnn train --train train.lmdb --val val.lmdb --charset ascii\n"
+               "  crnn synth --out synth.lmdb --count 10000 --charset zh")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    # predict
+    sp = sub.add_parser(
+        "predict", help="recognize text in line images", formatter_class=_FORMATTER,
+        epilog="examples:\n  crnn predict line.png\n  crnn predict scans/ 'more/*.jpg' "
+               "--model runs/demo/best.pt --json")
+    sp.add_argument("inputs", nargs="+", help="image files, directories or glob patterns")
+    sp.add_argument("--model", default="default",
+                    help="checkpoint path, or 'default' for the bundled model")
+    sp.add_argument("--charset", help="alphabet for a plain crnn.pytorch state dict")
+    sp.add_argument("--json", action="store_true", help="JSON lines: path, text, confidence")
+    sp.add_argument("--char-probs", action="store_true",
+                    help="with --json, add each character's probability")
+    sp.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:1 ...")
+    sp.add_argument("--batch-size", type=int, default=64)
+
+    # eval
+    sp = sub.add_parser(
+        "eval", help="score a model on a dataset", formatter_class=_FORMATTER,
+        epilog="example:\n  crnn eval --model runs/demo/best.pt --data val.lmdb "
+               "--errors errors.tsv --nfkc --ignore-space")
+    sp.add_argument("--model", default="default")
+    sp.add_argument("--data", required=True, nargs="+", help="LMDB directory or label file")
+    sp.add_argument("--images-root", help="folder the label file's image paths start from")
+    sp.add_argument("--format", default="auto", choices=("auto", "tab", "space", "index"))
+    sp.add_argument("--charset", help="charset file for index-style labels / state dicts")
+    sp.add_argument("--errors", help="write every wrong sample to this TSV file")
+    sp.add_argument("--ignore-space", action="store_true", help="remove whitespace first")
+    sp.add_argument("--ignore-case", action="store_true", help="compare case-folded text")
+    sp.add_argument("--nfkc", action="store_true",
+                    help="apply Unicode NFKC first (full-width -> half-width forms)")
+    sp.add_argument("--limit", type=int, help="only the first N samples")
+    sp.add_argument("--device", default="auto")
+    sp.add_argument("--batch-size", type=int, default=64)
+    sp.add_argument("--json", action="store_true", help="print the figures as JSON")
+
+    # train
+    sp = sub.add_parser(
+        "train", help="train or fine-tune a CRNN", formatter_class=_FORMATTER,
+        epilog="examples:\n  crnn train --config configs/demo.yaml\n"
+               "  crnn train --train train.lmdb --val val.lmdb --charset ascii "
+               "--set lr=0.0005 --set scheduler=cosine\n"
+               "  crnn train --resume runs/crnn/last.pt\n"
+               "every config key can be given with --set key=value; see docs/training.md")
+    sp.add_argument("--config", help="YAML file of config keys")
+    sp.add_argument("--set", dest="overrides", action="append", default=[],
+                    metavar="KEY=VALUE", help="override a config key (repeatable)")
+    sp.add_argument("--train", nargs="+", help="training LMDB(s) / label file(s)")
+    sp.add_argument("--val", nargs="+", help="validation LMDB(s) / label file(s)")
+    sp.add_argument("--charset", help="preset (digits, ascii, zh, zh-large), file or chars:...")
+    sp.add_argument("--out", help="run directory (checkpoints, logs, resolved config)")
+    sp.add_argument("--epochs", type=int)
+    sp.add_argument("--max-steps", type=int)
+    sp.add_argument("--batch-size", type=int)
+    sp.add_argument("--lr", type=float)
+    sp.add_argument("--workers", type=int)
+    sp.add_argument("--device")
+    sp.add_argument("--init", help="fine-tune from this checkpoint (charset may differ)")
+    sp.add_argument("--resume", help="continue a run exactly from its last.pt")
+    sp.add_argument("--quiet", action="store_true", help="no progress bar or log lines")
+
+    # dataset
+    sp = sub.add_parser("dataset", help="create, inspect, verify or export LMDB datasets")
+    dsub = sp.add_subparsers(dest="dataset_command", metavar="ACTION", required=True)
+    dp = dsub.add_parser(
+        "create", help="label file + images -> LMDB", formatter_class=_FORMATTER,
+        epilog="examples:\n  crnn dataset create --labels train.tsv --images-root imgs "
+               "--out train.lmdb\n  crnn dataset create --labels data_train.txt --images-root "
+               "images --format index --charset char_std_5990.txt --out train.lmdb")
+    dp.add_argument("--labels", required=True, help="label file (tab, space or index style)")
+    dp.add_argument("--images-root", help="folder image paths are relative to "
+                                          "(default: the label file's folder)")
+    dp.add_argument("--out", required=True, help="LMDB directory to write")
+    dp.add_argument("--format", default="auto", choices=("auto", "tab", "space", "index"))
+    dp.add_argument("--charset", help="check labels against it (required for index style)")
+    dp.add_argument("--oov", default="error", choices=("error", "skip-sample", "drop-char"),
+                    help="what to do with characters outside --charset")
+    dp.add_argument("--no-check-images", action="store_true",
+                    help="do not test-decode each image (faster)")
+    dp.add_argument("--overwrite", action="store_true")
+    for name, helptext in (("info", "counts, label lengths, image sizes"),
+                           ("verify", "decode every image and list every bad sample")):
+        dp = dsub.add_parser(name, help=helptext, formatter_class=_FORMATTER,
+                             epilog=f"example:\n  crnn dataset {name} train.lmdb --charset zh")
+        dp.add_argument("path", help="LMDB directory")
+        dp.add_argument("--charset", help="report characters outside this charset")
+        dp.add_argument("--json", action="store_true")
+    dp = dsub.add_parser("export", help="LMDB -> image files + labels.tsv",
+                         formatter_class=_FORMATTER,
+                         epilog="example:\n  crnn dataset export train.lmdb --out train_files")
+    dp.add_argument("path", help="LMDB directory")
+    dp.add_argument("--out", required=True, help="folder to create")
+    dp.add_argument("--overwrite", action="store_true")
+
+    # synth: its own parser lives with the renderer (crnn synth --help)
+    sub.add_parser("synth", help="render synthetic text-line datasets (crnn synth --help)",
+                   add_help=False)
+    return p
+
+
+# ---------------------------------------------------------------------------- commands
+def _cmd_predict(args: argparse.Namespace) -> int:
+    from .recognizer import Recognizer, expand_inputs
+
+    paths, problems = expand_inputs(args.inputs)
+    for msg in problems:
+        print(f"crnn: error: {msg}", file=sys.stderr)
+    if not paths:
+        return 2
+    rec = Recognizer.load(args.model, device=args.device, batch_size=args.batch_size,
+                          charset=args.charset)
+    failed = len(problems)
+    for r in rec.recognize(paths):
+        if args.json:
+            print(json.dumps(r.as_dict(args.char_probs), ensure_ascii=False), flush=True)
+        elif r.ok:
+            print(f"{r.source}\t{r.text}\t{r.confidence:.4f}")
+        if not r.ok:
+            failed += 1
+            print(f"crnn: error: {r.error}", file=sys.stderr)
+    return 1 if failed else 0
+
+
+def _cmd_eval(args: argparse.Namespace) -> int:
+    from .charset import Charset
+    from .data.dataset import open_source
+    from .evaluate import evaluate
+    from .metrics import TextNormalizer
+    from .recognizer import Recognizer
+    from .train import ConcatSource
+
+    charset = Charset.resolve(args.charset) if args.charset else None
+    rec = Recognizer.load(args.model, device=args.device, batch_size=args.batch_size,
+                          charset=charset if charset and charset.line_to_class is None
+                          else None)
+    srcs = [open_source(d, args.images_root, args.format, charset or rec.charset)
+            for d in args.data]
+    for s in srcs:
+        for err in getattr(s, "errors", [])[:10]:
+            print(f"crnn: warning: skipped {err}", file=sys.stderr)
+    source = srcs[0] if len(srcs) == 1 else ConcatSource(srcs)
+    norm = TextNormalizer(args.ignore_space, args.ignore_case, args.nfkc)
+    res = evaluate(rec, source, norm, args.errors, limit=args.limit)
+    d = res.as_dict()
+    if args.json:
+        print(json.dumps(d))
+    else:
+        print(f"lines {d['lines']}  accuracy {d['accuracy']:.4f}  CER {d['cer']:.4f}  "
+              f"1-NED {d['ned']:.4f}  unreadable {d['unreadable']}  "
+              f"{d['lines_per_second']:.1f} lines/s on {rec.device}")
+        if args.errors:
+            print(f"wrong samples written to {args.errors}")
+    return 0
+
+
+def _cmd_train(args: argparse.Namespace) -> int:
+    from .checkpoint import load_checkpoint
+    from .config import load_config
+    from .train import train
+
+    flags = {"train": args.train, "val": args.val, "charset": args.charset, "out": args.out,
+             "epochs": args.epochs, "max_steps": args.max_steps, "batch_size": args.batch_size,
+             "lr": args.lr, "workers": args.workers, "device": args.device, "init": args.init}
+    base = None
+    if args.resume:  # the run's own config, which the command line may still amend
+        base = (load_checkpoint(args.resume).train_state or {}).get("config")
+    cfg = load_config(args.config, args.overrides, base=base, **flags)
+    res = train(cfg, resume=args.resume, progress=not args.quiet)
+    best = f"{res.best_accuracy:.4f}" if res.best_accuracy is not None else "n/a"
+    print(f"trained {res.steps} steps in {res.seconds:.1f} s; best val accuracy {best}; "
+          f"checkpoints in {res.out}")
+    return 0
+
+
+def _cmd_dataset(args: argparse.Namespace) -> int:
+    from .charset import Charset
+    from .data import tools
+
+    charset = Charset.resolve(args.charset) if getattr(args, "charset", None) else None
+    if args.dataset_command == "create":
+        rep = tools.create_dataset(args.labels, args.images_root, args.out, args.format,
+                                   charset, args.oov, args.overwrite,
+                                   not args.no_check_images)
+        print(f"wrote {rep.written} samples to {rep.out}")
+        if rep.skipped:
+            print(f"skipped {sum(rep.skipped.values())}: "
+                  + ", ".join(f"{n} {r}" for r, n in rep.skipped.most_common()))
+            for ex in rep.examples:
+                print(f"  {ex}")
+        return 0
+    if args.dataset_command == "info":
+        info = tools.dataset_info(args.path, charset)
+        if args.json:
+            print(json.dumps(info, ensure_ascii=False))
+        else:
+            _print_info(info)
+        return 0
+    if args.dataset_command == "verify":
+        n, bad = tools.verify_dataset(args.path, charset)
+        if args.json:
+            print(json.dumps({"samples": n, "bad": bad}, ensure_ascii=False))
+        else:
+            for key, reason in bad:
+                print(f"sample {key}: {reason}")
+            print(f"{n} samples, {len(bad)} problem(s)")
+        return 1 if bad else 0
+    n = tools.export_dataset(args.path, args.out, args.overwrite)
+    print(f"exported {n} samples to {args.out} (labels.tsv + images/)")
+    return 0
+
+
+def _print_info(info: dict) -> None:
+    ll = info["label_length"]
+    print(f"{info['path']}: {info['samples']} samples (keys from {info['first_key']})")
+    print(f"label length: min {ll['min']}, mean {ll['mean']:.1f}, max {ll['max']}")
+    hist = ll["histogram"]
+    top = max(hist.values(), default=1)
+    for length, count in hist.items():
+        print(f"  {length:4d} {count:9d} {'#' * max(1, round(40 * count / top))}")
+    print(f"distinct characters: {info['distinct_characters']}")
+    for dim in ("image_width", "image_height"):
+        if dim in info:
+            s = info[dim]
+            print(f"{dim.replace('_', ' ')}: min {s['min']}, median {s['p50']:.0f}, "
+                  f"mean {s['mean']}, max {s['max']} (from {info['images_checked']} images)")
+    if info.get("unreadable_headers"):
+        print(f"unreadable images among those: {info['unreadable_headers']}")
+    if "outside_charset" in info:
+        out = info["outside_charset"]
+        print(f"characters outside {info['charset']}: {len(out)}"
+              + (": " + " ".join(f"{c!r}x{k}" for c, k in list(out.items())[:50]) if out
+                 else ""))
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    saved_showwarning = warnings.showwarning
+    warnings.showwarning = _warning_line
+    try:
+        if argv and argv[0] == "synth":
+            from .data.synth.cli import main as synth_main
+
+            return synth_main(argv[1:])
+        args = build_parser().parse_args(argv)
+        handler = {"predict": _cmd_predict, "eval": _cmd_eval, "train": _cmd_train,
+                   "dataset": _cmd_dataset}[args.command]
+        return handler(args)
+    except CrnnError as exc:
+        print(f"crnn: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("crnn: interrupted", file=sys.stderr)
+        return 130
+    finally:
+        warnings.showwarning = saved_showwarning
+
+
+if __name__ == "__main__":
+    sys.exit(main())

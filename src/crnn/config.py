@@ -1,0 +1,165 @@
+"""Training configuration: one frozen dataclass, loaded from YAML + ``key=value`` overrides.
+
+The resolution happens here and only here; ``crnn train`` saves the resolved config as
+``config.yaml`` in its run directory, and the checkpoint carries it for ``--resume``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import types
+import typing
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .errors import ConfigError
+
+__all__ = ["TrainConfig", "load_config", "dump_config", "OPTIMIZERS", "SCHEDULERS"]
+
+OPTIMIZERS = ("adam", "adamw", "rmsprop", "adadelta")
+SCHEDULERS = ("constant", "step", "cosine", "onecycle")
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    # data
+    train: tuple[str, ...] = ()  # LMDB directories and/or label files
+    val: tuple[str, ...] = ()
+    images_root: str | None = None  # for label files; default: the label file's folder
+    label_format: str = "auto"
+    charset: str = "ascii"  # preset, charset file, or "chars:..."
+    oov: str = "error"  # error | skip-sample | drop-char
+    # preprocessing and model
+    height: int = 32
+    width: int | None = None  # fixed width (tutorial: 100); None keeps the aspect ratio
+    max_width: int = 2048
+    channels: int = 1
+    hidden: int = 256
+    n_rnn: int = 2
+    rnn_type: str = "lstm"
+    leaky_relu: bool = False
+    cnn_channels: tuple[int, ...] = (64, 128, 256, 256, 512, 512, 512)
+    # optimisation
+    batch_size: int = 64
+    epochs: int = 10
+    max_steps: int | None = None  # stop after this many steps (overrides epochs)
+    optimizer: str = "adam"
+    lr: float = 1e-3
+    weight_decay: float = 0.0
+    momentum: float = 0.0  # rmsprop
+    scheduler: str = "constant"
+    warmup_steps: int = 0
+    step_size: int = 10000  # step scheduler: decay every step_size steps
+    gamma: float = 0.1  # step scheduler: decay factor
+    min_lr_ratio: float = 0.01  # cosine / onecycle: final lr = lr * min_lr_ratio
+    grad_clip: float | None = 5.0
+    amp: bool = True  # mixed precision on CUDA (ignored on CPU)
+    # loop
+    workers: int = 2
+    seed: int = 0
+    device: str = "auto"
+    val_every: int = 500  # steps; also validated at each epoch's end
+    save_every: int = 500  # steps between "last" checkpoints
+    log_every: int = 50
+    early_stop: int = 0  # stop after this many validations without improvement; 0 = never
+    out: str = "runs/crnn"
+    init: str | None = None  # fine-tune from this checkpoint (charset may differ)
+    tensorboard: bool = True  # used when the tensorboard package is installed
+
+    def __post_init__(self) -> None:
+        for name in ("train", "val", "cnn_channels"):
+            v = getattr(self, name)
+            if isinstance(v, (str, int)):
+                v = (v,)
+            object.__setattr__(self, name, tuple(v or ()))
+        object.__setattr__(self, "cnn_channels", tuple(int(c) for c in self.cnn_channels))
+        if self.optimizer not in OPTIMIZERS:
+            raise ConfigError(f"optimizer {self.optimizer!r}: choose one of {OPTIMIZERS}")
+        if self.scheduler not in SCHEDULERS:
+            raise ConfigError(f"scheduler {self.scheduler!r}: choose one of {SCHEDULERS}")
+        if self.oov not in ("error", "skip-sample", "drop-char"):
+            raise ConfigError(f"oov {self.oov!r}: choose error, skip-sample or drop-char")
+        if self.batch_size < 1 or self.epochs < 1 or self.lr <= 0:
+            raise ConfigError("batch_size and epochs must be >= 1 and lr > 0")
+        if self.max_steps is not None and self.max_steps < 1:
+            raise ConfigError("max_steps must be >= 1")
+        if self.workers < 0:
+            raise ConfigError("workers must be >= 0")
+
+    def to_dict(self) -> dict[str, Any]:
+        d = dataclasses.asdict(self)
+        for k, v in d.items():
+            if isinstance(v, tuple):
+                d[k] = list(v)
+        return d
+
+
+def _coerce(name: str, value: Any, hint: Any) -> Any:
+    """Check a YAML value against the field's annotation, converting where lossless."""
+    origin = typing.get_origin(hint)
+    args = typing.get_args(hint)
+    if origin in (typing.Union, types.UnionType):
+        if value is None and type(None) in args:
+            return None
+        inner = [a for a in args if a is not type(None)]
+        return _coerce(name, value, inner[0])
+    if origin is tuple:
+        items = value if isinstance(value, (list, tuple)) else [value]
+        return tuple(_coerce(name, v, args[0]) for v in items)
+    if hint is bool:
+        if isinstance(value, bool):
+            return value
+        raise ConfigError(f"{name} must be true or false, not {value!r}")
+    if hint is int:
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+        raise ConfigError(f"{name} must be an integer, not {value!r}")
+    if hint is float:
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return float(value)
+        raise ConfigError(f"{name} must be a number, not {value!r}")
+    if hint is str:
+        return str(value)
+    return value
+
+
+def load_config(path: str | Path | None = None, overrides: list[str] | None = None,
+                base: dict[str, Any] | None = None, **values: Any) -> TrainConfig:
+    """``base`` (a resumed run's config), then the YAML file (flat keys), then ``values``
+    (command-line flags), then ``key=value`` overrides: the last wins."""
+    data: dict[str, Any] = dict(base or {})
+    if path is not None:
+        try:
+            loaded = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+        except OSError as exc:
+            raise ConfigError(f"cannot read config {path}: {exc.strerror}") from exc
+        except yaml.YAMLError as exc:
+            raise ConfigError(f"config {path} is not valid YAML: {exc}") from exc
+        if loaded is None:
+            loaded = {}
+        if not isinstance(loaded, dict):
+            raise ConfigError(f"config {path} must be a mapping of key: value")
+        data.update(loaded)
+    data.update({k: v for k, v in values.items() if v is not None})
+    for item in overrides or []:
+        key, sep, raw = item.partition("=")
+        if not sep:
+            raise ConfigError(f"override {item!r} must look like key=value")
+        data[key.strip().replace("-", "_")] = yaml.safe_load(raw) if raw != "" else None
+    hints = typing.get_type_hints(TrainConfig)
+    unknown = sorted(set(data) - set(hints))
+    if unknown:
+        raise ConfigError(
+            f"unknown config key(s) {', '.join(unknown)}; valid keys: {', '.join(hints)}"
+        )
+    resolved = {k: _coerce(k, v, hints[k]) for k, v in data.items()}
+    return TrainConfig(**resolved)
+
+
+def dump_config(cfg: TrainConfig, path: str | Path) -> None:
+    Path(path).write_text(yaml.safe_dump(cfg.to_dict(), sort_keys=False, allow_unicode=True),
+                          encoding="utf-8")
+

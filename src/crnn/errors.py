@@ -1,0 +1,25 @@
+"""Typed errors. Each message names the file or sample at fault and how to fix it."""
+
+from __future__ import annotations
+
+__all__ = ["CrnnError", "CharsetError", "CheckpointError", "ConfigError", "DatasetError"]
+
+
+class CrnnError(Exception):
+    """Base class of every error this package raises on purpose."""
+
+
+class CharsetError(CrnnError):
+    """A charset file cannot be read, or a label holds a character outside the charset."""
+
+
+class CheckpointError(CrnnError):
+    """A file is not a crnn checkpoint, is truncated, or does not match the charset."""
+
+
+class ConfigError(CrnnError):
+    """A configuration value is missing, unknown or out of range."""
+
+
+class DatasetError(CrnnError):
+    """A dataset, label file or image cannot be used."""

@@ -1,0 +1,213 @@
+"""``Recognizer``: the one inference path, shared by predict, eval, training validation and
+the HTTP service.
+
+    >>> from crnn import Recognizer
+    >>> rec = Recognizer.load("runs/demo/best.pt")
+    >>> rec("line.png").text
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from .charset import Charset
+from .checkpoint import Checkpoint, load_checkpoint
+from .ctc import greedy_decode
+from .data.images import IMAGE_SUFFIXES, Preprocess, decode_image, resize_line, to_tensor_batch
+from .errors import CheckpointError, CrnnError, DatasetError
+from .model import CRNN, output_length
+
+__all__ = ["Recognizer", "Result", "ImageInput", "expand_inputs", "bundled_model_path"]
+
+ImageInput = str | Path | bytes | np.ndarray
+
+
+@dataclass(frozen=True)
+class Result:
+    """The reading of one image. ``error`` is set (and text empty) when it could not be read."""
+
+    text: str
+    confidence: float
+    char_probs: tuple[float, ...] = field(default=())
+    source: str | None = None
+    error: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+    def as_dict(self, with_char_probs: bool = False) -> dict[str, Any]:
+        d: dict[str, Any] = {"path": self.source, "text": self.text,
+                             "confidence": round(self.confidence, 6)}
+        if with_char_probs:
+            d["char_probs"] = [round(p, 6) for p in self.char_probs]
+        if self.error:
+            d["error"] = self.error
+        return d
+
+
+def bundled_model_path() -> Path | None:
+    """The model shipped inside the package, if this build has one."""
+    folder = resources.files("crnn").joinpath("models")
+    for name in ("default.pt",):
+        p = folder.joinpath(name)
+        if p.is_file():
+            return Path(str(p))
+    return None
+
+
+def _auto_device(device: str | torch.device | None) -> torch.device:
+    if device is None or str(device) == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(device)
+
+
+class Recognizer:
+    """Reads text lines. Build it once (model load), call it many times.
+
+    Args:
+        model: a :class:`CRNN` (put in eval mode here).
+        charset: the model's charset.
+        preprocess: how images become input (from the checkpoint).
+        device: ``auto`` (CUDA when available), ``cpu``, ``cuda:0``...
+        batch_size: lines per forward pass; lines are sorted by width so each batch pads
+            little, and results come back in input order.
+    """
+
+    def __init__(self, model: CRNN, charset: Charset, preprocess: Preprocess,
+                 device: str | torch.device | None = "auto", batch_size: int = 64) -> None:
+        if model.config.num_classes != charset.num_classes:
+            raise CheckpointError(
+                f"model has {model.config.num_classes - 1} output characters, charset "
+                f"{charset.name} has {len(charset)}"
+            )
+        self.device = _auto_device(device)
+        self.model = model.to(self.device).eval()
+        self.charset = charset
+        self.preprocess = preprocess
+        self.batch_size = batch_size
+
+    @classmethod
+    def load(cls, model: str | Path | None = "default", device: str | None = "auto",
+             batch_size: int = 64, charset: str | Charset | None = None) -> Recognizer:
+        """From a checkpoint path, or ``"default"`` for the bundled model."""
+        if model is None or str(model) == "default":
+            path = bundled_model_path()
+            if path is None:
+                raise CheckpointError(
+                    "this build of crnn has no bundled model yet; train one "
+                    "(crnn train ...) and pass --model runs/NAME/best.pt"
+                )
+        else:
+            path = Path(model)
+        ckpt = load_checkpoint(path, charset=charset)
+        return cls.from_checkpoint(ckpt, device=device, batch_size=batch_size)
+
+    @classmethod
+    def from_checkpoint(cls, ckpt: Checkpoint, device: str | None = "auto",
+                        batch_size: int = 64) -> Recognizer:
+        return cls(ckpt.build_model(), ckpt.charset, ckpt.preprocess, device, batch_size)
+
+    # ----------------------------------------------------------------------- inputs
+    def _to_array(self, item: ImageInput, name: str) -> np.ndarray:
+        ch = self.preprocess.channels
+        if isinstance(item, (str, Path)):
+            try:
+                data = Path(item).read_bytes()
+            except OSError as exc:
+                raise DatasetError(f"{item}: cannot read file ({exc.strerror})") from exc
+            return decode_image(data, ch, name=name)
+        if isinstance(item, (bytes, bytearray, memoryview)):
+            return decode_image(bytes(item), ch, name=name)
+        if isinstance(item, np.ndarray):
+            arr = item
+            if arr.dtype != np.uint8:
+                raise DatasetError(f"{name}: arrays must be uint8 (H, W) or (H, W, 3)")
+            if arr.ndim == 3 and ch == 1:
+                arr = arr.mean(axis=2).astype(np.uint8)
+            elif arr.ndim == 2 and ch == 3:
+                arr = np.repeat(arr[:, :, None], 3, axis=2)
+            return arr
+        if hasattr(item, "convert"):  # a PIL image
+            return np.asarray(item.convert("L" if ch == 1 else "RGB"))
+        raise DatasetError(f"{name}: unsupported input type {type(item).__name__}")
+
+    # ----------------------------------------------------------------------- inference
+    @torch.inference_mode()
+    def logits(self, images: torch.Tensor) -> np.ndarray:
+        """A preprocessed batch ``(N, C, H, W)`` -> logits ``(T, N, K)`` as float32 numpy."""
+        out = self.model(images.to(self.device, non_blocking=True))
+        return out.float().cpu().numpy()
+
+    def recognize_arrays(self, arrays: Sequence[np.ndarray]) -> list[tuple[str, float, tuple]]:
+        """uint8 line images -> (text, confidence, char_probs), batched by width."""
+        prepped = [resize_line(a, self.preprocess) for a in arrays]
+        order = sorted(range(len(prepped)), key=lambda i: prepped[i].shape[2])
+        out: list[Any] = [None] * len(prepped)
+        for s in range(0, len(order), self.batch_size):
+            idx = order[s:s + self.batch_size]
+            batch = to_tensor_batch([prepped[i] for i in idx])
+            lengths = np.array([output_length(prepped[i].shape[2]) for i in idx])
+            decoded = greedy_decode(self.logits(batch), self.charset, lengths)
+            for i, d in zip(idx, decoded, strict=True):
+                out[i] = (d.text, d.confidence, d.char_probs)
+        return out
+
+    def recognize(self, images: Sequence[ImageInput],
+                  names: Sequence[str] | None = None) -> list[Result]:
+        """Read many images; a bad one gets a Result with ``error`` and the rest go on."""
+        names = list(names) if names is not None else [
+            str(x) if isinstance(x, (str, Path)) else f"image {i}" for i, x in enumerate(images)
+        ]
+        arrays: list[np.ndarray] = []
+        good: list[int] = []
+        results: list[Result | None] = [None] * len(images)
+        for i, item in enumerate(images):
+            try:
+                arrays.append(self._to_array(item, names[i]))
+                good.append(i)
+            except CrnnError as exc:
+                results[i] = Result("", 0.0, (), names[i], str(exc))
+        for i, (text, conf, probs) in zip(good, self.recognize_arrays(arrays), strict=True):
+            results[i] = Result(text, conf, probs, names[i])
+        return results  # type: ignore[return-value]
+
+    def __call__(self, image: ImageInput) -> Result:
+        """Read one image; raises the error instead of returning it."""
+        r = self.recognize([image])[0]
+        if r.error:
+            raise DatasetError(r.error)
+        return r
+
+
+def expand_inputs(items: Iterable[str]) -> tuple[list[str], list[str]]:
+    """Files, directories (their images, sorted) and globs -> (image paths, problems)."""
+    paths: list[str] = []
+    problems: list[str] = []
+    for item in items:
+        p = Path(item)
+        if p.is_dir():
+            found = sorted(str(f) for f in p.rglob("*")
+                           if f.is_file() and f.suffix.lower() in IMAGE_SUFFIXES)
+            if not found:
+                problems.append(f"{item}: directory has no images ({', '.join(IMAGE_SUFFIXES)})")
+            paths += found
+        elif p.exists():
+            paths.append(str(p))
+        elif glob.has_magic(item):
+            found = sorted(f for f in glob.glob(item, recursive=True) if os.path.isfile(f))
+            if not found:
+                problems.append(f"{item}: pattern matches no files")
+            paths += found
+        else:
+            problems.append(f"{item}: no such file or directory")
+    return paths, problems

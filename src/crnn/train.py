@@ -1,0 +1,420 @@
+"""``crnn train``: the training loop.
+
+Data -> width-bucketed batches -> CRNN -> CTC loss (``zero_infinity``) -> optimizer and
+learning-rate schedule; validation on the whole validation set every ``val_every`` steps;
+``last.pt`` / ``best.pt`` written atomically; ``--resume`` continues exactly (model,
+optimizer, scheduler, step, epoch, position in the epoch, RNG states).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import random
+import sys
+import time
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from .charset import Charset
+from .checkpoint import Checkpoint, load_checkpoint, save_checkpoint
+from .config import TrainConfig, dump_config
+from .data.dataset import (
+    BucketBatchSampler,
+    LineDataset,
+    Source,
+    collate,
+    open_source,
+    scan_labels,
+)
+from .data.images import Preprocess
+from .errors import CheckpointError, ConfigError, DatasetError
+from .evaluate import evaluate
+from .model import CRNN, ModelConfig
+from .recognizer import Recognizer
+
+__all__ = ["Trainer", "TrainResult", "train", "lr_factor", "transfer_weights"]
+
+
+@dataclass
+class TrainResult:
+    steps: int
+    epochs: int
+    best_accuracy: float | None
+    last_metrics: dict[str, float] | None
+    seconds: float
+    out: Path
+
+
+class ConcatSource:
+    """Several sources read as one."""
+
+    def __init__(self, sources: Sequence[Source]) -> None:
+        self.sources = list(sources)
+        self.name = " + ".join(s.name for s in self.sources)
+        self.offsets = np.cumsum([0] + [len(s) for s in self.sources])
+
+    def __len__(self) -> int:
+        return int(self.offsets[-1])
+
+    def _locate(self, i: int) -> tuple[Source, int]:
+        k = int(np.searchsorted(self.offsets, i, side="right")) - 1
+        return self.sources[k], i - int(self.offsets[k])
+
+    def raw(self, i: int):
+        s, j = self._locate(i)
+        return s.raw(j)
+
+    def label(self, i: int) -> str:
+        s, j = self._locate(i)
+        return s.label(j)
+
+
+def lr_factor(step: int, cfg: TrainConfig, total_steps: int) -> float:
+    """Multiplier of the base learning rate at ``step`` (0-based).
+
+    warm-up: linear from 1% to 100% over ``warmup_steps``. Then ``constant``; ``step``
+    (the tutorial's decay: times ``gamma`` every ``step_size`` steps); ``cosine`` down to
+    ``min_lr_ratio``; ``onecycle``: a warm-up over 30% of the run (or ``warmup_steps``)
+    followed by cosine annealing to ``min_lr_ratio``.
+    """
+    warm = cfg.warmup_steps
+    if cfg.scheduler == "onecycle" and warm == 0:
+        warm = max(1, int(0.3 * total_steps))
+    if step < warm:
+        return 0.01 + 0.99 * step / warm
+    if cfg.scheduler == "constant":
+        return 1.0
+    if cfg.scheduler == "step":
+        return cfg.gamma ** ((step - warm) // cfg.step_size)
+    progress = min(1.0, (step - warm) / max(1, total_steps - warm))
+    return cfg.min_lr_ratio + (1 - cfg.min_lr_ratio) * 0.5 * (1 + math.cos(math.pi * progress))
+
+
+def make_optimizer(cfg: TrainConfig, params) -> torch.optim.Optimizer:
+    if cfg.optimizer == "adam":
+        return torch.optim.Adam(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
+    if cfg.optimizer == "adamw":
+        return torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
+    if cfg.optimizer == "rmsprop":
+        return torch.optim.RMSprop(params, lr=cfg.lr, momentum=cfg.momentum,
+                                   weight_decay=cfg.weight_decay)
+    return torch.optim.Adadelta(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
+
+
+def transfer_weights(model: CRNN, init: Checkpoint, charset: Charset) -> tuple[int, int]:
+    """Fine-tune start: copy every weight of ``init`` whose shape fits; for the output layer,
+    copy the rows of characters both charsets share (and the blank). New rows keep their
+    fresh initialisation. Returns (shared characters, new characters)."""
+    sd = model.state_dict()
+    src = init.state_dict
+    last = f"rnn.{model.config.n_rnn - 1}.embedding"
+    for k, v in src.items():
+        if k.startswith(last) or k not in sd:
+            continue
+        if sd[k].shape != v.shape:
+            raise CheckpointError(
+                f"--init {k}: shape {tuple(v.shape)} does not fit this model's "
+                f"{tuple(sd[k].shape)}; use the same architecture as the initial checkpoint"
+            )
+        sd[k] = v.to(sd[k].dtype)
+    shared = 0
+    rows = [(0, 0)]
+    for new_i, ch in enumerate(charset.chars, 1):
+        if ch in init.charset:
+            rows.append((new_i, init.charset.index(ch)))
+            shared += 1
+    for suffix in ("weight", "bias"):
+        key = f"{last}.{suffix}"
+        if key not in src or sd[key].shape[1:] != src[key].shape[1:]:
+            raise CheckpointError(f"--init: output layer {key} does not fit this model")
+        for new_i, old_i in rows:
+            sd[key][new_i] = src[key][old_i]
+    model.load_state_dict(sd)
+    return shared, len(charset) - shared
+
+
+def _rng_state() -> dict[str, Any]:
+    np_state = np.random.get_state()
+    return {
+        "torch": torch.get_rng_state(),
+        "numpy": [np_state[0], torch.from_numpy(np_state[1].astype(np.int64)), *np_state[2:]],
+        "python": _py_state_to_list(random.getstate()),
+        "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
+    }
+
+
+def _py_state_to_list(state: tuple) -> list:
+    return [state[0], list(state[1]), state[2]]
+
+
+def _set_rng_state(state: dict[str, Any]) -> None:
+    torch.set_rng_state(state["torch"])
+    npst = state["numpy"]
+    np.random.set_state((npst[0], npst[1].numpy().astype(np.uint32), *npst[2:]))
+    py = state["python"]
+    random.setstate((py[0], tuple(py[1]), py[2]))
+    if state.get("cuda") and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda"])
+
+
+def _after_step(step: int) -> None:
+    """A hook run after each optimizer step (tests use it to simulate a crash)."""
+
+
+class Trainer:
+    def __init__(self, cfg: TrainConfig, resume: str | Path | None = None,
+                 progress: bool = True) -> None:
+        self.cfg = cfg
+        self.progress = progress
+        self.out = Path(cfg.out)
+        self.resume_ckpt = load_checkpoint(resume) if resume else None
+        if self.resume_ckpt is not None and not self.resume_ckpt.train_state:
+            raise CheckpointError(f"{resume} has no training state to resume (a best.pt or "
+                                  "exported model); resume from last.pt, or use --init")
+        if not cfg.train:
+            raise ConfigError("no training data: give --train LMDB_OR_LABELS (or train: in "
+                              "the config)")
+        self.device = torch.device(
+            ("cuda" if torch.cuda.is_available() else "cpu") if cfg.device == "auto"
+            else cfg.device)
+        torch.manual_seed(cfg.seed)
+        np.random.seed(cfg.seed % 2**32)
+        random.seed(cfg.seed)
+        if self.resume_ckpt is not None:
+            self.charset = self.resume_ckpt.charset
+        else:
+            self.charset = Charset.resolve(cfg.charset)
+        self.pre = Preprocess(height=cfg.height, width=cfg.width, channels=cfg.channels,
+                              max_width=cfg.max_width)
+        self.model_cfg = ModelConfig(
+            num_classes=self.charset.num_classes, height=cfg.height, channels=cfg.channels,
+            hidden=cfg.hidden, n_rnn=cfg.n_rnn, rnn_type=cfg.rnn_type,
+            leaky_relu=cfg.leaky_relu, cnn_channels=cfg.cnn_channels)
+        self.model = CRNN(self.model_cfg).to(self.device)
+        self._load_data()
+        self.optimizer = make_optimizer(cfg, self.model.parameters())
+        steps_per_epoch = len(self.sampler.batches())
+        self.total_steps = cfg.max_steps or cfg.epochs * steps_per_epoch
+        self.steps_per_epoch = steps_per_epoch
+        self.scheduler = torch.optim.lr_scheduler.LambdaLR(
+            self.optimizer, lambda s: lr_factor(s, cfg, self.total_steps))
+        self.criterion = nn.CTCLoss(blank=0, reduction="mean", zero_infinity=True)
+        self.use_amp = cfg.amp and self.device.type == "cuda"
+        if self.device.type == "cuda":
+            torch.backends.cudnn.benchmark = True
+        self.step = 0
+        self.epoch = 0
+        self.batch_in_epoch = 0
+        self.best: tuple[float, float] | None = None  # (accuracy, -cer)
+        self.bad_validations = 0
+        if self.resume_ckpt is not None:
+            self._restore(self.resume_ckpt)
+        elif cfg.init:
+            init = load_checkpoint(cfg.init)
+            shared, new = transfer_weights(self.model, init, self.charset)
+            self._log(f"fine-tuning from {cfg.init}: {shared} characters shared, {new} new")
+
+    # ------------------------------------------------------------------ data
+    def _load_data(self) -> None:
+        cfg = self.cfg
+        srcs = [open_source(s, cfg.images_root, cfg.label_format, self.charset)
+                for s in cfg.train]
+        for s in srcs:
+            for err in getattr(s, "errors", [])[:5]:
+                self._log(f"skipped: {err}")
+        source = srcs[0] if len(srcs) == 1 else ConcatSource(srcs)
+        scan = scan_labels(source, self.charset, cfg.oov)
+        if scan.skipped:
+            self._log(f"skipped {sum(scan.skipped.values())} training samples: "
+                      + ", ".join(f"{n} {r}" for r, n in scan.skipped.items())
+                      + "; e.g. " + "; ".join(scan.examples[:3]))
+        if not scan.indices:
+            raise DatasetError(f"no usable training samples in {source.name}")
+        self.train_set = LineDataset(source, self.charset, self.pre, cfg.oov, scan.indices)
+        self.sampler = BucketBatchSampler(scan.proxies, cfg.batch_size, seed=cfg.seed)
+        self.val_source: Source | None = None
+        if cfg.val:
+            vs = [open_source(s, cfg.images_root, cfg.label_format, self.charset)
+                  for s in cfg.val]
+            self.val_source = vs[0] if len(vs) == 1 else ConcatSource(vs)
+        self._log(f"training on {len(scan.indices)} samples from {source.name}"
+                  + (f"; validating on {len(self.val_source)}" if self.val_source else ""))
+
+    def _loader(self) -> torch.utils.data.DataLoader:
+        cfg = self.cfg
+        return torch.utils.data.DataLoader(
+            self.train_set, batch_sampler=self.sampler, collate_fn=collate,
+            num_workers=cfg.workers, pin_memory=self.device.type == "cuda",
+            persistent_workers=False, prefetch_factor=4 if cfg.workers else None,
+            # worker seeds come from this generator, not the global RNG, so a resumed run
+            # draws the same random numbers as an uninterrupted one
+            generator=torch.Generator().manual_seed(cfg.seed * 1000003 + self.epoch))
+
+    # ------------------------------------------------------------------ checkpoints
+    def _checkpoint(self, with_state: bool) -> Checkpoint:
+        state = None
+        if with_state:
+            state = {
+                "optimizer": self.optimizer.state_dict(),
+                "scheduler": self.scheduler.state_dict(),
+                "step": self.step, "epoch": self.epoch, "batch_in_epoch": self.batch_in_epoch,
+                "best": list(self.best) if self.best else None,
+                "bad_validations": self.bad_validations,
+                "rng": _rng_state(),
+                "config": self.cfg.to_dict(),
+            }
+        sd = {k: v.detach().cpu().clone() for k, v in self.model.state_dict().items()}
+        return Checkpoint(self.model_cfg, self.charset, self.pre, sd, state,
+                          meta={"step": self.step, "epoch": self.epoch})
+
+    def _restore(self, ckpt: Checkpoint) -> None:
+        self.model.load_state_dict(ckpt.state_dict)
+        st = ckpt.train_state or {}
+        self.optimizer.load_state_dict(st["optimizer"])
+        self.scheduler.load_state_dict(st["scheduler"])
+        self.step, self.epoch = st["step"], st["epoch"]
+        self.batch_in_epoch = st["batch_in_epoch"]
+        self.best = tuple(st["best"]) if st.get("best") else None
+        self.bad_validations = st.get("bad_validations", 0)
+        _set_rng_state(st["rng"])
+        self._log(f"resumed at step {self.step} (epoch {self.epoch}, batch "
+                  f"{self.batch_in_epoch})")
+
+    # ------------------------------------------------------------------ logging
+    def _log(self, msg: str) -> None:
+        if self.progress:
+            print(msg, file=sys.stderr, flush=True)
+
+    def _metrics(self, row: dict[str, Any]) -> None:
+        with (self.out / "metrics.jsonl").open("a", encoding="utf-8") as f:
+            f.write(json.dumps(row) + "\n")
+        if self.tb is not None:
+            for k, v in row.items():
+                if isinstance(v, (int, float)) and k not in ("step", "epoch"):
+                    self.tb.add_scalar(k, v, row["step"])
+
+    def _open_tensorboard(self):
+        if not self.cfg.tensorboard:
+            return None
+        try:
+            from torch.utils.tensorboard import SummaryWriter
+        except ImportError:
+            return None
+        return SummaryWriter(str(self.out / "tb"))
+
+    # ------------------------------------------------------------------ validation
+    def validate(self) -> dict[str, float] | None:
+        if self.val_source is None:
+            return None
+        self.model.eval()
+        rec = Recognizer(self.model, self.charset, self.pre, self.device,
+                         batch_size=max(64, self.cfg.batch_size))
+        res = evaluate(rec, self.val_source, examples=3)
+        self.model.train()
+        m = {"val_accuracy": res.score.accuracy, "val_cer": res.score.cer,
+             "val_ned": res.score.ned}
+        shown = " | ".join(f"{t!r} -> {p!r}" for _, t, p, _ in res.examples)
+        self._log(f"step {self.step}: val accuracy {m['val_accuracy']:.4f}, CER "
+                  f"{m['val_cer']:.4f} on {res.score.lines} lines ({shown})")
+        return m
+
+    # ------------------------------------------------------------------ loop
+    def _train_step(self, batch) -> float:
+        images = batch.images.to(self.device, non_blocking=True)
+        with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.use_amp):
+            logits = self.model(images)
+        log_probs = logits.float().log_softmax(2)
+        loss = self.criterion(log_probs, batch.targets, batch.input_lengths,
+                              batch.target_lengths)
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        if self.cfg.grad_clip:
+            nn.utils.clip_grad_norm_(self.model.parameters(), self.cfg.grad_clip)
+        self.optimizer.step()
+        self.scheduler.step()
+        return float(loss.detach())
+
+    def run(self) -> TrainResult:
+        cfg = self.cfg
+        self.out.mkdir(parents=True, exist_ok=True)
+        dump_config(cfg, self.out / "config.yaml")
+        self.tb = self._open_tensorboard()
+        t0 = time.perf_counter()
+        last_metrics: dict[str, float] | None = None
+        stop = self.step >= self.total_steps
+        samples_seen, t_rate = 0, time.perf_counter()
+        bar = None
+        if self.progress:
+            from tqdm import tqdm
+            bar = tqdm(total=self.total_steps, initial=self.step, unit="step",
+                       dynamic_ncols=True, file=sys.stderr)
+        self.model.train()
+        with warnings.catch_warnings():
+            warnings.simplefilter("once")
+            while not stop and (cfg.max_steps is not None or self.epoch < cfg.epochs):
+                self.sampler.set_epoch(self.epoch, self.batch_in_epoch)
+                for batch in self._loader():
+                    self.batch_in_epoch += 1
+                    end_of_epoch = self.batch_in_epoch >= self.steps_per_epoch
+                    if end_of_epoch:  # the state saved below already points past it
+                        self.epoch, self.batch_in_epoch = self.epoch + 1, 0
+                    if batch is None:  # every sample of this batch was unusable
+                        continue
+                    loss = self._train_step(batch)
+                    self.step += 1
+                    samples_seen += len(batch)
+                    _after_step(self.step)
+                    rate = samples_seen / max(1e-9, time.perf_counter() - t_rate)
+                    if bar is not None:
+                        bar.set_postfix(loss=f"{loss:.4f}", rate=f"{rate:.0f}/s",
+                                        epoch=self.epoch, refresh=False)
+                        bar.update(1)
+                    if self.step % cfg.log_every == 0 or self.step == 1:
+                        self._metrics({"step": self.step, "epoch": self.epoch, "loss": loss,
+                                       "lr": self.scheduler.get_last_lr()[0],
+                                       "samples_per_s": rate})
+                    stop = self.step >= self.total_steps
+                    if self.step % cfg.val_every == 0 or end_of_epoch or stop:
+                        last_metrics = self.validate()
+                        if last_metrics is not None:
+                            self._metrics({"step": self.step, "epoch": self.epoch,
+                                           **last_metrics})
+                            stop = self._update_best(last_metrics) or stop
+                    if stop or end_of_epoch or self.step % cfg.save_every == 0:
+                        save_checkpoint(self._checkpoint(True), self.out / "last.pt")
+                    if stop:
+                        break
+        if bar is not None:
+            bar.close()
+        if self.val_source is None:  # without validation, the last weights are the best
+            save_checkpoint(self._checkpoint(False), self.out / "best.pt")
+        if self.tb is not None:
+            self.tb.close()
+        return TrainResult(self.step, self.epoch, self.best[0] if self.best else None,
+                           last_metrics, time.perf_counter() - t0, self.out)
+
+    def _update_best(self, m: dict[str, float]) -> bool:
+        key = (m["val_accuracy"], -m["val_cer"])
+        if self.best is None or key > self.best:
+            self.best = key
+            self.bad_validations = 0
+            save_checkpoint(self._checkpoint(False), self.out / "best.pt")
+            return False
+        self.bad_validations += 1
+        if self.cfg.early_stop and self.bad_validations >= self.cfg.early_stop:
+            self._log(f"early stop: no improvement in {self.bad_validations} validations")
+            return True
+        return False
+
+
+def train(cfg: TrainConfig, resume: str | Path | None = None,
+          progress: bool = True) -> TrainResult:
+    return Trainer(cfg, resume, progress).run()

@@ -1,0 +1,83 @@
+import json
+
+from crnn.cli import main
+
+from .conftest import make_label_folder, render
+
+
+def test_predict_files_dirs_globs_and_bad_inputs(tmp_path, tiny_checkpoint, font_path, capsys):
+    d = tmp_path / "imgs"
+    d.mkdir()
+    for i, text in enumerate(["123", "4567"]):
+        render(text, font_path).save(d / f"l{i}.png")
+    (d / "notes.png").write_text("this is not an image")
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    rc = main(["predict", str(d / "l0.png"), str(d / "*.png"), str(empty),
+               "--model", str(tiny_checkpoint), "--json"])
+    out, err = capsys.readouterr()
+    rows = [json.loads(x) for x in out.splitlines()]
+    assert rc == 1
+    assert [r["path"] for r in rows] == [str(d / "l0.png"), str(d / "l0.png"),
+                                         str(d / "l1.png"), str(d / "notes.png")]
+    assert all(set("0123456789") >= set(r["text"]) for r in rows[:3])
+    assert "error" in rows[3] and "notes.png" in rows[3]["error"]
+    assert "directory has no images" in err and "notes.png: cannot decode" in err
+    assert "Traceback" not in err
+
+    rc = main(["predict", str(d / "l1.png"), "--model", str(tiny_checkpoint)])
+    out, _ = capsys.readouterr()
+    assert rc == 0 and out.startswith(str(d / "l1.png") + "\t")
+
+
+def test_predict_with_a_file_that_is_not_a_checkpoint(tmp_path, font_path, capsys):
+    bogus = tmp_path / "model.pt"
+    bogus.write_text("hello")
+    render("12", font_path).save(tmp_path / "a.png")
+    rc = main(["predict", str(tmp_path / "a.png"), "--model", str(bogus)])
+    err = capsys.readouterr().err
+    assert rc == 2 and "model.pt" in err and "not a readable PyTorch checkpoint" in err
+    assert "Traceback" not in err
+    rc = main(["predict", str(tmp_path / "a.png")])  # no bundled model in this build yet
+    err = capsys.readouterr().err
+    assert rc == 2 and "--model" in err
+
+
+def test_eval_and_errors_file(tmp_path, tiny_checkpoint, digits_lmdb, capsys):
+    errors = tmp_path / "errors.tsv"
+    rc = main(["eval", "--model", str(tiny_checkpoint), "--data", str(digits_lmdb),
+               "--errors", str(errors), "--json", "--nfkc"])
+    res = json.loads(capsys.readouterr().out)
+    assert rc == 0 and res["lines"] == 64 and 0 <= res["accuracy"] <= 1
+    rows = errors.read_text(encoding="utf-8").splitlines()
+    assert rows[0] == "sample\ttruth\tprediction\tconfidence"
+    assert len(rows) - 1 == round(64 * (1 - res["accuracy"]))
+
+
+def test_dataset_commands(tmp_path, capsys):
+    labels = make_label_folder(tmp_path / "src", 10, fmt="space")
+    out = tmp_path / "d.lmdb"
+    assert main(["dataset", "create", "--labels", str(labels), "--out", str(out)]) == 0
+    assert "wrote 10 samples" in capsys.readouterr().out
+    assert main(["dataset", "info", str(out), "--charset", "digits"]) == 0
+    assert "10 samples" in capsys.readouterr().out
+    assert main(["dataset", "verify", str(out)]) == 0
+    assert "0 problem(s)" in capsys.readouterr().out
+    assert main(["dataset", "export", str(out), "--out", str(tmp_path / "x")]) == 0
+    rc = main(["dataset", "create", "--labels", str(labels), "--out", str(out)])
+    assert rc == 2 and "already exists" in capsys.readouterr().err
+    rc = main(["dataset", "info", str(tmp_path / "nope")])
+    assert rc == 2 and "not an LMDB" in capsys.readouterr().err
+
+
+def test_train_cli_then_resume(tmp_path, digits_lmdb, capsys):
+    run = tmp_path / "r"
+    args = ["train", "--train", str(digits_lmdb), "--charset", "digits", "--out", str(run),
+            "--max-steps", "3", "--batch-size", "16", "--workers", "0", "--quiet",
+            "--set", "cnn_channels=[8,8,16,16,16,16,16]", "--set", "hidden=16"]
+    assert main(args) == 0
+    assert "trained 3 steps" in capsys.readouterr().out
+    rc = main(["train", "--resume", str(run / "last.pt"), "--max-steps", "5", "--quiet"])
+    assert rc == 0 and "trained 5 steps" in capsys.readouterr().out
+    rc = main(["train", "--train", str(digits_lmdb), "--set", "lr=fast", "--quiet"])
+    assert rc == 2 and "lr must be a number" in capsys.readouterr().err

@@ -1,0 +1,164 @@
+import io
+
+import lmdb
+import numpy as np
+import pytest
+from PIL import Image
+
+from crnn.charset import Charset
+from crnn.data import tools
+from crnn.data.dataset import BucketBatchSampler, LabelFileSource, LineDataset, collate
+from crnn.data.images import Preprocess, decode_image, resize_line, to_tensor_batch
+from crnn.data.labels import detect_format, iter_label_file
+from crnn.data.lmdb import LmdbReader, LmdbWriter
+from crnn.errors import CharsetError, DatasetError
+
+from .conftest import make_label_folder
+
+
+def png_bytes(w=40, h=20, value=200):
+    buf = io.BytesIO()
+    Image.new("L", (w, h), value).save(buf, format="PNG")
+    return buf.getvalue()
+
+
+def test_lmdb_roundtrip_is_atomic(tmp_path):
+    out = tmp_path / "x.lmdb"
+    with LmdbWriter(out) as w:
+        for i in range(2500):  # crosses the commit interval
+            w.add(png_bytes(), f"label {i}")
+    r = LmdbReader(out)
+    assert len(r) == 2500
+    assert r.get(0)[1] == "label 0" and r.get(2499)[1] == "label 2499"
+    with pytest.raises(DatasetError, match="already exists"):
+        LmdbWriter(out)
+    # a crash inside the with block leaves nothing behind
+    crashed = tmp_path / "crash.lmdb"
+    with pytest.raises(RuntimeError), LmdbWriter(crashed) as w:
+        w.add(png_bytes(), "a")
+        raise RuntimeError("boom")
+    assert not crashed.exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["x.lmdb"]
+
+
+def test_lmdb_numbered_from_zero_is_read_with_a_warning(tmp_path):
+    path = tmp_path / "zero.lmdb"
+    env = lmdb.open(str(path), map_size=1 << 24)
+    with env.begin(write=True) as txn:
+        for i in range(3):
+            txn.put(b"image-%09d" % i, png_bytes())
+            txn.put(b"label-%09d" % i, f"t{i}".encode())
+        txn.put(b"num-samples", b"3")
+    env.close()
+    with pytest.warns(UserWarning, match="numbers its samples from 0"):
+        r = LmdbReader(path)
+    assert [r.get(i)[1] for i in range(3)] == ["t0", "t1", "t2"]
+
+
+def test_not_an_lmdb(tmp_path):
+    with pytest.raises(DatasetError, match="not an LMDB"):
+        LmdbReader(tmp_path)
+
+
+def test_label_formats(tmp_path):
+    tab = tmp_path / "tab.txt"
+    tab.write_text("a.png\thello world\nb.png\t\nc.png\tx\n", encoding="utf-8")
+    assert detect_format(tab) == "tab"
+    entries = list(iter_label_file(tab))
+    assert entries[0].label == "hello world"
+    assert entries[1].error and "empty label" in entries[1].error
+    space = tmp_path / "space.txt"
+    space.write_text("a.png hello world\n", encoding="utf-8")
+    assert [e.label for e in iter_label_file(space)] == ["hello world"]
+    index = tmp_path / "index.txt"
+    index.write_text("a.jpg 1 2 1\nb.jpg 3 9\n", encoding="utf-8")
+    cs_file = tmp_path / "cs.txt"
+    cs_file.write_text("blank\nx\ny\nz\n", encoding="utf-8")
+    cs = Charset.from_file(cs_file)
+    assert detect_format(index, cs) == "index"
+    e = list(iter_label_file(index, "auto", cs))
+    assert e[0].label == "xyx"
+    assert "outside charset file" in e[1].error
+    with pytest.raises(DatasetError, match="index-style"):
+        detect_format(index)
+
+
+def test_preprocess_and_padding():
+    img = np.full((64, 200), 255, np.uint8)
+    img[20:40, 10:50] = 0
+    x = resize_line(img, Preprocess())
+    assert x.shape == (1, 32, 100) and x.min() == -1.0 and x.max() == 1.0
+    assert resize_line(img, Preprocess(width=100)).shape == (1, 32, 100)
+    assert resize_line(np.zeros((32, 4), np.uint8), Preprocess()).shape[2] == 16  # min width
+    b = to_tensor_batch([x, resize_line(img[:, :100], Preprocess())])
+    assert b.shape == (2, 1, 32, 100)
+    assert float(b[1, 0, :, 60:].mean()) == pytest.approx(1.0)  # padded with background
+    with pytest.raises(DatasetError, match="cannot decode"):
+        decode_image(b"not an image", name="junk.png")
+
+
+def test_bucket_sampler_is_reproducible_and_resumable():
+    proxies = np.random.default_rng(0).uniform(1, 20, 103)
+    s = BucketBatchSampler(proxies, 10, seed=3, bucket_batches=3)
+    s.set_epoch(1)
+    full = list(s)
+    assert sorted(i for b in full for i in b) == list(range(103))
+    s.set_epoch(1, start_batch=4)
+    assert list(s) == full[4:]
+    s.set_epoch(2)
+    assert list(s) != full
+
+
+def test_dataset_rejects_label_too_long_for_its_width(tmp_path):
+    cs = Charset.preset("digits")
+    labels = tmp_path / "l.txt"
+    (tmp_path / "narrow.png").write_bytes(png_bytes(w=20, h=32))
+    (tmp_path / "wide.png").write_bytes(png_bytes(w=200, h=32))
+    labels.write_text("narrow.png\t11111111111\nwide.png\t123\n", encoding="utf-8")
+    ds = LineDataset(LabelFileSource(labels), cs, Preprocess())
+    with pytest.warns(UserWarning, match=r"narrow.png.*needs 21 CTC frames"):
+        assert ds[0] is None
+        batch = collate([ds[0], ds[1]])
+    assert batch.labels == ["123"] and batch.target_lengths.tolist() == [3]
+
+
+def test_create_reports_every_bad_line_and_info_verify_export(tmp_path):
+    labels = make_label_folder(tmp_path / "src", 12)
+    (tmp_path / "src" / "images" / "bad.png").write_bytes(b"\x89PNG garbage")
+    with labels.open("a", encoding="utf-8") as f:
+        f.write("images/missing.png\t123\nimages/bad.png\t456\nimages/00001.png\t\n"
+                "images/00002.png\t12a\n")
+    out = tmp_path / "d.lmdb"
+    rep = tools.create_dataset(labels, None, out, charset=Charset.preset("digits"),
+                               oov="skip-sample", progress=False)
+    assert rep.written == 12
+    assert rep.skipped == {"missing image": 1, "undecodable image": 1, "bad label line": 1,
+                           "character outside the charset": 1}
+    assert any("missing.png" in e for e in rep.examples)
+    # default policy: a clear error naming the sample, and nothing half-written
+    with pytest.raises(CharsetError, match=r"'a'.*labels.txt:16"):
+        tools.create_dataset(labels, None, tmp_path / "e.lmdb", charset=Charset.preset("digits"),
+                             progress=False)
+    assert not (tmp_path / "e.lmdb").exists()
+    info = tools.dataset_info(out, Charset.from_string("0123"))
+    assert info["samples"] == 12 and info["outside_charset"]
+    assert info["image_height"]["min"] > 10
+    n, bad = tools.verify_dataset(out, progress=False)
+    assert (n, bad) == (12, [])
+    exported = tools.export_dataset(out, tmp_path / "files", progress=False)
+    assert exported == 12
+    rows = (tmp_path / "files" / "labels.tsv").read_text(encoding="utf-8").splitlines()
+    assert rows[0].startswith("images/000000001.png\t")
+
+
+def test_verify_lists_every_corrupt_sample(tmp_path):
+    out = tmp_path / "c.lmdb"
+    with LmdbWriter(out) as w:
+        w.add(png_bytes(), "ok")
+        w.add(b"corrupt-bytes", "bad1")
+        w.add(png_bytes()[:30], "bad2")
+        w.add(png_bytes(), "")
+    n, bad = tools.verify_dataset(out, progress=False)
+    assert n == 4
+    assert [k for k, _ in bad] == [2, 3, 4]
+    assert "does not decode" in bad[0][1] and "empty label" in bad[2][1]

@@ -1,0 +1,94 @@
+import pytest
+import torch
+from torch import nn
+
+from crnn.charset import Charset
+from crnn.checkpoint import Checkpoint, load_checkpoint, save_checkpoint
+from crnn.data.images import Preprocess
+from crnn.errors import CheckpointError, ConfigError
+from crnn.model import CRNN, ModelConfig, output_length
+
+TINY = (8, 8, 16, 16, 16, 16, 16)
+
+
+def test_tutorial_model_size_and_keys():
+    m = CRNN(ModelConfig(num_classes=37))
+    assert sum(p.numel() for p in m.parameters()) == 8_331_301
+    keys = list(m.state_dict())
+    assert keys[0] == "cnn.conv0.weight"
+    assert "cnn.batchnorm2.running_mean" in keys and "cnn.batchnorm6.weight" in keys
+    assert "cnn.batchnorm3.weight" not in keys
+    assert "rnn.0.rnn.weight_ih_l0" in keys and keys[-1] == "rnn.1.embedding.bias"
+
+
+@pytest.mark.parametrize("width", [16, 37, 100, 280])
+def test_output_length(width):
+    m = CRNN(ModelConfig(num_classes=5, cnn_channels=TINY, hidden=8)).eval()
+    out = m(torch.zeros(2, 1, 32, width))
+    assert out.shape == (output_length(width), 2, 5)
+    assert output_length(100) == 26
+
+
+def test_variants():
+    for kw in ({"height": 64}, {"channels": 3}, {"rnn_type": "gru"}, {"leaky_relu": True},
+               {"n_rnn": 1}, {"n_rnn": 3}):
+        cfg = ModelConfig(num_classes=7, cnn_channels=TINY, hidden=8, **kw)
+        m = CRNN(cfg).eval()
+        x = torch.zeros(1, cfg.channels, cfg.height, 40)
+        assert m(x).shape == (11, 1, 7), kw
+    assert isinstance(CRNN(ModelConfig(num_classes=3, leaky_relu=True)).cnn.relu0,
+                      nn.LeakyReLU)
+    with pytest.raises(ConfigError, match="height 40"):
+        ModelConfig(num_classes=5, height=40)
+    with pytest.raises(ConfigError):
+        ModelConfig(num_classes=5, height=16)
+
+
+def test_crnn_pytorch_state_dict_loads_with_identical_logits(tmp_path):
+    torch.manual_seed(0)
+    cs = Charset.from_string("0123456789abcdefghijklmnopqrstuvwxyz")
+    ref = CRNN(ModelConfig(num_classes=37)).eval()
+    # crnn.pytorch saved DataParallel models: 'module.' prefixes
+    sd = {f"module.{k}": v for k, v in ref.state_dict().items()
+          if not k.endswith("num_batches_tracked")}
+    path = tmp_path / "crnn_pytorch.pth"
+    torch.save(sd, path)
+    alphabet = tmp_path / "alphabet.txt"
+    alphabet.write_text("\n".join(cs.chars) + "\n", encoding="utf-8")
+    ckpt = load_checkpoint(path, charset=str(alphabet))
+    x = torch.randn(2, 1, 32, 100)
+    with torch.no_grad():
+        assert torch.equal(ckpt.build_model().eval()(x), ref(x))
+    with pytest.raises(CheckpointError, match="without a charset"):
+        load_checkpoint(path)
+    with pytest.raises(CheckpointError, match="another charset"):
+        load_checkpoint(path, charset="digits")
+
+
+def test_checkpoint_roundtrip_and_errors(tmp_path):
+    cs = Charset.preset("digits")
+    cfg = ModelConfig(num_classes=cs.num_classes, cnn_channels=TINY, hidden=8)
+    m = CRNN(cfg)
+    ck = Checkpoint(cfg, cs, Preprocess(width=100), m.state_dict())
+    path = tmp_path / "m.pt"
+    save_checkpoint(ck, path)
+    back = load_checkpoint(path)
+    assert back.charset == cs and back.preprocess.width == 100 and back.model_config == cfg
+    assert list(tmp_path.iterdir()) == [path]  # no temporary file left behind
+
+    with pytest.raises(CheckpointError, match="another charset|not on the given"):
+        load_checkpoint(path, charset="ascii")
+    trunc = tmp_path / "trunc.pt"
+    trunc.write_bytes(path.read_bytes()[:500])
+    with pytest.raises(CheckpointError, match="truncated"):
+        load_checkpoint(trunc)
+    text = tmp_path / "notes.txt"
+    text.write_text("hello")
+    with pytest.raises(CheckpointError, match="not a readable PyTorch checkpoint"):
+        load_checkpoint(text)
+    with pytest.raises(CheckpointError, match="does not exist"):
+        load_checkpoint(tmp_path / "missing.pt")
+    other = tmp_path / "other.pt"
+    torch.save({"epoch": 3, "weights": [1, 2]}, other)
+    with pytest.raises(CheckpointError, match="not a crnn checkpoint"):
+        load_checkpoint(other)

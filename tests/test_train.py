@@ -1,0 +1,119 @@
+import json
+
+import pytest
+import torch
+import yaml
+
+import crnn.train as train_mod
+from crnn.charset import Charset
+from crnn.checkpoint import load_checkpoint
+from crnn.config import load_config
+from crnn.errors import CharsetError, ConfigError
+from crnn.model import CRNN, ModelConfig
+from crnn.train import Trainer, lr_factor, train, transfer_weights
+
+TINY = ["cnn_channels=[8,8,16,16,16,16,16]", "hidden=16"]
+
+
+def tiny_config(tmp_path, data, **kw):
+    base = dict(train=[str(data)], val=[str(data)], charset="digits", out=str(tmp_path / "run"),
+                batch_size=8, epochs=2, workers=0, save_every=5, val_every=1000, log_every=1)
+    base.update(kw)
+    return load_config(overrides=TINY, **base)
+
+
+def test_two_epochs_write_checkpoints_config_and_metrics(tmp_path, digits_lmdb):
+    cfg = tiny_config(tmp_path, digits_lmdb)
+    res = train(cfg, progress=False)
+    run = tmp_path / "run"
+    assert res.steps == 16 and res.epochs == 2  # 64 samples / 8 per batch, 2 epochs
+    assert {"last.pt", "best.pt", "config.yaml", "metrics.jsonl"} <= {p.name
+                                                                      for p in run.iterdir()}
+    assert yaml.safe_load((run / "config.yaml").read_text())["batch_size"] == 8
+    rows = [json.loads(x) for x in (run / "metrics.jsonl").read_text().splitlines()]
+    assert any("val_accuracy" in r for r in rows) and any("loss" in r for r in rows)
+    best = load_checkpoint(run / "best.pt")
+    assert best.train_state is None and best.charset == Charset.preset("digits")
+    assert load_checkpoint(run / "last.pt").train_state["step"] == 16
+
+
+class Crash(Exception):
+    pass
+
+
+def test_killed_run_resumes_to_identical_weights(tmp_path, digits_lmdb, monkeypatch):
+    cfg = tiny_config(tmp_path / "a", digits_lmdb, epochs=3, scheduler="cosine",
+                      warmup_steps=3, optimizer="adamw")
+    train(cfg, progress=False)
+    reference = load_checkpoint(tmp_path / "a" / "run" / "last.pt").state_dict
+
+    cfg_b = tiny_config(tmp_path / "b", digits_lmdb, epochs=3, scheduler="cosine",
+                        warmup_steps=3, optimizer="adamw")
+
+    def crash_at_13(step):
+        if step == 13:  # mid-epoch 1; last.pt was saved at step 10
+            raise Crash
+
+    monkeypatch.setattr(train_mod, "_after_step", crash_at_13)
+    with pytest.raises(Crash):
+        train(cfg_b, progress=False)
+    last = tmp_path / "b" / "run" / "last.pt"
+    assert load_checkpoint(last).train_state["step"] == 10
+    monkeypatch.setattr(train_mod, "_after_step", lambda step: None)
+    res = train(cfg_b, resume=last, progress=False)
+    assert res.steps == 24
+    resumed = load_checkpoint(last).state_dict
+    for k, v in reference.items():
+        assert torch.equal(v, resumed[k]), k
+
+
+def test_out_of_charset_label_is_a_clear_error(tmp_path, digits_lmdb):
+    cfg = tiny_config(tmp_path, digits_lmdb, charset="chars:0123456")
+    with pytest.raises(CharsetError, match=r"digits.lmdb #\d+"):
+        Trainer(cfg, progress=False)
+    cfg = tiny_config(tmp_path, digits_lmdb, charset="chars:0123456", oov="skip-sample",
+                      epochs=1)
+    Trainer(cfg, progress=False)  # skips those samples instead
+
+
+def test_finetune_with_new_charset_keeps_shared_rows():
+    old_cs, new_cs = Charset.from_string("abc"), Charset.from_string("cxa")
+    old = CRNN(ModelConfig(num_classes=4, cnn_channels=(4,) * 7, hidden=4))
+    from crnn.checkpoint import Checkpoint
+    from crnn.data.images import Preprocess
+    ck = Checkpoint(old.config, old_cs, Preprocess(), old.state_dict())
+    new = CRNN(ModelConfig(num_classes=4, cnn_channels=(4,) * 7, hidden=4))
+    shared, added = transfer_weights(new, ck, new_cs)
+    assert (shared, added) == (2, 1)
+    w_old, w_new = old.rnn[1].embedding.weight, new.rnn[1].embedding.weight
+    assert torch.equal(w_new[0], w_old[0])  # blank
+    assert torch.equal(w_new[1], w_old[3])  # 'c'
+    assert torch.equal(w_new[3], w_old[1])  # 'a'
+    assert not torch.equal(w_new[2], w_old[2])  # 'x' is new
+    assert torch.equal(new.cnn.conv0.weight, old.cnn.conv0.weight)
+
+
+def test_config_overrides_and_errors(tmp_path):
+    p = tmp_path / "c.yaml"
+    p.write_text("lr: 0.01\nbatch_size: 16\ntrain: [a.lmdb]\n")
+    cfg = load_config(p, ["lr=0.5", "width=100"], epochs=3)
+    assert (cfg.lr, cfg.batch_size, cfg.epochs, cfg.width, cfg.train) == (
+        0.5, 16, 3, 100, ("a.lmdb",))
+    with pytest.raises(ConfigError, match="unknown config key"):
+        load_config(overrides=["learning_rate=1"])
+    with pytest.raises(ConfigError, match="integer"):
+        load_config(overrides=["batch_size=abc"])
+    with pytest.raises(ConfigError, match="optimizer"):
+        load_config(overrides=["optimizer=sgdx"])
+
+
+def test_lr_schedules():
+    cfg = load_config(overrides=["scheduler=step", "step_size=10", "gamma=0.5"])
+    assert [lr_factor(s, cfg, 100) for s in (0, 9, 10, 25)] == [1, 1, 0.5, 0.25]
+    cfg = load_config(overrides=["scheduler=cosine", "warmup_steps=10", "min_lr_ratio=0"])
+    assert lr_factor(0, cfg, 110) == pytest.approx(0.01)
+    assert lr_factor(10, cfg, 110) == pytest.approx(1.0)
+    assert lr_factor(110, cfg, 110) == pytest.approx(0.0)
+    cfg = load_config(overrides=["scheduler=onecycle"])
+    assert lr_factor(30, cfg, 100) == pytest.approx(1.0)
+    assert lr_factor(0, cfg, 100) < 0.05

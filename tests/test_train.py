@@ -117,3 +117,37 @@ def test_lr_schedules():
     cfg = load_config(overrides=["scheduler=onecycle"])
     assert lr_factor(30, cfg, 100) == pytest.approx(1.0)
     assert lr_factor(0, cfg, 100) < 0.05
+
+
+def test_full_tutorial_model_trains_a_few_steps(tmp_path, digits_lmdb):
+    cfg = load_config(train=[str(digits_lmdb)],
+                      charset="chars:0123456789abcdefghijklmnopqrstuvwxyz", width=100,
+                      out=str(tmp_path / "full"), batch_size=4, max_steps=2, workers=0)
+    t = Trainer(cfg, progress=False)
+    assert sum(p.numel() for p in t.model.parameters()) == 8_331_301
+    assert t.run().steps == 2
+
+
+def test_index_style_dataset_trains(tmp_path, font_path):
+    from crnn.data.tools import create_dataset
+
+    from .conftest import render
+
+    cs_file = tmp_path / "charset.txt"
+    cs_file.write_text("blank\n" + "\n".join("0123456789") + "\n", encoding="utf-8")
+    (tmp_path / "img").mkdir()
+    lines = []
+    for i, text in enumerate(["123", "4567", "890", "2468"] * 4):
+        render(text, font_path).save(tmp_path / "img" / f"{i}.png")
+        lines.append(f"{i}.png " + " ".join(str(int(c) + 1) for c in text))
+    labels = tmp_path / "train.txt"
+    labels.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    out = tmp_path / "idx.lmdb"
+    rep = create_dataset(labels, tmp_path / "img", out, charset=Charset.from_file(cs_file),
+                         progress=False)
+    assert rep.written == 16
+    from crnn.data.lmdb import LmdbReader
+    assert LmdbReader(out).get(1)[1] == "4567"
+    cfg = load_config(overrides=TINY, train=[str(out)], charset=str(cs_file),
+                      out=str(tmp_path / "r"), batch_size=8, max_steps=2, workers=0)
+    assert train(cfg, progress=False).steps == 2

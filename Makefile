@@ -1,0 +1,52 @@
+# Two commands on a fresh machine:  make demo   (the main job)   and   make test
+# Each creates .venv and installs what it needs: torch (CPU build) first, then crnn.
+
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+TORCH ?= torch==2.13.0
+# Debian packages: fonts for rendering Latin and Chinese text, poppler + LibreOffice for
+# page-rendered validation sets.
+DEB_PACKAGES ?= fonts-dejavu fonts-liberation2 fonts-noto-cjk fonts-wqy-zenhei \
+	fonts-wqy-microhei fonts-arphic-uming fonts-arphic-ukai fonts-lxgw-wenkai \
+	poppler-utils libreoffice-writer-nogui
+
+.PHONY: demo test lint system-deps venv clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q $(TORCH)
+
+$(VENV)/.installed: $(BIN)/python pyproject.toml
+	$(BIN)/pip install -q -e '.[dev]'
+	touch $@
+
+venv: $(VENV)/.installed
+
+# Installs the Debian packages when run as root (or with sudo) on Debian/Ubuntu; elsewhere it
+# says what to install. Re-running is cheap: packages already present are skipped.
+system-deps:
+	@missing=""; for p in $(DEB_PACKAGES); do \
+		dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -z "$$missing" ]; then echo "system packages: all present"; \
+	elif ! command -v apt-get >/dev/null; then \
+		echo "install these (or equivalent) packages:$$missing"; \
+	else SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+		echo "installing:$$missing"; \
+		$$SUDO apt-get update -q >/dev/null && \
+		DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q --no-install-recommends \
+			$$missing >/dev/null && echo "system packages installed"; fi
+
+demo: venv system-deps
+	PATH="$(CURDIR)/$(BIN):$$PATH" bash examples/demo.sh
+
+test: venv system-deps
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/python -m pytest
+
+lint: venv
+	$(BIN)/ruff check src tests benchmarks
+
+clean:
+	rm -rf build runs .pytest_cache

@@ -55,6 +55,8 @@ class TrainConfig:
     step_size: int = 10000  # step scheduler: decay every step_size steps
     gamma: float = 0.1  # step scheduler: decay factor
     min_lr_ratio: float = 0.01  # cosine / onecycle: final lr = lr * min_lr_ratio
+    lr_scaling: str = "none"  # with N processes: lr x1 (none), xN (linear), x sqrt(N) (sqrt)
+    sync_bn: bool = True  # with several GPUs: BatchNorm statistics over the global batch
     grad_clip: float | None = 5.0
     amp: bool = True  # mixed precision on CUDA (ignored on CPU)
     # loop
@@ -80,6 +82,8 @@ class TrainConfig:
             raise ConfigError(f"optimizer {self.optimizer!r}: choose one of {OPTIMIZERS}")
         if self.scheduler not in SCHEDULERS:
             raise ConfigError(f"scheduler {self.scheduler!r}: choose one of {SCHEDULERS}")
+        if self.lr_scaling not in ("none", "linear", "sqrt"):
+            raise ConfigError(f"lr_scaling {self.lr_scaling!r}: choose none, linear or sqrt")
         if self.oov not in ("error", "skip-sample", "drop-char"):
             raise ConfigError(f"oov {self.oov!r}: choose error, skip-sample or drop-char")
         if self.batch_size < 1 or self.epochs < 1 or self.lr <= 0:

@@ -27,6 +27,7 @@ from .charset import Charset
 from .checkpoint import Checkpoint, load_checkpoint, save_checkpoint
 from .config import TrainConfig, dump_config
 from .data.dataset import (
+    Batch,
     BucketBatchSampler,
     LineDataset,
     Source,
@@ -35,6 +36,7 @@ from .data.dataset import (
     scan_labels,
 )
 from .data.images import Preprocess
+from .distributed import DistInfo, barrier, broadcast_flag, setup, teardown
 from .errors import CheckpointError, ConfigError, DatasetError
 from .evaluate import evaluate
 from .model import CRNN, ModelConfig
@@ -98,15 +100,15 @@ def lr_factor(step: int, cfg: TrainConfig, total_steps: int) -> float:
     return cfg.min_lr_ratio + (1 - cfg.min_lr_ratio) * 0.5 * (1 + math.cos(math.pi * progress))
 
 
-def make_optimizer(cfg: TrainConfig, params) -> torch.optim.Optimizer:
+def make_optimizer(cfg: TrainConfig, params, lr: float) -> torch.optim.Optimizer:
     if cfg.optimizer == "adam":
-        return torch.optim.Adam(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
+        return torch.optim.Adam(params, lr=lr, weight_decay=cfg.weight_decay)
     if cfg.optimizer == "adamw":
-        return torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
+        return torch.optim.AdamW(params, lr=lr, weight_decay=cfg.weight_decay)
     if cfg.optimizer == "rmsprop":
-        return torch.optim.RMSprop(params, lr=cfg.lr, momentum=cfg.momentum,
+        return torch.optim.RMSprop(params, lr=lr, momentum=cfg.momentum,
                                    weight_decay=cfg.weight_decay)
-    return torch.optim.Adadelta(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
+    return torch.optim.Adadelta(params, lr=lr, weight_decay=cfg.weight_decay)
 
 
 def transfer_weights(model: CRNN, init: Checkpoint, charset: Charset) -> tuple[int, int]:
@@ -171,9 +173,10 @@ def _after_step(step: int) -> None:
 
 class Trainer:
     def __init__(self, cfg: TrainConfig, resume: str | Path | None = None,
-                 progress: bool = True) -> None:
+                 progress: bool = True, dist_info: DistInfo | None = None) -> None:
         self.cfg = cfg
-        self.progress = progress
+        self.dist = dist_info or DistInfo()
+        self.progress = progress and self.dist.is_main  # only rank 0 prints and writes
         self.out = Path(cfg.out)
         self.resume_ckpt = load_checkpoint(resume) if resume else None
         if self.resume_ckpt is not None and not self.resume_ckpt.train_state:
@@ -182,7 +185,7 @@ class Trainer:
         if not cfg.train:
             raise ConfigError("no training data: give --train LMDB_OR_LABELS (or train: in "
                               "the config)")
-        self.device = torch.device(
+        self.device = self.dist.device if dist_info else torch.device(
             ("cuda" if torch.cuda.is_available() else "cpu") if cfg.device == "auto"
             else cfg.device)
         torch.manual_seed(cfg.seed)
@@ -200,7 +203,15 @@ class Trainer:
             leaky_relu=cfg.leaky_relu, cnn_channels=cfg.cnn_channels)
         self.model = CRNN(self.model_cfg).to(self.device)
         self._load_data()
-        self.optimizer = make_optimizer(cfg, self.model.parameters())
+        # the learning rate for the effective (global) batch; see docs/distributed.md
+        self.lr_scale = {"none": 1.0, "linear": float(self.dist.world),
+                         "sqrt": math.sqrt(self.dist.world)}[cfg.lr_scaling]
+        self.optimizer = make_optimizer(cfg, self.model.parameters(), cfg.lr * self.lr_scale)
+        if self.dist.enabled:
+            self._log(f"{self.dist.world} processes ({self.dist.backend}) x batch "
+                      f"{cfg.batch_size} = effective batch {self.sampler.global_batch}; lr "
+                      f"{cfg.lr} x {self.lr_scale:g} ({cfg.lr_scaling} scaling) = "
+                      f"{cfg.lr * self.lr_scale:g}")
         steps_per_epoch = len(self.sampler.batches())
         self.total_steps = cfg.max_steps or cfg.epochs * steps_per_epoch
         self.steps_per_epoch = steps_per_epoch
@@ -221,6 +232,16 @@ class Trainer:
             init = load_checkpoint(cfg.init)
             shared, new = transfer_weights(self.model, init, self.charset)
             self._log(f"fine-tuning from {cfg.init}: {shared} characters shared, {new} new")
+        self.net: nn.Module = self.model
+        if self.dist.enabled:
+            if cfg.sync_bn and self.dist.backend == "nccl":
+                # BatchNorm statistics over the global batch, as one process would see them
+                # (same parameter names, so checkpoints stay interchangeable)
+                self.model = nn.SyncBatchNorm.convert_sync_batchnorm(self.model)
+            # every rank starts from rank 0's weights (DDP broadcasts them here)
+            self.net = nn.parallel.DistributedDataParallel(
+                self.model, device_ids=[self.device.index] if self.device.type == "cuda"
+                else None)
 
     # ------------------------------------------------------------------ data
     def _load_data(self) -> None:
@@ -239,7 +260,8 @@ class Trainer:
         if not scan.indices:
             raise DatasetError(f"no usable training samples in {source.name}")
         self.train_set = LineDataset(source, self.charset, self.pre, cfg.oov, scan.indices)
-        self.sampler = BucketBatchSampler(scan.proxies, cfg.batch_size, seed=cfg.seed)
+        self.sampler = BucketBatchSampler(scan.proxies, cfg.batch_size, seed=cfg.seed,
+                                          num_replicas=self.dist.world, rank=self.dist.rank)
         self.val_source: Source | None = None
         if cfg.val:
             vs = [open_source(s, cfg.images_root, cfg.label_format, self.charset)
@@ -266,6 +288,7 @@ class Trainer:
                 "optimizer": self.optimizer.state_dict(),
                 "scheduler": self.scheduler.state_dict(),
                 "step": self.step, "epoch": self.epoch, "batch_in_epoch": self.batch_in_epoch,
+                "global_batch": self.sampler.global_batch,
                 "best": list(self.best) if self.best else None,
                 "bad_validations": self.bad_validations,
                 "rng": _rng_state(),
@@ -282,6 +305,13 @@ class Trainer:
         self.scheduler.load_state_dict(st["scheduler"])
         self.step, self.epoch = st["step"], st["epoch"]
         self.batch_in_epoch = st["batch_in_epoch"]
+        saved_gb = st.get("global_batch", self.sampler.global_batch)
+        if saved_gb != self.sampler.global_batch:
+            # another process count or batch size: continue after the same number of
+            # samples of this epoch (the batches themselves are regrouped)
+            self.batch_in_epoch = self.batch_in_epoch * saved_gb // self.sampler.global_batch
+            self._log(f"global batch changed {saved_gb} -> {self.sampler.global_batch}: "
+                      f"resuming epoch {self.epoch} at batch {self.batch_in_epoch}")
         self.best = tuple(st["best"]) if st.get("best") else None
         self.bad_validations = st.get("bad_validations", 0)
         _set_rng_state(st["rng"])
@@ -294,6 +324,8 @@ class Trainer:
             print(msg, file=sys.stderr, flush=True)
 
     def _metrics(self, row: dict[str, Any]) -> None:
+        if not self.dist.is_main:
+            return
         with (self.out / "metrics.jsonl").open("a", encoding="utf-8") as f:
             f.write(json.dumps(row) + "\n")
         if self.tb is not None:
@@ -302,7 +334,7 @@ class Trainer:
                     self.tb.add_scalar(k, v, row["step"])
 
     def _open_tensorboard(self):
-        if not self.cfg.tensorboard:
+        if not self.cfg.tensorboard or not self.dist.is_main:
             return None
         try:
             from torch.utils.tensorboard import SummaryWriter
@@ -312,13 +344,19 @@ class Trainer:
 
     # ------------------------------------------------------------------ validation
     def validate(self) -> dict[str, float] | None:
+        """Rank 0 reads the whole validation set (so the figure is the single-process one);
+        the other ranks wait."""
         if self.val_source is None:
+            return None
+        if not self.dist.is_main:
+            barrier(self.dist)
             return None
         self.model.eval()
         rec = Recognizer(self.model, self.charset, self.pre, self.device,
                          batch_size=max(64, self.cfg.batch_size))
         res = evaluate(rec, self.val_source, examples=3)
         self.model.train()
+        barrier(self.dist)
         m = {"val_accuracy": res.score.accuracy, "val_cer": res.score.cer,
              "val_ned": res.score.ned}
         shown = " | ".join(f"{t!r} -> {p!r}" for _, t, p, _ in res.examples)
@@ -327,13 +365,22 @@ class Trainer:
         return m
 
     # ------------------------------------------------------------------ loop
-    def _train_step(self, batch) -> float:
+    def _train_step(self, batch: Batch | None) -> float:
+        if batch is None:
+            # every sample of this rank's batch was unusable: take part in the step with a
+            # zero loss so the other ranks' gradient all-reduce does not wait forever
+            images = torch.zeros(1, self.pre.channels, self.pre.height, 32)
+            batch = Batch(images, torch.ones(1, dtype=torch.long), torch.ones(1, dtype=torch.long),
+                          torch.full((1,), 9, dtype=torch.long), [""], [""])
+            weight = 0.0
+        else:
+            weight = 1.0
         images = batch.images.to(self.device, non_blocking=True)
         with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.use_amp):
-            logits = self.model(images)
+            logits = self.net(images)
         log_probs = logits.float().log_softmax(2)
-        loss = self.criterion(log_probs, batch.targets, batch.input_lengths,
-                              batch.target_lengths)
+        loss = weight * self.criterion(log_probs, batch.targets, batch.input_lengths,
+                                       batch.target_lengths)
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
         if self.cfg.grad_clip:
@@ -344,8 +391,9 @@ class Trainer:
 
     def run(self) -> TrainResult:
         cfg = self.cfg
-        self.out.mkdir(parents=True, exist_ok=True)
-        dump_config(cfg, self.out / "config.yaml")
+        if self.dist.is_main:
+            self.out.mkdir(parents=True, exist_ok=True)
+            dump_config(cfg, self.out / "config.yaml")
         self.tb = self._open_tensorboard()
         t0 = time.perf_counter()
         last_metrics: dict[str, float] | None = None
@@ -366,11 +414,11 @@ class Trainer:
                     end_of_epoch = self.batch_in_epoch >= self.steps_per_epoch
                     if end_of_epoch:  # the state saved below already points past it
                         self.epoch, self.batch_in_epoch = self.epoch + 1, 0
-                    if batch is None:  # every sample of this batch was unusable
-                        continue
+                    if batch is None and not self.dist.enabled:
+                        continue  # every sample of this batch was unusable
                     loss = self._train_step(batch)
                     self.step += 1
-                    samples_seen += len(batch)
+                    samples_seen += len(batch) * self.dist.world if batch else 0
                     _after_step(self.step)
                     rate = samples_seen / max(1e-9, time.perf_counter() - t_rate)
                     if bar is not None:
@@ -388,16 +436,20 @@ class Trainer:
                             self._metrics({"step": self.step, "epoch": self.epoch,
                                            **last_metrics})
                             stop = self._update_best(last_metrics) or stop
-                    if stop or end_of_epoch or self.step % cfg.save_every == 0:
+                        stop = broadcast_flag(self.dist, stop)
+                    if (stop or end_of_epoch or self.step % cfg.save_every == 0) \
+                            and self.dist.is_main:
                         save_checkpoint(self._checkpoint(True), self.out / "last.pt")
                     if stop:
                         break
         if bar is not None:
             bar.close()
-        if self.val_source is None:  # without validation, the last weights are the best
+        if self.val_source is None and self.dist.is_main:
+            # without validation, the last weights are the best
             save_checkpoint(self._checkpoint(False), self.out / "best.pt")
         if self.tb is not None:
             self.tb.close()
+        barrier(self.dist)
         return TrainResult(self.step, self.epoch, self.best[0] if self.best else None,
                            last_metrics, time.perf_counter() - t0, self.out)
 
@@ -417,4 +469,9 @@ class Trainer:
 
 def train(cfg: TrainConfig, resume: str | Path | None = None,
           progress: bool = True) -> TrainResult:
-    return Trainer(cfg, resume, progress).run()
+    """Train in this process, or as one rank of a torchrun job (WORLD_SIZE > 1)."""
+    info = setup(cfg.device)
+    try:
+        return Trainer(cfg, resume, progress, info).run()
+    finally:
+        teardown(info)

@@ -234,47 +234,68 @@ def collate(items: list[Any]) -> Batch | None:
 
 
 class BucketBatchSampler(torch.utils.data.Sampler):
-    """Batches of similar width, in a random but reproducible order.
+    """Batches of similar width, in a random but reproducible order, sharded across ranks.
 
     Each epoch shuffles the samples with ``seed + epoch``, cuts them into chunks of
-    ``bucket_batches`` batches, sorts each chunk by width proxy and splits it into batches,
-    then shuffles the batch order. ``start_batch`` skips batches already trained on, which
-    is how a resumed run continues exactly where it stopped.
+    ``bucket_batches`` global batches, sorts each chunk by width proxy and splits it into
+    global batches of ``batch_size * num_replicas`` samples, then shuffles the batch order.
+    Rank ``r`` reads the ``r``-th slice of every global batch, so the ranks' shards are
+    disjoint and together equal what one process with the global batch size reads. The
+    last, short global batch is split as evenly as possible (dropped if some rank would get
+    nothing). ``start_batch`` skips global batches already trained on, which is how a
+    resumed run continues exactly where it stopped.
     """
 
     def __init__(self, proxies: Sequence[float], batch_size: int, seed: int = 0,
-                 shuffle: bool = True, bucket_batches: int = 50) -> None:
+                 shuffle: bool = True, bucket_batches: int = 50, num_replicas: int = 1,
+                 rank: int = 0) -> None:
         self.proxies = np.asarray(proxies, dtype=np.float32)
         self.batch_size = batch_size
+        self.num_replicas = num_replicas
+        self.rank = rank
         self.seed = seed
         self.shuffle = shuffle
         self.bucket_batches = bucket_batches
         self.epoch = 0
         self.start_batch = 0
 
+    @property
+    def global_batch(self) -> int:
+        return self.batch_size * self.num_replicas
+
     def set_epoch(self, epoch: int, start_batch: int = 0) -> None:
         self.epoch = epoch
         self.start_batch = start_batch
 
     def batches(self) -> list[list[int]]:
-        n = len(self.proxies)
+        """This epoch's global batches (the same list on every rank)."""
+        n, gb = len(self.proxies), self.global_batch
         if not self.shuffle:
             order = np.argsort(self.proxies, kind="stable")
-            return [order[i:i + self.batch_size].tolist() for i in range(0, n, self.batch_size)]
-        rng = np.random.default_rng([self.seed, self.epoch])
-        perm = rng.permutation(n)
-        chunk = self.batch_size * self.bucket_batches
-        out = []
-        for s in range(0, n, chunk):
-            part = perm[s:s + chunk]
-            part = part[np.argsort(self.proxies[part], kind="stable")]
-            out += [part[i:i + self.batch_size].tolist()
-                    for i in range(0, len(part), self.batch_size)]
-        order = rng.permutation(len(out))
-        return [out[k] for k in order]
+            out = [order[i:i + gb].tolist() for i in range(0, n, gb)]
+        else:
+            rng = np.random.default_rng([self.seed, self.epoch])
+            perm = rng.permutation(n)
+            chunk = gb * self.bucket_batches
+            out = []
+            for s in range(0, n, chunk):
+                part = perm[s:s + chunk]
+                part = part[np.argsort(self.proxies[part], kind="stable")]
+                out += [part[i:i + gb].tolist() for i in range(0, len(part), gb)]
+            order = rng.permutation(len(out))
+            out = [out[k] for k in order]
+        return [b for b in out if len(b) >= self.num_replicas]
+
+    def _shard(self, batch: list[int]) -> list[int]:
+        if self.num_replicas == 1:
+            return batch
+        if len(batch) == self.global_batch:
+            return batch[self.rank * self.batch_size:(self.rank + 1) * self.batch_size]
+        return np.array_split(np.asarray(batch), self.num_replicas)[self.rank].tolist()
 
     def __iter__(self):
-        yield from self.batches()[self.start_batch:]
+        for batch in self.batches()[self.start_batch:]:
+            yield self._shard(batch)
 
     def __len__(self) -> int:
-        return -(-len(self.proxies) // self.batch_size) - self.start_batch
+        return max(0, len(self.batches()) - self.start_batch)

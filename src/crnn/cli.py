@@ -42,6 +42,8 @@ def build_parser() -> argparse.ArgumentParser:
                     help="with --json, add each character's probability")
     sp.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:1 ...")
     sp.add_argument("--batch-size", type=int, default=64)
+    sp.add_argument("--backend", default="auto", choices=("auto", "torch", "onnx"),
+                    help="onnx: run through onnxruntime (auto picks it for .onnx files)")
 
     # eval
     sp = sub.add_parser(
@@ -61,6 +63,7 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--limit", type=int, help="only the first N samples")
     sp.add_argument("--device", default="auto")
     sp.add_argument("--batch-size", type=int, default=64)
+    sp.add_argument("--backend", default="auto", choices=("auto", "torch", "onnx"))
     sp.add_argument("--json", action="store_true", help="print the figures as JSON")
 
     # train
@@ -121,6 +124,18 @@ def build_parser() -> argparse.ArgumentParser:
     dp.add_argument("--out", required=True, help="folder to create")
     dp.add_argument("--overwrite", action="store_true")
 
+    # export
+    sp = sub.add_parser(
+        "export", help="export a checkpoint to ONNX", formatter_class=_FORMATTER,
+        epilog="examples:\n  crnn export --model runs/demo/best.pt --out model.onnx\n"
+               "  crnn export --model runs/demo/best.pt --int8 --out model.int8.onnx\n"
+               "  crnn predict line.png --model model.onnx")
+    sp.add_argument("--model", default="default", help="checkpoint path or 'default'")
+    sp.add_argument("--format", default="onnx", choices=("onnx",))
+    sp.add_argument("--int8", action="store_true", help="dynamic int8 weight quantization")
+    sp.add_argument("--out", required=True, help="the .onnx file to write")
+    sp.add_argument("--charset", help="alphabet for a plain crnn.pytorch state dict")
+
     # synth: its own parser lives with the renderer (crnn synth --help)
     sub.add_parser("synth", help="render synthetic text-line datasets (crnn synth --help)",
                    add_help=False)
@@ -137,7 +152,7 @@ def _cmd_predict(args: argparse.Namespace) -> int:
     if not paths:
         return 2
     rec = Recognizer.load(args.model, device=args.device, batch_size=args.batch_size,
-                          charset=args.charset)
+                          charset=args.charset, backend=args.backend)
     failed = len(problems)
     for r in rec.recognize(paths):
         if args.json:
@@ -161,7 +176,7 @@ def _cmd_eval(args: argparse.Namespace) -> int:
     charset = Charset.resolve(args.charset) if args.charset else None
     rec = Recognizer.load(args.model, device=args.device, batch_size=args.batch_size,
                           charset=charset if charset and charset.line_to_class is None
-                          else None)
+                          else None, backend=args.backend)
     srcs = [open_source(d, args.images_root, args.format, charset or rec.charset)
             for d in args.data]
     for s in srcs:
@@ -198,6 +213,17 @@ def _cmd_train(args: argparse.Namespace) -> int:
     best = f"{res.best_accuracy:.4f}" if res.best_accuracy is not None else "n/a"
     print(f"trained {res.steps} steps in {res.seconds:.1f} s; best val accuracy {best}; "
           f"checkpoints in {res.out}")
+    return 0
+
+
+def _cmd_export(args: argparse.Namespace) -> int:
+    from .checkpoint import load_checkpoint
+    from .export import export_onnx
+    from .recognizer import resolve_model_path
+
+    ckpt = load_checkpoint(resolve_model_path(args.model), charset=args.charset)
+    out = export_onnx(ckpt, args.out, int8=args.int8)
+    print(f"wrote {out} ({out.stat().st_size / 1e6:.1f} MB{', int8' if args.int8 else ''})")
     return 0
 
 
@@ -272,7 +298,7 @@ def main(argv: list[str] | None = None) -> int:
             return synth_main(argv[1:])
         args = build_parser().parse_args(argv)
         handler = {"predict": _cmd_predict, "eval": _cmd_eval, "train": _cmd_train,
-                   "dataset": _cmd_dataset}[args.command]
+                   "dataset": _cmd_dataset, "export": _cmd_export}[args.command]
         return handler(args)
     except CrnnError as exc:
         print(f"crnn: error: {exc}", file=sys.stderr)

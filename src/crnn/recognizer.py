@@ -26,7 +26,8 @@ from .data.images import IMAGE_SUFFIXES, Preprocess, decode_image, resize_line, 
 from .errors import CheckpointError, CrnnError, DatasetError
 from .model import CRNN, output_length
 
-__all__ = ["Recognizer", "Result", "ImageInput", "expand_inputs", "bundled_model_path"]
+__all__ = ["Recognizer", "Result", "ImageInput", "expand_inputs", "bundled_model_path",
+           "resolve_model_path"]
 
 ImageInput = str | Path | bytes | np.ndarray
 
@@ -65,6 +66,19 @@ def bundled_model_path() -> Path | None:
     return None
 
 
+def resolve_model_path(model: str | Path | None) -> Path:
+    """A path as given, or the bundled model's for ``"default"`` / None."""
+    if model is not None and str(model) != "default":
+        return Path(model)
+    path = bundled_model_path()
+    if path is None:
+        raise CheckpointError(
+            "this build of crnn has no bundled model yet; train one (crnn train ...) and "
+            "pass --model runs/NAME/best.pt"
+        )
+    return path
+
+
 def _auto_device(device: str | torch.device | None) -> torch.device:
     if device is None or str(device) == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
@@ -75,7 +89,8 @@ class Recognizer:
     """Reads text lines. Build it once (model load), call it many times.
 
     Args:
-        model: a :class:`CRNN` (put in eval mode here).
+        model: a :class:`CRNN` (put in eval mode here), or an ONNX model
+            (:class:`crnn.export.OnnxModel`) run by onnxruntime on the CPU.
         charset: the model's charset.
         preprocess: how images become input (from the checkpoint).
         device: ``auto`` (CUDA when available), ``cpu``, ``cuda:0``...
@@ -83,33 +98,51 @@ class Recognizer:
             little, and results come back in input order.
     """
 
-    def __init__(self, model: CRNN, charset: Charset, preprocess: Preprocess,
+    def __init__(self, model: CRNN | Any, charset: Charset, preprocess: Preprocess,
                  device: str | torch.device | None = "auto", batch_size: int = 64) -> None:
         if model.config.num_classes != charset.num_classes:
             raise CheckpointError(
                 f"model has {model.config.num_classes - 1} output characters, charset "
                 f"{charset.name} has {len(charset)}"
             )
-        self.device = _auto_device(device)
-        self.model = model.to(self.device).eval()
+        if isinstance(model, torch.nn.Module):
+            self.backend = "torch"
+            self.device = _auto_device(device)
+            self.model = model.to(self.device).eval()
+        else:
+            self.backend = "onnx"
+            self.device = torch.device("cpu")
+            self.model = model
         self.charset = charset
         self.preprocess = preprocess
         self.batch_size = batch_size
 
     @classmethod
     def load(cls, model: str | Path | None = "default", device: str | None = "auto",
-             batch_size: int = 64, charset: str | Charset | None = None) -> Recognizer:
-        """From a checkpoint path, or ``"default"`` for the bundled model."""
-        if model is None or str(model) == "default":
-            path = bundled_model_path()
-            if path is None:
-                raise CheckpointError(
-                    "this build of crnn has no bundled model yet; train one "
-                    "(crnn train ...) and pass --model runs/NAME/best.pt"
-                )
-        else:
-            path = Path(model)
+             batch_size: int = 64, charset: str | Charset | None = None,
+             backend: str = "auto") -> Recognizer:
+        """From a checkpoint or ``.onnx`` path, or ``"default"`` for the bundled model.
+
+        backend: ``auto`` (ONNX for ``.onnx`` files, PyTorch otherwise), ``torch``, or
+        ``onnx`` (a checkpoint is exported in memory and run by onnxruntime).
+        """
+        if backend not in ("auto", "torch", "onnx"):
+            raise CheckpointError(f"unknown backend {backend!r}: use auto, torch or onnx")
+        path = resolve_model_path(model)
+        if path.suffix.lower() == ".onnx":
+            if backend == "torch":
+                raise CheckpointError(f"{path} is an ONNX model: use --backend onnx or auto")
+            from .export import OnnxModel
+
+            onnx_model = OnnxModel(path)
+            return cls(onnx_model, onnx_model.charset, onnx_model.preprocess, "cpu",
+                       batch_size)
         ckpt = load_checkpoint(path, charset=charset)
+        if backend == "onnx":
+            from .export import OnnxModel, onnx_bytes
+
+            return cls(OnnxModel(onnx_bytes(ckpt)), ckpt.charset, ckpt.preprocess, "cpu",
+                       batch_size)
         return cls.from_checkpoint(ckpt, device=device, batch_size=batch_size)
 
     @classmethod
@@ -145,6 +178,8 @@ class Recognizer:
     @torch.inference_mode()
     def logits(self, images: torch.Tensor) -> np.ndarray:
         """A preprocessed batch ``(N, C, H, W)`` -> logits ``(T, N, K)`` as float32 numpy."""
+        if self.backend == "onnx":
+            return self.model(images.numpy())
         out = self.model(images.to(self.device, non_blocking=True))
         return out.float().cpu().numpy()
 

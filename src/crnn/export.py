@@ -1,0 +1,119 @@
+"""ONNX export (``crnn export``) and the onnxruntime model used by ``Recognizer``.
+
+The exported graph maps images ``(N, C, H, W)`` (dynamic N and W) to logits ``(T, N, K)``,
+exactly like :class:`crnn.model.CRNN`. The charset, preprocessing and model config travel
+in the model's metadata (key ``crnn``, JSON), so an ``.onnx`` file is as self-describing
+as a checkpoint and ``Recognizer.load("model.onnx")`` needs nothing else.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import tempfile
+import warnings
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from .charset import Charset
+from .checkpoint import Checkpoint
+from .data.images import Preprocess
+from .errors import CheckpointError
+from .model import ModelConfig
+
+__all__ = ["export_onnx", "onnx_bytes", "OnnxModel", "quantize_int8"]
+
+META_KEY = "crnn"
+OPSET = 17
+
+
+def _require(module: str):
+    try:
+        return __import__(module)
+    except ImportError as exc:
+        raise CheckpointError(
+            f"the ONNX backend needs the '{module}' package: pip install 'crnn[export]'"
+        ) from exc
+
+
+def onnx_bytes(ckpt: Checkpoint, example_width: int = 160) -> bytes:
+    """Export a checkpoint's model to an in-memory ONNX model with metadata."""
+    onnx = _require("onnx")
+    model = ckpt.build_model().eval()
+    pre = ckpt.preprocess
+    x = torch.zeros(1, pre.channels, pre.height, pre.width or example_width)
+    buf = io.BytesIO()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # tracer notes about the height branch and RNNs
+        torch.onnx.export(
+            model, (x,), buf, dynamo=False, opset_version=OPSET,
+            input_names=["images"], output_names=["logits"],
+            dynamic_axes={"images": {0: "batch", 3: "width"},
+                          "logits": {0: "time", 1: "batch"}})
+    proto = onnx.load_from_string(buf.getvalue())
+    meta = {"format": "crnn-onnx", "version": 1, "model": ckpt.model_config.to_dict(),
+            "charset": ckpt.charset.to_dict(), "preprocess": pre.to_dict()}
+    entry = proto.metadata_props.add()
+    entry.key, entry.value = META_KEY, json.dumps(meta, ensure_ascii=False)
+    proto.producer_name = "crnn"
+    return proto.SerializeToString()
+
+
+def quantize_int8(model: bytes) -> bytes:
+    """Dynamic int8 quantization of the weights (MatMul/Gemm/LSTM/Conv where supported)."""
+    _require("onnx")
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    with tempfile.TemporaryDirectory() as tmp:
+        src, dst = Path(tmp) / "fp32.onnx", Path(tmp) / "int8.onnx"
+        src.write_bytes(model)
+        quantize_dynamic(str(src), str(dst), weight_type=QuantType.QInt8)
+        return dst.read_bytes()
+
+
+def export_onnx(ckpt: Checkpoint, out: str | Path, int8: bool = False) -> Path:
+    """Write ``out`` atomically; ``int8`` applies dynamic weight quantization."""
+    data = onnx_bytes(ckpt)
+    if int8:
+        data = quantize_int8(data)
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", dir=out.parent)
+    with os.fdopen(fd, "wb") as f:
+        f.write(data)
+    os.replace(tmp, out)
+    return out
+
+
+class OnnxModel:
+    """An onnxruntime session plus the metadata ``crnn`` needs: ``charset``,
+    ``preprocess``, ``config``. Calling it maps a float32 batch ``(N, C, H, W)`` to logits
+    ``(T, N, K)``."""
+
+    def __init__(self, model: str | Path | bytes, threads: int | None = None) -> None:
+        ort = _require("onnxruntime")
+        opts = ort.SessionOptions()
+        opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        if threads:
+            opts.intra_op_num_threads = threads
+        name = "in-memory model" if isinstance(model, bytes) else str(model)
+        try:
+            src = model if isinstance(model, bytes) else str(model)
+            self.session = ort.InferenceSession(src, opts, providers=["CPUExecutionProvider"])
+        except Exception as exc:  # onnxruntime raises its own exception types
+            raise CheckpointError(f"{name} is not a loadable ONNX model: {exc}") from exc
+        raw = self.session.get_modelmeta().custom_metadata_map.get(META_KEY)
+        if raw is None:
+            raise CheckpointError(f"{name} has no crnn metadata; export it with crnn export")
+        meta: dict[str, Any] = json.loads(raw)
+        self.name = name
+        self.charset = Charset.from_dict(meta["charset"])
+        self.preprocess = Preprocess.from_dict(meta["preprocess"])
+        self.config = ModelConfig.from_dict(meta["model"])
+
+    def __call__(self, images: np.ndarray) -> np.ndarray:
+        return self.session.run(None, {"images": np.ascontiguousarray(images, np.float32)})[0]

@@ -1,0 +1,61 @@
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from crnn.checkpoint import load_checkpoint
+from crnn.cli import main
+from crnn.errors import CheckpointError
+from crnn.recognizer import Recognizer
+
+pytest.importorskip("onnxruntime")
+
+
+def test_onnx_parity_with_pytorch(tmp_path, tiny_checkpoint, font_path):
+    from crnn.export import OnnxModel, export_onnx
+
+    from .conftest import render
+
+    out = export_onnx(load_checkpoint(tiny_checkpoint), tmp_path / "m.onnx")
+    onnx_model = OnnxModel(out)
+    torch_rec = Recognizer.load(tiny_checkpoint, device="cpu")
+    assert onnx_model.charset == torch_rec.charset
+    assert onnx_model.preprocess == torch_rec.preprocess
+    for n, w in ((1, 40), (3, 123), (2, 400)):  # dynamic batch and width
+        x = torch.randn(n, 1, 32, w)
+        ref = torch_rec.logits(x)
+        got = onnx_model(x.numpy())
+        assert got.shape == ref.shape
+        assert np.abs(got - ref).max() < 1e-4
+    images = [render(t, font_path) for t in ("123", "4567890", "0")]
+    onnx_rec = Recognizer.load(out)
+    assert onnx_rec.backend == "onnx"
+    a = [r.text for r in torch_rec.recognize([np.asarray(i) for i in images])]
+    b = [r.text for r in onnx_rec.recognize([np.asarray(i) for i in images])]
+    assert a == b
+
+
+def test_export_cli_int8_and_predict_backend(tmp_path, tiny_checkpoint, font_path, capsys):
+    from .conftest import render
+
+    render("2024", font_path).save(tmp_path / "l.png")
+    assert main(["export", "--model", str(tiny_checkpoint), "--out",
+                 str(tmp_path / "q.onnx"), "--int8"]) == 0
+    assert "int8" in capsys.readouterr().out
+    assert main(["predict", str(tmp_path / "l.png"), "--model", str(tmp_path / "q.onnx"),
+                 "--json"]) == 0
+    row = json.loads(capsys.readouterr().out)
+    assert set(row["text"]) <= set("0123456789")
+    assert main(["predict", str(tmp_path / "l.png"), "--model", str(tiny_checkpoint),
+                 "--backend", "onnx", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["path"].endswith("l.png")
+
+
+def test_onnx_without_metadata_is_refused(tmp_path):
+    from crnn.export import OnnxModel
+
+    bad = tmp_path / "x.onnx"
+    bad.write_bytes(b"not onnx")
+    with pytest.raises(CheckpointError, match="not a loadable ONNX model"):
+        OnnxModel(bad)

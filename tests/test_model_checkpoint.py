@@ -31,7 +31,7 @@ def test_output_length(width):
 
 def test_variants():
     for kw in ({"height": 64}, {"channels": 3}, {"rnn_type": "gru"}, {"leaky_relu": True},
-               {"n_rnn": 1}, {"n_rnn": 3}):
+               {"n_rnn": 1}, {"n_rnn": 3}, {"separable": True}):
         cfg = ModelConfig(num_classes=7, cnn_channels=TINY, hidden=8, **kw)
         m = CRNN(cfg).eval()
         x = torch.zeros(1, cfg.channels, cfg.height, 40)

@@ -42,6 +42,7 @@ class TrainConfig:
     rnn_type: str = "lstm"
     leaky_relu: bool = False
     cnn_channels: tuple[int, ...] = (64, 128, 256, 256, 512, 512, 512)
+    separable: bool = False  # depthwise-separable convolutions (the CPU-light variant)
     # optimisation
     batch_size: int = 64
     epochs: int = 10

@@ -34,6 +34,8 @@ class ModelConfig:
     rnn_type: ``lstm`` or ``gru``.
     leaky_relu: LeakyReLU(0.2) instead of ReLU.
     cnn_channels: output channels of the seven convolutions.
+    separable: depthwise-separable convolutions 1..6 (a depthwise k x k then a 1 x 1),
+        the CPU-light variant (configs/light.yaml); the first convolution stays standard.
     """
 
     num_classes: int
@@ -44,6 +46,7 @@ class ModelConfig:
     rnn_type: str = "lstm"
     leaky_relu: bool = False
     cnn_channels: tuple[int, ...] = field(default=TUTORIAL_CHANNELS)
+    separable: bool = False
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "cnn_channels", tuple(int(c) for c in self.cnn_channels))
@@ -94,6 +97,18 @@ class BidirectionalRNN(nn.Module):
         return self.embedding(recurrent)
 
 
+class SeparableConv2d(nn.Module):
+    """A depthwise k x k convolution followed by a pointwise 1 x 1 one."""
+
+    def __init__(self, n_in: int, n_out: int, kernel: int, padding: int) -> None:
+        super().__init__()
+        self.depthwise = nn.Conv2d(n_in, n_in, kernel, 1, padding, groups=n_in, bias=False)
+        self.pointwise = nn.Conv2d(n_in, n_out, 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.pointwise(self.depthwise(x))
+
+
 class CRNN(nn.Module):
     def __init__(self, config: ModelConfig) -> None:
         super().__init__()
@@ -102,7 +117,11 @@ class CRNN(nn.Module):
         cnn = nn.Sequential()
         for i in range(7):
             n_in = config.channels if i == 0 else ch[i - 1]
-            cnn.add_module(f"conv{i}", nn.Conv2d(n_in, ch[i], _KERNELS[i], 1, _PADDINGS[i]))
+            if config.separable and i > 0:
+                conv: nn.Module = SeparableConv2d(n_in, ch[i], _KERNELS[i], _PADDINGS[i])
+            else:
+                conv = nn.Conv2d(n_in, ch[i], _KERNELS[i], 1, _PADDINGS[i])
+            cnn.add_module(f"conv{i}", conv)
             if _BATCHNORM[i]:
                 cnn.add_module(f"batchnorm{i}", nn.BatchNorm2d(ch[i]))
             act = nn.LeakyReLU(0.2, inplace=True) if config.leaky_relu else nn.ReLU(True)

@@ -200,7 +200,8 @@ class Trainer:
         self.model_cfg = ModelConfig(
             num_classes=self.charset.num_classes, height=cfg.height, channels=cfg.channels,
             hidden=cfg.hidden, n_rnn=cfg.n_rnn, rnn_type=cfg.rnn_type,
-            leaky_relu=cfg.leaky_relu, cnn_channels=cfg.cnn_channels)
+            leaky_relu=cfg.leaky_relu, cnn_channels=cfg.cnn_channels,
+            separable=cfg.separable)
         self.model = CRNN(self.model_cfg).to(self.device)
         self._load_data()
         # the learning rate for the effective (global) batch; see docs/distributed.md

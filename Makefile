@@ -11,7 +11,11 @@ DEB_PACKAGES ?= fonts-dejavu fonts-liberation2 fonts-noto-cjk fonts-wqy-zenhei \
 	fonts-wqy-microhei fonts-arphic-uming fonts-arphic-ukai fonts-lxgw-wenkai \
 	poppler-utils libreoffice-writer-nogui
 
-.PHONY: demo test lint system-deps venv clean
+BENCH_VENV ?= .venv-bench
+BENCH_PEERS ?= rapidocr_onnxruntime==1.4.4 rapidocr==3.10.0
+BENCH_DATA ?= build/bench/lines.lmdb
+
+.PHONY: demo test lint system-deps venv clean bench bench-deps
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -47,6 +51,23 @@ test: venv system-deps
 
 lint: venv
 	$(BIN)/ruff check src tests benchmarks
+
+# Peers for benchmarks/recognize.py live in their own venv (they pull opencv-python and
+# their own models) so the core install stays small.
+$(BENCH_VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(BENCH_VENV)
+	$(BENCH_VENV)/bin/pip install -q $(TORCH)
+	$(BENCH_VENV)/bin/pip install -q -e '.[export]' $(BENCH_PEERS)
+	touch $@
+
+bench-deps: $(BENCH_VENV)/.installed
+	@$(MAKE) --no-print-directory system-deps DEB_PACKAGES="$(DEB_PACKAGES) tesseract-ocr \
+		tesseract-ocr-chi-sim tesseract-ocr-eng"
+
+bench: bench-deps
+	@test -e $(BENCH_DATA) || $(BENCH_VENV)/bin/crnn synth pages --out $(BENCH_DATA) \
+		--pages 12 --seed 7
+	$(BENCH_VENV)/bin/python benchmarks/recognize.py --data $(BENCH_DATA)
 
 clean:
 	rm -rf build runs .pytest_cache

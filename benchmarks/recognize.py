@@ -1,0 +1,232 @@
+"""Line recognition on the CPU: crnn's backends against Tesseract and PaddleOCR recognizers.
+
+On one set of printed line images, in one run: lines/s (batched), p50/p99 single-line
+latency and line accuracy (NFKC, whitespace removed) for
+
+- crnn, PyTorch eager; ONNX fp32; ONNX int8 (dynamic); the light variant (ONNX fp32);
+- Tesseract 5 (CLI, ``--psm 7``, chi_sim+eng), if installed;
+- PaddleOCR PP-OCRv4 rec (inside ``rapidocr_onnxruntime`` 1.4.x) and PP-OCRv6 small rec
+  (inside ``rapidocr`` 3.10), recognition only, if installed (``make bench``).
+
+    python benchmarks/recognize.py --data val.lmdb [--model best.pt] [--light-model l.pt]
+        [--limit 300] [--threads 2]
+
+Without ``--model`` the bundled model is used; if this build has none, an untrained
+tutorial-size model with the ``zh`` charset stands in, which measures speed only (its
+accuracy is printed as "pending").
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import unicodedata
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def norm(text: str) -> str:
+    return "".join(unicodedata.normalize("NFKC", text).split())
+
+
+def load_lines(spec: str, limit: int) -> tuple[list[np.ndarray], list[str]]:
+    from crnn.data.dataset import open_source
+    from crnn.data.images import decode_image
+
+    src = open_source(spec)
+    images, labels = [], []
+    for i in range(min(limit, len(src))):
+        raw, label, name = src.raw(i)
+        images.append(decode_image(raw, 1, name) if isinstance(raw, bytes) else raw)
+        labels.append(label)
+    return images, labels
+
+
+def stand_in_checkpoint(tmp: Path, light: bool) -> Path:
+    import torch
+
+    from crnn.charset import Charset
+    from crnn.checkpoint import Checkpoint, save_checkpoint
+    from crnn.data.images import Preprocess
+    from crnn.model import CRNN, ModelConfig
+
+    torch.manual_seed(0)
+    cs = Charset.preset("zh")
+    kw = dict(separable=True, cnn_channels=(32, 64, 128, 128, 192, 192, 256),
+              rnn_type="gru", hidden=128) if light else {}
+    cfg = ModelConfig(num_classes=cs.num_classes, **kw)
+    path = tmp / ("light.pt" if light else "tutorial.pt")
+    save_checkpoint(Checkpoint(cfg, cs, Preprocess(), CRNN(cfg).state_dict()), path)
+    return path
+
+
+class Row:
+    def __init__(self, name: str, batch_fn: Callable[[list[np.ndarray]], list[str]],
+                 single_fn: Callable[[np.ndarray], str] | None = None, trained: bool = True):
+        self.name = name
+        self.batch_fn = batch_fn
+        self.single_fn = single_fn or (lambda im: batch_fn([im])[0])
+        self.trained = trained
+
+
+def measure(row: Row, images: list[np.ndarray], labels: list[str], latency_n: int) -> dict:
+    row.batch_fn(images[:4])  # warm-up
+    t0 = time.perf_counter()
+    preds = row.batch_fn(images)
+    rate = len(images) / (time.perf_counter() - t0)
+    lat = []
+    for im in images[:latency_n]:
+        t = time.perf_counter()
+        row.single_fn(im)
+        lat.append(time.perf_counter() - t)
+    acc = np.mean([norm(p) == norm(t) for p, t in zip(preds, labels, strict=True)])
+    return {"name": row.name, "lines_s": rate, "p50": 1e3 * float(np.percentile(lat, 50)),
+            "p99": 1e3 * float(np.percentile(lat, 99)),
+            "acc": f"{100 * acc:.2f}%" if row.trained else "pending"}
+
+
+def crnn_rows(model: Path, light: Path | None, trained: bool, light_trained: bool,
+              threads: int, batch: int) -> list[Row]:
+    from crnn.checkpoint import load_checkpoint
+    from crnn.export import OnnxModel, onnx_bytes, quantize_int8
+    from crnn.recognizer import Recognizer
+
+    def wrap(rec: Recognizer) -> Callable[[list[np.ndarray]], list[str]]:
+        return lambda ims: [t for t, _, _ in rec.recognize_arrays(ims)]
+
+    ckpt = load_checkpoint(model)
+    fp32 = onnx_bytes(ckpt)
+    rows = [
+        Row("crnn torch eager", wrap(Recognizer.from_checkpoint(ckpt, "cpu", batch)),
+            trained=trained),
+        Row("crnn ONNX fp32", wrap(Recognizer(OnnxModel(fp32, threads), ckpt.charset,
+                                              ckpt.preprocess, "cpu", batch)), trained=trained),
+        Row("crnn ONNX int8", wrap(Recognizer(OnnxModel(quantize_int8(fp32), threads),
+                                              ckpt.charset, ckpt.preprocess, "cpu", batch)),
+            trained=trained),
+    ]
+    if light is not None:
+        lk = load_checkpoint(light)
+        rows.append(Row("crnn light ONNX fp32",
+                        wrap(Recognizer(OnnxModel(onnx_bytes(lk), threads), lk.charset,
+                                        lk.preprocess, "cpu", batch)), trained=light_trained))
+    return rows
+
+
+def tesseract_row(tmp: Path) -> Row | None:
+    exe = shutil.which("tesseract")
+    if exe is None:
+        return None
+    langs = subprocess.run([exe, "--list-langs"], capture_output=True, text=True).stdout
+    lang = "+".join(x for x in ("chi_sim", "eng") if x in langs.split()) or "eng"
+    from PIL import Image
+
+    def one(im: np.ndarray) -> str:
+        p = tmp / "line.png"
+        Image.fromarray(im).save(p)
+        out = subprocess.run([exe, str(p), "stdout", "-l", lang, "--psm", "7"],
+                             capture_output=True, text=True)
+        return out.stdout.strip()
+
+    return Row(f"Tesseract CLI ({lang}, psm 7)", lambda ims: [one(i) for i in ims])
+
+
+def rapidocr_rows() -> list[Row]:
+    rows = []
+    try:
+        from rapidocr_onnxruntime import RapidOCR as RapidV4
+
+        eng4 = RapidV4()
+
+        def v4(ims: list[np.ndarray]) -> list[str]:
+            out = []
+            for im in ims:
+                res, _ = eng4(np.repeat(im[:, :, None], 3, 2), use_det=False, use_cls=False,
+                              use_rec=True)
+                out.append(res[0][0] if res else "")
+            return out
+
+        rows.append(Row("PP-OCRv4 rec (rapidocr_onnxruntime 1.4)", v4))
+    except ImportError:
+        print("rapidocr_onnxruntime not installed: make bench", file=sys.stderr)
+    try:
+        from rapidocr import RapidOCR as RapidV3
+
+        eng6 = RapidV3(params={"Global.use_det": False, "Global.use_cls": False,
+                               "Global.log_level": "error"})
+
+        def v6(ims: list[np.ndarray]) -> list[str]:
+            out = []
+            for im in ims:
+                res = eng6(np.repeat(im[:, :, None], 3, 2), use_det=False, use_cls=False,
+                           use_rec=True)
+                txt = getattr(res, "txts", None)
+                out.append(txt[0] if txt else "")
+            return out
+
+        rows.append(Row("PP-OCRv6 small rec (rapidocr 3.10)", v6))
+    except ImportError:
+        print("rapidocr not installed: make bench", file=sys.stderr)
+    return rows
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--data", required=True, help="LMDB or label file of printed lines")
+    ap.add_argument("--model", help="crnn checkpoint (default: bundled, else untrained)")
+    ap.add_argument("--light-model", help="a trained light-variant checkpoint")
+    ap.add_argument("--limit", type=int, default=300)
+    ap.add_argument("--latency-lines", type=int, default=50)
+    ap.add_argument("--threads", type=int, default=os.cpu_count() or 2)
+    ap.add_argument("--batch", type=int, default=32)
+    ap.add_argument("--no-peers", action="store_true")
+    args = ap.parse_args()
+
+    import torch
+
+    from crnn.recognizer import bundled_model_path
+
+    torch.set_num_threads(args.threads)
+    images, labels = load_lines(args.data, args.limit)
+    widths = [int(round(im.shape[1] * 32 / im.shape[0])) for im in images]
+    with tempfile.TemporaryDirectory() as tmpdir:
+        tmp = Path(tmpdir)
+        model = Path(args.model) if args.model else bundled_model_path()
+        trained = model is not None
+        model = model or stand_in_checkpoint(tmp, light=False)
+        light = Path(args.light_model) if args.light_model else stand_in_checkpoint(tmp, True)
+        rows = crnn_rows(model, light, trained, args.light_model is not None, args.threads,
+                         args.batch)
+        if not args.no_peers:
+            tess = tesseract_row(tmp)
+            rows += ([tess] if tess else []) + rapidocr_rows()
+        print(f"{len(images)} lines from {args.data}; width at 32 px: median "
+              f"{int(np.median(widths))}, max {max(widths)}; {args.threads} threads; "
+              f"CPU: {os.cpu_count()} cores")
+        print(f"{'recognizer':44} {'lines/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'accuracy':>9}")
+        results = []
+        for row in rows:
+            r = measure(row, images, labels, args.latency_lines)
+            results.append(r)
+            print(f"{r['name']:44} {r['lines_s']:8.1f} {r['p50']:8.1f} {r['p99']:8.1f} "
+                  f"{r['acc']:>9}", flush=True)
+        ref = next((r for r in results if r["name"].startswith("PP-OCRv6")), None)
+        if ref:
+            for r in results:
+                if r["name"].startswith("crnn"):
+                    print(f"{r['name']}: {r['lines_s'] / ref['lines_s']:.2f}x PP-OCRv6 "
+                          "small rec lines/s")
+
+
+if __name__ == "__main__":
+    main()

@@ -17,6 +17,8 @@ _EXPORTS = {
     "Recognizer": "crnn.recognizer",
     "Result": "crnn.recognizer",
     "Charset": "crnn.charset",
+    "read_page": "crnn.ocr",
+    "Page": "crnn.ocr",
     "CRNN": "crnn.model",
     "ModelConfig": "crnn.model",
     "Preprocess": "crnn.data.images",

@@ -6,6 +6,7 @@ import argparse
 import json
 import sys
 import warnings
+from pathlib import Path
 
 from .errors import CrnnError
 
@@ -136,6 +137,22 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--out", required=True, help="the .onnx file to write")
     sp.add_argument("--charset", help="alphabet for a plain crnn.pytorch state dict")
 
+    # ocr
+    sp = sub.add_parser(
+        "ocr", help="read whole printed pages (images, multi-page TIFF, PDF)",
+        formatter_class=_FORMATTER,
+        epilog="examples:\n  crnn ocr letter.png\n  crnn ocr scan.pdf --format hocr "
+               "--out scan.hocr\n  crnn ocr page.jpg --format overlay --out check.png")
+    sp.add_argument("inputs", nargs="+", help="page images or PDFs")
+    sp.add_argument("--model", default="default")
+    sp.add_argument("--format", default="txt",
+                    choices=("txt", "json", "hocr", "alto", "overlay"))
+    sp.add_argument("--out", help="output file (default: standard output; required for "
+                                  "overlay, which writes one PNG per page: OUT, OUT-2.png...)")
+    sp.add_argument("--dpi", type=int, default=300, help="PDF rasterisation resolution")
+    sp.add_argument("--device", default="auto")
+    sp.add_argument("--backend", default="auto", choices=("auto", "torch", "onnx"))
+
     # synth: its own parser lives with the renderer (crnn synth --help)
     sub.add_parser("synth", help="render synthetic text-line datasets (crnn synth --help)",
                    add_help=False)
@@ -227,6 +244,42 @@ def _cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_ocr(args: argparse.Namespace) -> int:
+    from .ocr import formats, load_pages, read_page
+    from .recognizer import Recognizer
+
+    if args.format == "overlay" and not args.out:
+        print("crnn: error: --format overlay needs --out page.png", file=sys.stderr)
+        return 2
+    rec = Recognizer.load(args.model, device=args.device, backend=args.backend)
+    pages, images, failed = [], [], 0
+    for path in args.inputs:
+        try:
+            for n, img in enumerate(load_pages(path, args.dpi), 1):
+                page = read_page(img, rec, number=len(pages) + 1)
+                page.source = f"{path}#{n}" if n > 1 else str(path)
+                pages.append(page)
+                images.append(img)
+        except CrnnError as exc:
+            failed += 1
+            print(f"crnn: error: {exc}", file=sys.stderr)
+    if args.format == "overlay":
+        out = Path(args.out)
+        for i, (img, page) in enumerate(zip(images, pages, strict=True)):
+            target = out if i == 0 else out.with_name(f"{out.stem}-{i + 1}{out.suffix}")
+            formats.overlay(img, page).save(target)
+            print(f"wrote {target}")
+        return 1 if failed else 0
+    writer = {"txt": formats.to_text, "json": formats.to_json, "hocr": formats.to_hocr,
+              "alto": formats.to_alto}[args.format]
+    text = writer(pages)
+    if args.out:
+        Path(args.out).write_text(text, encoding="utf-8")
+    else:
+        sys.stdout.write(text)
+    return 1 if failed else 0
+
+
 def _cmd_dataset(args: argparse.Namespace) -> int:
     from .charset import Charset
     from .data import tools
@@ -298,7 +351,8 @@ def main(argv: list[str] | None = None) -> int:
             return synth_main(argv[1:])
         args = build_parser().parse_args(argv)
         handler = {"predict": _cmd_predict, "eval": _cmd_eval, "train": _cmd_train,
-                   "dataset": _cmd_dataset, "export": _cmd_export}[args.command]
+                   "dataset": _cmd_dataset, "export": _cmd_export,
+                   "ocr": _cmd_ocr}[args.command]
         return handler(args)
     except CrnnError as exc:
         print(f"crnn: error: {exc}", file=sys.stderr)

@@ -1,0 +1,127 @@
+"""Page results as plain text, JSON, hOCR, ALTO XML and an overlay picture."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+from xml.sax.saxutils import escape, quoteattr
+
+import numpy as np
+from PIL import Image, ImageDraw, ImageFont
+
+from .page import Page
+
+__all__ = ["to_text", "to_json", "to_hocr", "to_alto", "overlay", "FORMATS"]
+
+FORMATS = ("txt", "json", "hocr", "alto", "overlay")
+
+
+def to_text(pages: Sequence[Page]) -> str:
+    return "\n\f\n".join(p.text for p in pages) + "\n"
+
+
+def to_json(pages: Sequence[Page]) -> str:
+    return json.dumps({"pages": [p.as_dict() for p in pages]}, ensure_ascii=False, indent=1)
+
+
+def _bbox(box) -> str:
+    return "bbox {} {} {} {}".format(*box)
+
+
+def to_hocr(pages: Sequence[Page], source: str = "") -> str:
+    """hOCR 1.2 (XHTML): ocr_page > ocr_carea > ocr_par > ocr_line > ocrx_word."""
+    out = ['<?xml version="1.0" encoding="UTF-8"?>',
+           '<!DOCTYPE html PUBLIC "-//W3C//DTD XHTML 1.0 Transitional//EN" '
+           '"http://www.w3.org/TR/xhtml1/DTD/xhtml1-transitional.dtd">',
+           '<html xmlns="http://www.w3.org/1999/xhtml" xml:lang="zh" lang="zh">',
+           "<head><title></title>",
+           '<meta http-equiv="Content-Type" content="text/html;charset=utf-8"/>',
+           '<meta name="ocr-system" content="crnn"/>',
+           '<meta name="ocr-capabilities" content="ocr_page ocr_carea ocr_par ocr_line '
+           'ocrx_word"/>', "</head>", "<body>"]
+    for p in pages:
+        image = f'image {json.dumps(p.source or source)}; ' if (p.source or source) else ""
+        title = f"{image}{_bbox((0, 0, p.width, p.height))}; ppageno {p.number - 1}"
+        out.append(f'<div class="ocr_page" id="page_{p.number}" title={quoteattr(title)}>')
+        for bi, b in enumerate(p.blocks, 1):
+            bid = f"{p.number}_{bi}"
+            out.append(f'<div class="ocr_carea" id="block_{bid}" title="{_bbox(b.box)}">')
+            out.append(f'<p class="ocr_par" id="par_{bid}" title="{_bbox(b.box)}">')
+            for li, ln in enumerate(b.lines, 1):
+                lid = f"{bid}_{li}"
+                conf = int(round(100 * ln.confidence))
+                out.append(f'<span class="ocr_line" id="line_{lid}" title="{_bbox(ln.box)}">'
+                           f'<span class="ocrx_word" id="word_{lid}" title="{_bbox(ln.box)}; '
+                           f'x_wconf {conf}">{escape(ln.text)}</span></span>')
+            out.append("</p></div>")
+        out.append("</div>")
+    out += ["</body>", "</html>", ""]
+    return "\n".join(out)
+
+
+def to_alto(pages: Sequence[Page], source: str = "") -> str:
+    """ALTO v4 XML, measurements in pixels."""
+    out = ['<?xml version="1.0" encoding="UTF-8"?>',
+           '<alto xmlns="http://www.loc.gov/standards/alto/ns-v4#" '
+           'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" '
+           'xsi:schemaLocation="http://www.loc.gov/standards/alto/ns-v4# '
+           'http://www.loc.gov/standards/alto/v4/alto-4-2.xsd">',
+           "<Description><MeasurementUnit>pixel</MeasurementUnit>",
+           f"<sourceImageInformation><fileName>{escape(source)}</fileName>"
+           "</sourceImageInformation>",
+           "<OCRProcessing ID=\"OCR_0\"><ocrProcessingStep><processingSoftware>"
+           "<softwareName>crnn</softwareName></processingSoftware></ocrProcessingStep>"
+           "</OCRProcessing></Description>", "<Layout>"]
+
+    def pos(box) -> str:
+        x0, y0, x1, y1 = box
+        return f'HPOS="{x0}" VPOS="{y0}" WIDTH="{x1 - x0}" HEIGHT="{y1 - y0}"'
+
+    for p in pages:
+        out.append(f'<Page ID="page_{p.number}" PHYSICAL_IMG_NR="{p.number}" '
+                   f'WIDTH="{p.width}" HEIGHT="{p.height}">')
+        out.append(f'<PrintSpace {pos((0, 0, p.width, p.height))}>')
+        for bi, b in enumerate(p.blocks, 1):
+            out.append(f'<TextBlock ID="block_{p.number}_{bi}" {pos(b.box)}>')
+            for li, ln in enumerate(b.lines, 1):
+                lid = f"{p.number}_{bi}_{li}"
+                out.append(f'<TextLine ID="line_{lid}" {pos(ln.box)}><String ID="string_{lid}" '
+                           f'{pos(ln.box)} CONTENT={quoteattr(ln.text)} '
+                           f'WC="{ln.confidence:.3f}"/></TextLine>')
+            out.append("</TextBlock>")
+        out.append("</PrintSpace></Page>")
+    out += ["</Layout>", "</alto>", ""]
+    return "\n".join(out)
+
+
+_FONT_CANDIDATES = (
+    "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc",
+    "/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc",
+    "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc",
+    "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf",
+)
+
+
+def _font(size: int) -> ImageFont.ImageFont:
+    for f in _FONT_CANDIDATES:
+        if Path(f).is_file():
+            return ImageFont.truetype(f, size)
+    return ImageFont.load_default()
+
+
+def overlay(image: np.ndarray, page: Page) -> Image.Image:
+    """The page, lightened, with each line's box and its reading (order number, text,
+    confidence) drawn above it, for a person to check."""
+    base = Image.fromarray(image).convert("RGB")
+    base = Image.blend(base, Image.new("RGB", base.size, "white"), 0.35)
+    draw = ImageDraw.Draw(base)
+    for n, ln in enumerate(page.lines, 1):
+        x0, y0, x1, y1 = ln.box
+        colour = (0, 150, 0) if ln.confidence >= 0.8 else (220, 120, 0) if \
+            ln.confidence >= 0.5 else (220, 0, 0)
+        draw.rectangle((x0, y0, x1, y1), outline=colour, width=2)
+        size = max(10, int(0.6 * (y1 - y0)))
+        draw.text((x0, max(0, y0 - size - 2)), f"{n}. {ln.text}  ({ln.confidence:.2f})",
+                  fill=(0, 0, 200), font=_font(size))
+    return base

@@ -1,0 +1,279 @@
+"""Classical layout analysis for printed pages: binarise, remove rules, deskew, find lines,
+group them into blocks and put them in reading order. No trained detector.
+
+All functions take a grey page ``(H, W)`` uint8 (white paper, dark ink) and return boxes
+as ``(x0, y0, x1, y1)`` integer pixel coordinates (x1/y1 exclusive).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+__all__ = ["Box", "LineBox", "binarize", "remove_rules", "estimate_skew", "rotate",
+           "find_lines", "reading_order", "is_sideways"]
+
+Box = tuple[int, int, int, int]
+
+
+@dataclass
+class LineBox:
+    box: Box
+    x_height: float  # median ink-component height inside the line (a font-size estimate)
+
+
+def binarize(grey: np.ndarray) -> np.ndarray:
+    """Ink mask (bool): adaptive (local) threshold, confirmed by a global Otsu level so
+    paper texture and uneven light do not become ink."""
+    h, w = grey.shape
+    block = max(15, (min(h, w) // 40) | 1)
+    local = cv2.adaptiveThreshold(grey, 255, cv2.ADAPTIVE_THRESH_GAUSSIAN_C,
+                                  cv2.THRESH_BINARY_INV, block, 12)
+    otsu, _ = cv2.threshold(grey, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
+    return (local > 0) & (grey < min(250, otsu + 40))
+
+
+def remove_rules(ink: np.ndarray, min_len: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Remove long horizontal/vertical strokes (table rules, borders, underlines).
+
+    Returns (ink without rules, the rules' mask)."""
+    h, w = ink.shape
+    m = ink.astype(np.uint8)
+    lh = min_len or max(40, w // 12)
+    lv = min_len or max(40, h // 12)
+    horiz = cv2.morphologyEx(m, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT,
+                                                                          (lh, 1)))
+    vert = cv2.morphologyEx(m, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT,
+                                                                         (1, lv)))
+    rules = (horiz | vert) > 0
+    # grow the rules by a pixel so their anti-aliased edges go too
+    rules = cv2.dilate(rules.astype(np.uint8), np.ones((3, 3), np.uint8)) > 0
+    return ink & ~rules, rules
+
+
+def _profile_score(mask: np.ndarray) -> float:
+    rows = mask.sum(axis=1).astype(np.float64)
+    return float(np.sum(np.diff(rows) ** 2))
+
+
+def _small(mask: np.ndarray, target: int = 900) -> np.ndarray:
+    h, w = mask.shape
+    s = min(1.0, target / max(h, w))
+    if s >= 1.0:
+        return mask.astype(np.uint8)
+    return cv2.resize(mask.astype(np.uint8) * 255, (int(w * s), int(h * s)),
+                      interpolation=cv2.INTER_AREA) > 60
+
+
+def _rotate_mask(mask: np.ndarray, angle: float) -> np.ndarray:
+    h, w = mask.shape
+    m = cv2.getRotationMatrix2D((w / 2, h / 2), angle, 1.0)
+    return cv2.warpAffine(mask.astype(np.uint8), m, (w, h), flags=cv2.INTER_NEAREST)
+
+
+def estimate_skew(ink: np.ndarray, max_angle: float = 10.0) -> float:
+    """The rotation (degrees, counter-clockwise positive as in OpenCV) that makes text
+    lines horizontal: the angle whose row profile is sharpest, coarse then fine."""
+    small = _small(ink)
+    if small.sum() < 50:
+        return 0.0
+
+    def best(angles: np.ndarray) -> float:
+        scores = [_profile_score(_rotate_mask(small, a)) for a in angles]
+        return float(angles[int(np.argmax(scores))])
+
+    coarse = best(np.arange(-max_angle, max_angle + 0.01, 1.0))
+    return best(np.arange(coarse - 1.0, coarse + 1.01, 0.1))
+
+
+def is_sideways(ink: np.ndarray) -> bool:
+    """True when the text runs vertically (the page is turned 90 or 270 degrees): rows of
+    horizontal text give a much sharper row profile than column profile."""
+    small = _small(ink)
+    if small.sum() < 50:
+        return False
+    return _profile_score(small.T) > 1.3 * _profile_score(small)
+
+
+def rotate(img: np.ndarray, angle: float, fill: int = 255) -> tuple[np.ndarray, np.ndarray]:
+    """Rotate by ``angle`` degrees around the centre, enlarging the canvas so nothing is
+    cut. Returns (image, the 2x3 affine matrix from original to rotated coordinates)."""
+    h, w = img.shape[:2]
+    m = cv2.getRotationMatrix2D((w / 2, h / 2), angle, 1.0)
+    cos, sin = abs(m[0, 0]), abs(m[0, 1])
+    nw, nh = int(h * sin + w * cos + 0.5), int(h * cos + w * sin + 0.5)
+    m[0, 2] += nw / 2 - w / 2
+    m[1, 2] += nh / 2 - h / 2
+    border = (fill,) * 3 if img.ndim == 3 else fill
+    out = cv2.warpAffine(img, m, (nw, nh), flags=cv2.INTER_LINEAR,
+                         borderMode=cv2.BORDER_CONSTANT, borderValue=border)
+    return out, m
+
+
+def _components(ink: np.ndarray) -> np.ndarray:
+    """Stats ``(n, 5)`` [x, y, w, h, area] of ink components, noise removed."""
+    n, _, stats, _ = cv2.connectedComponentsWithStats(ink.astype(np.uint8), connectivity=8)
+    stats = stats[1:]
+    keep = (stats[:, 4] >= 3) & (stats[:, 3] >= 2)
+    return stats[keep]
+
+
+def find_lines(ink: np.ndarray, gap_em: float = 1.5) -> list[LineBox]:
+    """Text-line boxes.
+
+    Ink components are smeared horizontally by about one character height (joining
+    characters and words) and slightly vertically (joining the separate strokes of
+    characters like 二 or the dot of i); each smeared component is a line candidate.
+    Candidates taller than two lines are split at row-profile valleys, and at horizontal
+    gaps wider than ``gap_em`` of their own character height. Then neighbours on the same
+    row closer than that are joined (the words of a large title), so a right-aligned date
+    far from a name stays a line of its own. Big dense blobs (photos) are skipped.
+    """
+    comps = _components(ink)
+    if len(comps) == 0:
+        return []
+    heights = comps[:, 3]
+    ch = float(np.median(heights[heights >= 4])) if np.any(heights >= 4) else 8.0
+    ch = max(ch, 4.0)
+    kx = max(3, int(round(ch * 1.0)))
+    ky = max(1, int(round(ch * 0.25)))
+    smear = cv2.dilate(ink.astype(np.uint8), cv2.getStructuringElement(cv2.MORPH_RECT,
+                                                                       (kx, ky)))
+    n, _, stats, _ = cv2.connectedComponentsWithStats(smear, connectivity=8)
+    pieces: list[LineBox] = []
+    for i in range(1, n):
+        x, y, w, h, _ = stats[i]
+        region = ink[y:y + h, x:x + w]
+        area = int(region.sum())
+        if area < 6 or h < 3:
+            continue
+        if h > 6 * ch and area / (w * h) > 0.45:
+            continue  # a photo or a filled block, not text
+        for top, bottom in _split_rows(region, ch):
+            sub = region[top:bottom]
+            local = _char_height(sub, ch)
+            cols = np.flatnonzero(sub.any(axis=0))
+            if cols.size == 0:
+                continue
+            for left, right in _split_gaps(cols, gap_em * local):
+                rows = np.flatnonzero(sub[:, left:right + 1].any(axis=1))
+                y0, y1 = y + top + int(rows[0]), y + top + int(rows[-1]) + 1
+                xh = _char_height(ink[y0:y1, x + left:x + right + 1], float(y1 - y0))
+                pieces.append(LineBox((x + int(left), y0, x + int(right) + 1, y1), xh))
+    return _join_rows(pieces, gap_em)
+
+
+def _char_height(region: np.ndarray, default: float) -> float:
+    h = _components(region)[:, 3]
+    h = h[h >= 3]
+    return float(np.median(h)) if h.size else default
+
+
+def _join_rows(pieces: list[LineBox], gap_em: float) -> list[LineBox]:
+    """Join pieces that sit on the same row, are of similar size and are closer than
+    ``gap_em`` of their character height."""
+    items = sorted(pieces, key=lambda p: p.box[0])
+    changed = True
+    while changed:
+        changed = False
+        for i, a in enumerate(items):
+            for j in range(i + 1, len(items)):
+                b = items[j]
+                ha, hb = a.box[3] - a.box[1], b.box[3] - b.box[1]
+                overlap = min(a.box[3], b.box[3]) - max(a.box[1], b.box[1])
+                gap = max(a.box[0], b.box[0]) - min(a.box[2], b.box[2])
+                if (overlap >= 0.5 * min(ha, hb) and max(ha, hb) <= 1.8 * min(ha, hb)
+                        and gap <= gap_em * max(a.x_height, b.x_height)):
+                    box = (min(a.box[0], b.box[0]), min(a.box[1], b.box[1]),
+                           max(a.box[2], b.box[2]), max(a.box[3], b.box[3]))
+                    wa, wb = a.box[2] - a.box[0], b.box[2] - b.box[0]
+                    xh = (a.x_height * wa + b.x_height * wb) / (wa + wb)
+                    items[i] = LineBox(box, xh)
+                    del items[j]
+                    changed = True
+                    break
+            if changed:
+                break
+    return items
+
+
+def _split_rows(region: np.ndarray, ch: float) -> list[tuple[int, int]]:
+    """Split a candidate that holds several touching lines at its row-profile valleys."""
+    h = region.shape[0]
+    if h < 2.2 * ch:
+        return [(0, h)]
+    prof = region.sum(axis=1).astype(np.float64)
+    k = max(1, int(ch * 0.3))
+    smooth = np.convolve(prof, np.ones(k) / k, mode="same")
+    thresh = 0.08 * smooth.max()
+    cuts = [0]
+    in_gap = False
+    gap_start = 0
+    for r, v in enumerate(smooth):
+        if v <= thresh and not in_gap:
+            in_gap, gap_start = True, r
+        elif v > thresh and in_gap:
+            in_gap = False
+            mid = (gap_start + r) // 2
+            if mid - cuts[-1] >= 0.5 * ch:
+                cuts.append(mid)
+    cuts.append(h)
+    return [(a, b) for a, b in zip(cuts, cuts[1:], strict=False) if b - a >= 3]
+
+
+def _split_gaps(cols: np.ndarray, min_gap: float) -> list[tuple[int, int]]:
+    gaps = np.flatnonzero(np.diff(cols) > min_gap)
+    starts = [int(cols[0])] + [int(cols[g + 1]) for g in gaps]
+    ends = [int(cols[g]) for g in gaps] + [int(cols[-1])]
+    return list(zip(starts, ends, strict=True))
+
+
+def reading_order(lines: list[LineBox]) -> list[list[LineBox]]:
+    """Group lines into blocks in reading order with a recursive XY-cut: at each level cut
+    along the widest empty band, vertical (columns, left to right) or horizontal (top to
+    bottom); a region with no band is one block, its lines top to bottom."""
+    if not lines:
+        return []
+    ch = float(np.median([ln.box[3] - ln.box[1] for ln in lines]))
+    blocks: list[list[LineBox]] = []
+    _xycut(lines, ch, blocks)
+    return blocks
+
+
+def _gaps(intervals: list[tuple[int, int]]) -> list[tuple[int, int, int]]:
+    """Empty bands between merged intervals: (width, start, end)."""
+    iv = sorted(intervals)
+    out = []
+    cur_end = iv[0][1]
+    for a, b in iv[1:]:
+        if a > cur_end:
+            out.append((a - cur_end, cur_end, a))
+        cur_end = max(cur_end, b)
+    return out
+
+
+def _xycut(lines: list[LineBox], ch: float, blocks: list[list[LineBox]]) -> None:
+    if len(lines) == 1:
+        blocks.append(lines)
+        return
+    vgaps = [g for g in _gaps([(ln.box[0], ln.box[2]) for ln in lines]) if g[0] >= 1.5 * ch]
+    hgaps = _gaps([(ln.box[1], ln.box[3]) for ln in lines])
+    vbest = max(vgaps, default=None)
+    hbest = max(hgaps, default=None)
+    if vbest is not None and (hbest is None or vbest[0] >= hbest[0]):
+        cut = (vbest[1] + vbest[2]) / 2
+        left = [ln for ln in lines if ln.box[2] <= cut]
+        right = [ln for ln in lines if ln.box[2] > cut]
+        _xycut(left, ch, blocks)
+        _xycut(right, ch, blocks)
+        return
+    if hbest is not None and hbest[0] >= 0.8 * ch:
+        cut = (hbest[1] + hbest[2]) / 2
+        _xycut([ln for ln in lines if ln.box[3] <= cut], ch, blocks)
+        _xycut([ln for ln in lines if ln.box[3] > cut], ch, blocks)
+        return
+    # one block: lines top to bottom (then left to right for lines sharing a row)
+    blocks.append(sorted(lines, key=lambda ln: (ln.box[1] + ln.box[3]) // max(1, int(ch))
+                         * 100000 + ln.box[0]))

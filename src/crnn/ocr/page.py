@@ -1,0 +1,196 @@
+"""``read_page``: whole printed pages -> lines of text with boxes, in reading order.
+
+Page in (grey or colour, any size) -> red seals masked out -> ink mask -> rules removed ->
+90/270 and skew correction -> line boxes -> blocks in reading order -> grey crops read by
+the :class:`Recognizer` in width-sorted batches -> 180-degree check by confidence.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import tempfile
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import cv2
+import numpy as np
+from PIL import Image, ImageOps, ImageSequence, UnidentifiedImageError
+
+from ..errors import DatasetError
+from ..recognizer import Recognizer
+from .layout import (
+    Box,
+    binarize,
+    estimate_skew,
+    find_lines,
+    is_sideways,
+    reading_order,
+    remove_rules,
+    rotate,
+)
+
+__all__ = ["Line", "Block", "Page", "read_page", "load_pages"]
+
+
+@dataclass
+class Line:
+    box: Box  # in the original page's pixel coordinates
+    text: str
+    confidence: float
+
+
+@dataclass
+class Block:
+    box: Box
+    lines: list[Line] = field(default_factory=list)
+
+
+@dataclass
+class Page:
+    width: int
+    height: int
+    rotation: int  # 0, 90, 180 or 270: how far the page was turned to read it upright
+    skew: float  # degrees of the residual skew corrected
+    blocks: list[Block] = field(default_factory=list)
+    number: int = 1
+    source: str | None = None
+
+    @property
+    def lines(self) -> list[Line]:
+        return [ln for b in self.blocks for ln in b.lines]
+
+    @property
+    def text(self) -> str:
+        return "\n\n".join("\n".join(ln.text for ln in b.lines) for b in self.blocks)
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def load_pages(path: str | Path, dpi: int = 300) -> Iterator[np.ndarray]:
+    """Pages of an image file (multi-page TIFF included) or a PDF (rasterised with
+    poppler's pdftoppm at ``dpi``), as RGB or grey uint8 arrays."""
+    path = Path(path)
+    if not path.is_file():
+        raise DatasetError(f"{path}: no such file")
+    if path.read_bytes()[:5] == b"%PDF-":
+        yield from _pdf_pages(path, dpi)
+        return
+    try:
+        with Image.open(path) as im:
+            for frame in ImageSequence.Iterator(im):
+                frame = ImageOps.exif_transpose(frame)
+                yield np.asarray(frame.convert("RGB"))
+    except (UnidentifiedImageError, OSError) as exc:
+        raise DatasetError(f"{path}: not a readable image or PDF ({exc})") from exc
+
+
+def _pdf_pages(path: Path, dpi: int) -> Iterator[np.ndarray]:
+    with tempfile.TemporaryDirectory() as tmp:
+        try:
+            subprocess.run(["pdftoppm", "-r", str(dpi), "-png", str(path), f"{tmp}/p"],
+                           check=True, capture_output=True)
+        except FileNotFoundError as exc:
+            raise DatasetError("reading PDFs needs poppler's pdftoppm: apt-get install "
+                               "poppler-utils") from exc
+        except subprocess.CalledProcessError as exc:
+            raise DatasetError(f"{path}: pdftoppm failed: {exc.stderr.decode()[:200]}") from exc
+        for p in sorted(Path(tmp).glob("p*.png"), key=lambda q: int(q.stem.split("-")[-1])):
+            yield np.asarray(Image.open(p).convert("RGB"))
+
+
+def _grey_without_seals(img: np.ndarray) -> np.ndarray:
+    """Grey page; strongly red pixels (stamps, seals) become paper so they are not read."""
+    if img.ndim == 2:
+        return img
+    r, g, b = (img[:, :, i].astype(np.int16) for i in range(3))
+    grey = cv2.cvtColor(img, cv2.COLOR_RGB2GRAY)
+    red = (r > 110) & (r - np.maximum(g, b) > 60)
+    if red.any():
+        grey = grey.copy()
+        grey[cv2.dilate(red.astype(np.uint8), np.ones((3, 3), np.uint8)) > 0] = 255
+    return grey
+
+
+def _crop(grey: np.ndarray, box: Box) -> np.ndarray:
+    x0, y0, x1, y1 = box
+    h = y1 - y0
+    pad_y, pad_x = max(2, int(0.15 * h)), max(2, int(0.25 * h))
+    H, W = grey.shape
+    return grey[max(0, y0 - pad_y):min(H, y1 + pad_y), max(0, x0 - pad_x):min(W, x1 + pad_x)]
+
+
+def _to_original(box: Box, inv: np.ndarray, width: int, height: int) -> Box:
+    x0, y0, x1, y1 = box
+    pts = np.array([[x0, y0, 1], [x1, y0, 1], [x0, y1, 1], [x1, y1, 1]], dtype=np.float64)
+    mapped = pts @ inv.T
+    xs, ys = mapped[:, 0], mapped[:, 1]
+    return (max(0, int(xs.min())), max(0, int(ys.min())), min(width, int(np.ceil(xs.max()))),
+            min(height, int(np.ceil(ys.max()))))
+
+
+def read_page(image: np.ndarray | str | Path, recognizer: Recognizer | None = None,
+              number: int = 1, min_line_height: int = 6) -> Page:
+    """Find and read every text line of one page image (path or uint8 array)."""
+    if isinstance(image, (str, Path)):
+        image = next(load_pages(image))
+    rec = recognizer or Recognizer.load()
+    height, width = image.shape[:2]
+    grey0 = _grey_without_seals(image)
+    ink0, _ = remove_rules(binarize(grey0))
+    turn = 90 if is_sideways(ink0) else 0
+    grey, m_turn = rotate(grey0, turn) if turn else (grey0, _identity())
+    ink, _ = remove_rules(binarize(grey)) if turn else (ink0, None)
+    skew = estimate_skew(ink)
+    if abs(skew) >= 0.1:
+        grey, m_skew = rotate(grey, skew)
+        ink, _ = remove_rules(binarize(grey))
+    else:
+        m_skew = _identity()
+    lines = [ln for ln in find_lines(ink) if ln.box[3] - ln.box[1] >= min_line_height]
+    blocks = reading_order(lines)
+    crops = [_crop(grey, ln.box) for b in blocks for ln in b]
+    results = rec.recognize(crops) if crops else []
+    flipped = False
+    if results and _should_flip(rec, crops, results):
+        flipped = True
+        results = rec.recognize([np.ascontiguousarray(c[::-1, ::-1]) for c in crops])
+    # original <- turned <- deskewed coordinates
+    to_orig = np.linalg.inv(_as3(m_skew) @ _as3(m_turn))[:2]
+    page = Page(width, height, (turn + (180 if flipped else 0)) % 360, round(skew, 2),
+                number=number)
+    # each crop's index in reading order; an upside-down page is read in reverse
+    indexed = []
+    k = 0
+    for b in blocks:
+        indexed.append([(k + j, ln) for j, ln in enumerate(b)])
+        k += len(b)
+    if flipped:
+        indexed = [list(reversed(b)) for b in reversed(indexed)]
+    for b in indexed:
+        block_lines = [Line(_to_original(ln.box, to_orig, width, height), results[i].text,
+                            round(results[i].confidence, 4))
+                       for i, ln in b if results[i].text.strip()]
+        if block_lines:
+            bx = [ln.box for ln in block_lines]
+            page.blocks.append(Block((min(x[0] for x in bx), min(x[1] for x in bx),
+                                      max(x[2] for x in bx), max(x[3] for x in bx)),
+                                     block_lines))
+    return page
+
+
+def _should_flip(rec: Recognizer, crops: list[np.ndarray], results) -> bool:
+    """Upside down? Compare the mean confidence of the widest lines read both ways."""
+    order = sorted(range(len(crops)), key=lambda i: -crops[i].shape[1])[:6]
+    upright = float(np.mean([results[i].confidence for i in order]))
+    flipped = rec.recognize([np.ascontiguousarray(crops[i][::-1, ::-1]) for i in order])
+    return float(np.mean([r.confidence for r in flipped])) > upright + 0.1
+
+
+def _identity() -> np.ndarray:
+    return np.array([[1.0, 0, 0], [0, 1.0, 0]])
+
+
+def _as3(m: np.ndarray) -> np.ndarray:
+    return np.vstack([m, [0, 0, 1]])

@@ -1,0 +1,84 @@
+"""read_page and crnn ocr end to end (a tiny digits model: plumbing, not accuracy)."""
+
+import json
+import shutil
+import xml.etree.ElementTree as ET
+
+import numpy as np
+import pytest
+from PIL import Image, ImageDraw, ImageFont
+
+from crnn.cli import main
+from crnn.ocr import read_page
+from crnn.recognizer import Recognizer
+
+from .conftest import find_font
+
+
+def digits_page():
+    font = ImageFont.truetype(find_font(), 28)
+    img = Image.new("RGB", (800, 600), "white")
+    d = ImageDraw.Draw(img)
+    for i, text in enumerate(["2025 0901", "123 456 789", "10086"]):
+        d.text((60, 60 + 90 * i), text, font=font, fill="black")
+    d.text((560, 420), "2024", font=font, fill="black")  # a separate item on its row
+    d.ellipse((500, 150, 700, 350), outline=(230, 20, 20), width=10)  # a red seal
+    return img
+
+
+def test_read_page_finds_every_line_and_maps_boxes_back(tiny_checkpoint):
+    rec = Recognizer.load(tiny_checkpoint, device="cpu")
+    img = np.asarray(digits_page())
+    page = read_page(img, rec)
+    assert page.rotation == 0 and page.width == 800
+    # lines may read as "" with an untrained model; the layout still has to be right
+    from crnn.ocr.layout import binarize, find_lines, remove_rules
+    from crnn.ocr.page import _grey_without_seals
+    found = find_lines(remove_rules(binarize(_grey_without_seals(img)))[0])
+    assert len(found) == 4  # the seal is not a line
+    turned = np.ascontiguousarray(np.rot90(img))
+    page90 = read_page(turned, rec)
+    assert page90.rotation in (90, 270)
+    for ln in page90.lines:
+        x0, y0, x1, y1 = ln.box
+        assert 0 <= x0 < x1 <= turned.shape[1] and 0 <= y0 < y1 <= turned.shape[0]
+
+
+def test_ocr_cli_formats(tmp_path, tiny_checkpoint, capsys):
+    page = tmp_path / "page.png"
+    digits_page().save(page)
+    model = ["--model", str(tiny_checkpoint)]
+    assert main(["ocr", str(page), *model, "--format", "json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["pages"][0]["width"] == 800
+    assert main(["ocr", str(page), *model, "--format", "hocr", "--out",
+                 str(tmp_path / "p.hocr")]) == 0
+    root = ET.parse(tmp_path / "p.hocr").getroot()
+    assert root.tag.endswith("html")
+    assert main(["ocr", str(page), *model, "--format", "alto", "--out",
+                 str(tmp_path / "p.xml")]) == 0
+    alto = ET.parse(tmp_path / "p.xml").getroot()
+    assert alto.find(".//{http://www.loc.gov/standards/alto/ns-v4#}Page").get("WIDTH") == "800"
+    assert main(["ocr", str(page), *model, "--format", "overlay", "--out",
+                 str(tmp_path / "o.png")]) == 0
+    assert Image.open(tmp_path / "o.png").size == (800, 600)
+    capsys.readouterr()
+    (tmp_path / "bad.png").write_text("not an image")
+    rc = main(["ocr", str(tmp_path / "bad.png"), str(page), *model])
+    assert rc == 1 and "bad.png" in capsys.readouterr().err
+
+
+def test_multipage_tiff_and_pdf(tmp_path, tiny_checkpoint, capsys):
+    pages = [digits_page(), digits_page().rotate(180)]
+    tif = tmp_path / "two.tif"
+    pages[0].save(tif, save_all=True, append_images=pages[1:])
+    assert main(["ocr", str(tif), "--model", str(tiny_checkpoint), "--format", "json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert [p["number"] for p in doc["pages"]] == [1, 2]
+    if shutil.which("pdftoppm") is None:
+        pytest.skip("poppler-utils not installed")
+    pdf = tmp_path / "doc.pdf"
+    pages[0].save(pdf, resolution=100)
+    assert main(["ocr", str(pdf), "--model", str(tiny_checkpoint), "--format", "json",
+                 "--dpi", "100"]) == 0
+    assert len(json.loads(capsys.readouterr().out)["pages"]) == 1

@@ -1,0 +1,122 @@
+"""Layout analysis on synthetic pages whose line boxes are known."""
+
+import random
+
+import numpy as np
+import pytest
+from PIL import Image, ImageDraw, ImageFont
+
+from crnn.ocr.layout import (
+    binarize,
+    estimate_skew,
+    find_lines,
+    is_sideways,
+    reading_order,
+    remove_rules,
+    rotate,
+)
+
+from .conftest import find_font
+
+WORDS = "alpha beta gamma delta epsilon zeta theta kappa lambda sigma omega 2025-09-01 " \
+        "No.12 Room 305 Tel 010-62751234".split()
+
+
+def make_page(two_columns=False, seed=0, rule=False, seal=False):
+    """A 1000 x 1300 page; returns (RGB array, [(box, text)] in reading order)."""
+    rng = random.Random(seed)
+    font_path = find_font()
+    img = Image.new("RGB", (1000, 1300), "white")
+    d = ImageDraw.Draw(img)
+    truth = []
+
+    def put(x, y, text, size):
+        font = ImageFont.truetype(font_path, size)
+        x0, y0, x1, y1 = font.getbbox(text)
+        d.text((x - x0, y - y0), text, font=font, fill=(20, 20, 20))
+        truth.append(((x, y, x + x1 - x0, y + y1 - y0), text))
+
+    put(300, 60, "Admission Notice 2025", 44)
+    y = 160
+    cols = [(70, 430), (540, 430)] if two_columns else [(70, 860)]
+    col_truth_start = len(truth)
+    for ci, (x, width) in enumerate(cols):
+        yy = y
+        for _ in range(12):
+            words = []
+            while True:
+                w = rng.choice(WORDS)
+                trial = " ".join(words + [w])
+                if ImageFont.truetype(font_path, 24).getlength(trial) > width:
+                    break
+                words.append(w)
+            put(x, yy, " ".join(words), 24)
+            yy += 44
+        if ci == 0:
+            col_end = yy
+    yy = max(col_end, yy) + 40
+    put(70, yy, "Signature: Zhang San", 24)
+    put(700, yy, "2025-09-01", 24)  # a right-aligned date on the same row
+    if rule:
+        d.line((60, yy + 40, 940, yy + 40), fill=(0, 0, 0), width=3)
+    if seal:
+        d.ellipse((650, yy - 80, 850, yy + 120), outline=(220, 30, 30), width=8)
+        d.text((700, yy), "SEAL", fill=(220, 30, 30),
+               font=ImageFont.truetype(font_path, 40))
+    del col_truth_start
+    return np.asarray(img), truth
+
+
+def iou(a, b):
+    ix = max(0, min(a[2], b[2]) - max(a[0], b[0]))
+    iy = max(0, min(a[3], b[3]) - max(a[1], b[1]))
+    inter = ix * iy
+    area = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
+    return inter / area if area else 0.0
+
+
+def match(found, truth, thr=0.5):
+    hits = sum(any(iou(f, t) >= thr for f in found) for t in truth)
+    prec = sum(any(iou(f, t) >= thr for t in truth) for f in found)
+    return hits / len(truth), prec / max(1, len(found))
+
+
+def grey(img):
+    return np.asarray(Image.fromarray(img).convert("L"))
+
+
+@pytest.mark.parametrize("two_columns", [False, True])
+def test_lines_found_and_read_in_order(two_columns):
+    img, truth = make_page(two_columns, rule=True)
+    ink, rules = remove_rules(binarize(grey(img)))
+    assert rules.any()  # the ruling line was found
+    lines = find_lines(ink)
+    recall, precision = match([ln.box for ln in lines], [b for b, _ in truth])
+    assert recall >= 0.95 and precision >= 0.95, (recall, precision)
+    ordered = [ln.box for block in reading_order(lines) for ln in block]
+    # map each found line to its truth index; reading order must follow the truth order
+    idx = [max(range(len(truth)), key=lambda t: iou(b, truth[t][0])) for b in ordered]
+    assert idx == sorted(idx)
+
+
+def test_wide_gap_keeps_date_separate():
+    img, truth = make_page()
+    lines = find_lines(remove_rules(binarize(grey(img)))[0])
+    sig, date = truth[-2][0], truth[-1][0]
+    assert any(iou(ln.box, sig) > 0.6 for ln in lines)
+    assert any(iou(ln.box, date) > 0.6 for ln in lines)
+
+
+@pytest.mark.parametrize("angle", [-4.0, 2.5, 7.0])
+def test_skew_is_measured(angle):
+    img, _ = make_page(seed=1)
+    turned, _ = rotate(grey(img), angle)
+    ink = remove_rules(binarize(turned))[0]
+    assert estimate_skew(ink) == pytest.approx(-angle, abs=0.35)
+
+
+def test_sideways_pages_are_detected():
+    img, _ = make_page(seed=2)
+    g = grey(img)
+    assert not is_sideways(remove_rules(binarize(g))[0])
+    assert is_sideways(remove_rules(binarize(np.ascontiguousarray(np.rot90(g))))[0])

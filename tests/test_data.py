@@ -162,3 +162,16 @@ def test_verify_lists_every_corrupt_sample(tmp_path):
     assert n == 4
     assert [k for k, _ in bad] == [2, 3, 4]
     assert "does not decode" in bad[0][1] and "empty label" in bad[2][1]
+
+
+def test_training_dataset_skips_missing_and_corrupt_images(tmp_path):
+    labels = tmp_path / "l.txt"
+    (tmp_path / "ok.png").write_bytes(png_bytes(w=200, h=32))
+    (tmp_path / "corrupt.png").write_bytes(b"\x89PNG\r\n broken")
+    labels.write_text("ok.png\t12\nmissing.png\t34\ncorrupt.png\t56\n", encoding="utf-8")
+    ds = LineDataset(LabelFileSource(labels), Charset.preset("digits"), Preprocess())
+    with pytest.warns(UserWarning) as caught:
+        batch = collate([ds[0], ds[1], ds[2]])
+    assert batch.labels == ["12"]
+    text = " ".join(str(w.message) for w in caught)
+    assert "missing.png" in text and "corrupt.png" in text

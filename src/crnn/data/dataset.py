@@ -180,8 +180,8 @@ class LineDataset(torch.utils.data.Dataset):
         return len(self.indices)
 
     def __getitem__(self, j: int) -> tuple[np.ndarray, list[int], str, str] | None:
-        raw, label, name = self.source.raw(self.indices[j])
         try:
+            raw, label, name = self.source.raw(self.indices[j])
             img = raw if isinstance(raw, np.ndarray) else decode_image(
                 raw, self.pre.channels, name=name)
             targets = self.charset.encode(label, self.oov, where=name)

@@ -151,3 +151,8 @@ def test_index_style_dataset_trains(tmp_path, font_path):
     cfg = load_config(overrides=TINY, train=[str(out)], charset=str(cs_file),
                       out=str(tmp_path / "r"), batch_size=8, max_steps=2, workers=0)
     assert train(cfg, progress=False).steps == 2
+
+
+def test_text_overrides_are_taken_literally():
+    cfg = load_config(overrides=["charset=chars: 0a:b", "images_root=null"])
+    assert cfg.charset == "chars: 0a:b" and cfg.images_root is None

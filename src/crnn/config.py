@@ -149,12 +149,16 @@ def load_config(path: str | Path | None = None, overrides: list[str] | None = No
             raise ConfigError(f"config {path} must be a mapping of key: value")
         data.update(loaded)
     data.update({k: v for k, v in values.items() if v is not None})
+    hints = typing.get_type_hints(TrainConfig)
     for item in overrides or []:
         key, sep, raw = item.partition("=")
         if not sep:
             raise ConfigError(f"override {item!r} must look like key=value")
-        data[key.strip().replace("-", "_")] = yaml.safe_load(raw) if raw != "" else None
-    hints = typing.get_type_hints(TrainConfig)
+        key = key.strip().replace("-", "_")
+        if hints.get(key) in (str, str | None) and raw not in ("", "null", "~"):
+            data[key] = raw  # text as given: "chars: abc" is a charset, not a mapping
+        else:
+            data[key] = yaml.safe_load(raw) if raw != "" else None
     unknown = sorted(set(data) - set(hints))
     if unknown:
         raise ConfigError(

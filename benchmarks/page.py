@@ -87,7 +87,7 @@ def main() -> None:
     args = ap.parse_args()
 
     from crnn.ocr import read_page
-    from crnn.ocr.layout import binarize, find_lines, reading_order, remove_rules
+    from crnn.ocr.page import analyze
     from crnn.recognizer import Recognizer
 
     tmp = Path(tempfile.mkdtemp())
@@ -116,10 +116,10 @@ def main() -> None:
             ttext = norm("".join(ln["text"] for ln in truth["lines"]))
             grey = np.asarray(Image.open(png).convert("L"))
             t0 = time.perf_counter()
-            lines = find_lines(remove_rules(binarize(grey))[0])
-            reading_order(lines)
+            layout = analyze(grey)
             r = rows["crnn layout"]
-            found = [ln.box for ln in lines]
+            found = [layout.original_box(ln.box, grey.shape[1], grey.shape[0])
+                     for block in layout.blocks for ln in block]
             for i, v in enumerate(recall_precision(found, tboxes)):
                 r[i] += v
             if rec is not None:

@@ -21,6 +21,7 @@ from ..errors import DatasetError
 from ..recognizer import Recognizer
 from .layout import (
     Box,
+    LineBox,
     binarize,
     estimate_skew,
     find_lines,
@@ -30,7 +31,7 @@ from .layout import (
     rotate,
 )
 
-__all__ = ["Line", "Block", "Page", "read_page", "load_pages"]
+__all__ = ["Line", "Block", "Page", "Layout", "analyze", "read_page", "load_pages"]
 
 
 @dataclass
@@ -130,6 +131,38 @@ def _to_original(box: Box, inv: np.ndarray, width: int, height: int) -> Box:
             min(height, int(np.ceil(ys.max()))))
 
 
+@dataclass
+class Layout:
+    """Where the lines of a page are, before reading them."""
+
+    grey: np.ndarray  # the page turned upright (90/270) and deskewed
+    blocks: list[list[LineBox]]  # line boxes in ``grey`` coordinates, in reading order
+    turn: int  # 0 or 90: the quarter turn applied
+    skew: float  # degrees of skew corrected
+    to_original: np.ndarray  # 2 x 3 affine map from ``grey`` to original coordinates
+
+    def original_box(self, box: Box, width: int, height: int) -> Box:
+        return _to_original(box, self.to_original, width, height)
+
+
+def analyze(image: np.ndarray, min_line_height: int = 6) -> Layout:
+    """Find the lines of a page (grey or RGB uint8): seals masked, rules removed, a sideways
+    page turned, skew corrected, lines found and ordered."""
+    grey0 = _grey_without_seals(image)
+    ink0, _ = remove_rules(binarize(grey0))
+    turn = 90 if is_sideways(ink0) else 0
+    grey, m_turn = rotate(grey0, turn) if turn else (grey0, _identity())
+    ink = remove_rules(binarize(grey))[0] if turn else ink0
+    skew = estimate_skew(ink)
+    m_skew = _identity()
+    if abs(skew) >= 0.1:
+        grey, m_skew = rotate(grey, skew)
+        ink = remove_rules(binarize(grey))[0]
+    lines = [ln for ln in find_lines(ink) if ln.box[3] - ln.box[1] >= min_line_height]
+    to_orig = np.linalg.inv(_as3(m_skew) @ _as3(m_turn))[:2]
+    return Layout(grey, reading_order(lines), turn, round(skew, 2), to_orig)
+
+
 def read_page(image: np.ndarray | str | Path, recognizer: Recognizer | None = None,
               number: int = 1, min_line_height: int = 6) -> Page:
     """Find and read every text line of one page image (path or uint8 array)."""
@@ -137,28 +170,15 @@ def read_page(image: np.ndarray | str | Path, recognizer: Recognizer | None = No
         image = next(load_pages(image))
     rec = recognizer or Recognizer.load()
     height, width = image.shape[:2]
-    grey0 = _grey_without_seals(image)
-    ink0, _ = remove_rules(binarize(grey0))
-    turn = 90 if is_sideways(ink0) else 0
-    grey, m_turn = rotate(grey0, turn) if turn else (grey0, _identity())
-    ink, _ = remove_rules(binarize(grey)) if turn else (ink0, None)
-    skew = estimate_skew(ink)
-    if abs(skew) >= 0.1:
-        grey, m_skew = rotate(grey, skew)
-        ink, _ = remove_rules(binarize(grey))
-    else:
-        m_skew = _identity()
-    lines = [ln for ln in find_lines(ink) if ln.box[3] - ln.box[1] >= min_line_height]
-    blocks = reading_order(lines)
-    crops = [_crop(grey, ln.box) for b in blocks for ln in b]
+    layout = analyze(image, min_line_height)
+    blocks = layout.blocks
+    crops = [_crop(layout.grey, ln.box) for b in blocks for ln in b]
     results = rec.recognize(crops) if crops else []
     flipped = False
     if results and _should_flip(rec, crops, results):
         flipped = True
         results = rec.recognize([np.ascontiguousarray(c[::-1, ::-1]) for c in crops])
-    # original <- turned <- deskewed coordinates
-    to_orig = np.linalg.inv(_as3(m_skew) @ _as3(m_turn))[:2]
-    page = Page(width, height, (turn + (180 if flipped else 0)) % 360, round(skew, 2),
+    page = Page(width, height, (layout.turn + (180 if flipped else 0)) % 360, layout.skew,
                 number=number)
     # each crop's index in reading order; an upside-down page is read in reverse
     indexed = []
@@ -169,7 +189,7 @@ def read_page(image: np.ndarray | str | Path, recognizer: Recognizer | None = No
     if flipped:
         indexed = [list(reversed(b)) for b in reversed(indexed)]
     for b in indexed:
-        block_lines = [Line(_to_original(ln.box, to_orig, width, height), results[i].text,
+        block_lines = [Line(layout.original_box(ln.box, width, height), results[i].text,
                             round(results[i].confidence, 4))
                        for i, ln in b if results[i].text.strip()]
         if block_lines:

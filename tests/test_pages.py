@@ -1,0 +1,195 @@
+"""Page-rendered validation set (``crnn synth pages``): templates, line matching, rendering.
+
+The rendering tests need LibreOffice (``soffice``), poppler (``pdftoppm``, ``pdftotext``) and
+a Chinese font; they are skipped, with the reason, where those are missing.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import shutil
+import unicodedata
+
+import pytest
+from PIL import Image
+
+from crnn.data.lmdb import LmdbReader
+from crnn.data.synth import pages
+from crnn.data.synth.page_templates import (
+    DOCUMENT_KINDS,
+    document_lines,
+    make_document,
+    normalize_text,
+)
+from crnn.errors import CrnnError
+
+
+def _have_tools() -> str | None:
+    missing = [t for t in ("soffice", "pdftoppm", "pdftotext", "fc-list") if not shutil.which(t)]
+    if missing:
+        return (f"{', '.join(missing)} not installed (apt-get install libreoffice-writer-nogui "
+                "poppler-utils fontconfig)")
+    try:
+        pages._font_table(pages.available_fonts())
+    except CrnnError as exc:
+        return f"no usable Chinese font: {exc}"
+    return None
+
+
+needs_tools = pytest.mark.skipif(_have_tools() is not None, reason=str(_have_tools()))
+
+
+# --------------------------------------------------------------------------- pure parts
+
+def test_normalize_text_spaces_only_between_latin() -> None:
+    assert normalize_text("  录取专业： Computer   Science \n") == "录取专业：Computer Science"
+    assert normalize_text("请于 2025年 9月1日 报到") == "请于2025年9月1日报到"
+    assert normalize_text("Tel:  +86 10  6275 1234") == "Tel: +86 10 6275 1234"
+    assert normalize_text("e\u0301") == "\u00e9"          # NFC
+
+
+def test_documents_are_deterministic_and_normalized() -> None:
+    for i in range(12):
+        a, b = make_document(7, i), make_document(7, i)
+        assert a == b
+        for line in document_lines(a):
+            assert line == normalize_text(line) and line
+    assert document_lines(make_document(7, 0)) != document_lines(make_document(8, 0))
+    for kind in DOCUMENT_KINDS:
+        text = "".join(document_lines(make_document(0, 5, kind)))
+        assert len(text) > 80
+    with pytest.raises(ValueError, match="unknown document kind"):
+        make_document(0, 0, "poem")
+
+
+def test_admission_letter_has_the_fields() -> None:
+    text = "\n".join(document_lines(make_document(3, 1, "admission")))
+    assert "录取通知书" in text and "报到" in text and "专业" in text
+    assert any(ch.isdigit() for ch in text)
+
+
+def test_source_matching_recovers_spaces_and_rejects_mismatches() -> None:
+    src = pages._Source(["联系电话：+86 10 6275 1234，邮编：100871",
+                         "Please bring this letter and your ID card."])
+    assert src.label_of("+861062751234，邮编") == "+86 10 6275 1234，邮编"
+    assert src.label_of("bringthisletter") == "bring this letter"
+    assert src.label_of("电话：+86106275") == "电话：+86 10 6275"
+    assert src.label_of("邮编：100872") is None           # one wrong digit
+    assert src.label_of("letterandyourIDcard.Please") is None   # across two texts
+    assert src.label_of("") is None
+
+
+_BBOX = """<!DOCTYPE html><html xmlns="http://www.w3.org/1999/xhtml"><head></head><body><doc>
+<page width="595" height="842"><flow><block xMin="70" yMin="80" xMax="500" yMax="96">
+<line xMin="70" yMin="80" xMax="500" yMax="96">
+<word xMin="70" yMin="80" xMax="130" yMax="96">姓名：张伟</word>
+<word xMin="400" yMin="80" xMax="500" yMax="96">学号：2025</word></line>
+<line xMin="70" yMin="100" xMax="300" yMax="116">
+<word xMin="70" yMin="100" xMax="120" yMax="116">Office</word>
+<word xMin="124" yMin="100" xMax="160" yMax="116">\ufb01les</word></line>
+</block></flow></page></doc></body></html>"""
+
+
+def test_bbox_layout_lines_split_at_wide_gaps() -> None:
+    (segs,) = pages._bbox_pages(_BBOX, pages.Path("x.pdf"))
+    assert [s.text for s in segs] == ["姓名：张伟", "学号：2025", "Officefiles"]
+    assert segs[0].box == (70.0, 80.0, 130.0, 96.0)
+    pages._crop_boxes(segs, 2.0, 1190, 1684)
+    for s in segs:
+        x0, y0, x1, y1 = s.px
+        bx0, by0, bx1, by1 = (2 * v for v in s.box)
+        assert x0 < bx0 and y0 < by0 and x1 > bx1 and y1 > by1      # padded
+    # the padding of two stacked lines never crosses the middle of the gap between them
+    assert segs[0].px[3] <= (96 + 100) + 1 and segs[2].px[1] >= (96 + 100) - 1
+
+
+def test_padding_pulls_back_from_foreign_ink_only() -> None:
+    import numpy as np
+
+    strip = np.array([1, 1, 0, 0, 0, 0, 1, 0], bool)     # own overhang, gap, a table rule
+    assert pages._pull_back(strip, 3) == 3
+    assert pages._pull_back(np.array([0, 0, 0, 0, 0, 1], bool), 3) == 2
+    assert pages._pull_back(np.array([0, 1, 0], bool), 3) == 0
+    assert pages._pull_back(np.zeros(6, bool), 3) is None
+    assert pages._pull_back(np.ones(4, bool), 3) is None    # all overhang: keep the pad
+
+
+def test_document_to_fodt_is_xml_with_the_fonts() -> None:
+    import xml.etree.ElementTree as ET
+
+    fonts = {k: list(v[:1]) for k, v in pages.FONT_CHOICES.items()}
+    doc = make_document(0, 2, "fees")
+    style = pages.document_style(0, 2, fonts, [150], 0.0, doc.kind)
+    assert style == pages.document_style(0, 2, fonts, [150], 0.0, doc.kind)
+    xml = pages.document_to_fodt(doc, style)
+    ET.fromstring(xml.encode("utf-8"))
+    assert style["body_cjk"] in xml and "table:table" in xml
+
+
+# --------------------------------------------------------------------------- CLI errors
+
+def test_main_help_and_usage_errors(capsys: pytest.CaptureFixture[str], tmp_path) -> None:
+    assert pages.main(["--help"]) == 0
+    assert "crnn synth pages --out" in capsys.readouterr().out
+    assert pages.main(["--out", str(tmp_path / "x"), "--dpi", "high"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("crnn synth pages: error: --dpi") and "Traceback" not in err
+    (tmp_path / "exists.lmdb").mkdir()
+    assert pages.main(["--out", str(tmp_path / "exists.lmdb")]) == 2
+    assert "already exists" in capsys.readouterr().err
+    assert pages.main(["--out", str(tmp_path / "y"), "--degrade", "2"]) == 2
+    assert "--degrade" in capsys.readouterr().err
+
+
+def test_missing_tools_say_what_to_install(monkeypatch, capsys, tmp_path) -> None:
+    monkeypatch.setattr(pages.shutil, "which", lambda name: None)
+    assert pages.main(["--out", str(tmp_path / "v.lmdb"), "--pages", "1"]) == 2
+    err = capsys.readouterr().err
+    assert "apt-get install libreoffice-writer-nogui poppler-utils" in err
+    assert not (tmp_path / "v.lmdb").exists()
+
+
+# --------------------------------------------------------------------------- rendering
+
+@needs_tools
+def test_render_two_pages(tmp_path) -> None:
+    out, keep = tmp_path / "val.lmdb", tmp_path / "pages"
+    stats = pages.render_pages(out, 2, dpis=[150], seed=3, degrade=0.5, keep_pages=keep,
+                               workers=1)
+    assert stats["pages"] == 2 and stats["lines"] >= 10
+    assert stats["rejected"] <= stats["lines"] // 10
+    reader = LmdbReader(out)
+    assert len(reader) == stats["lines"]
+    sources = [line for i in range(2) for line in document_lines(make_document(3, i))]
+    labels = []
+    for i in range(len(reader)):
+        png, label = reader.get(i)
+        labels.append(label)
+        assert label and label == label.strip() and "  " not in label
+        assert label == unicodedata.normalize("NFC", label)
+        assert any(label in s for s in sources), label
+        img = Image.open(io.BytesIO(png))
+        assert img.mode == "L"
+        assert 12 <= img.height <= 160, (label, img.size)       # 150 dpi, 9-28 pt text
+        assert img.width >= 0.5 * img.height
+    # --keep-pages: a PNG and a JSON per page, lines pointing at their samples
+    records = [json.loads(p.read_text(encoding="utf-8")) for p in sorted(keep.glob("*.json"))]
+    assert len(records) == 2
+    for rec in records:
+        assert (keep / rec["image"]).is_file()
+        page = Image.open(keep / rec["image"])
+        assert page.size == (rec["width"], rec["height"])
+        for line in rec["lines"]:
+            x0, y0, x1, y1 = line["box"]
+            assert 0 <= x0 < x1 <= rec["width"] + 5 and 0 <= y0 < y1 <= rec["height"] + 5
+            if "sample" in line:
+                assert reader.get(line["sample"])[1] == line["text"]
+
+    # same seed, same texts (written as a folder this time)
+    folder = tmp_path / "val_folder"
+    again = pages.render_pages(folder, 2, dpis=[150], seed=3, degrade=0.5, fmt="folder")
+    rows = (folder / "labels.tsv").read_text(encoding="utf-8").splitlines()
+    assert [r.split("\t", 1)[1] for r in rows] == labels
+    assert again["lines"] == stats["lines"]
+    assert (folder / rows[0].split("\t")[0]).is_file()

@@ -213,9 +213,10 @@ def _split_rows(region: np.ndarray, ch: float) -> list[tuple[int, int]]:
     if h < 2.2 * ch:
         return [(0, h)]
     prof = region.sum(axis=1).astype(np.float64)
-    k = max(1, int(ch * 0.3))
-    smooth = np.convolve(prof, np.ones(k) / k, mode="same")
-    thresh = 0.08 * smooth.max()
+    smooth = np.convolve(prof, np.ones(3) / 3, mode="same")
+    # a valley: a row with far less ink than the typical inked row (tight leading leaves
+    # only a few stray pixels between lines, never a wholly blank row)
+    thresh = 0.1 * float(np.median(smooth[smooth > 0])) if np.any(smooth > 0) else 0.0
     cuts = [0]
     in_gap = False
     gap_start = 0

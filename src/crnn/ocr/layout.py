@@ -167,9 +167,11 @@ def find_lines(ink: np.ndarray) -> list[LineBox]:
                                                                  float(y1 - y0))))
     if not pieces:
         return []
+    line_h = float(np.median([p.box[3] - p.box[1] for p in pieces]))
+    # specks, stray punctuation and short rules: far lower than any text line
+    pieces = [p for p in pieces if p.box[3] - p.box[1] >= 0.4 * line_h]
     blocks: list[list[LineBox]] = []
-    _xycut(pieces, float(np.median([p.box[3] - p.box[1] for p in pieces])), blocks,
-           sort=False)
+    _xycut(pieces, line_h, blocks, sort=False)
     lines: list[LineBox] = []
     for block in blocks:
         lines += _join_rows(block)
@@ -265,12 +267,18 @@ def _gaps(intervals: list[tuple[int, int]]) -> list[tuple[int, int, int]]:
 
 def _xycut(lines: list[LineBox], ch: float, blocks: list[list[LineBox]],
            sort: bool = True) -> None:
-    """``ch``: the typical line height. Vertical bands at least ``ch`` wide and horizontal
-    ones at least ``0.6 ch`` high separate blocks; the wider band is cut first."""
+    """``ch``: the typical line height. Vertical bands at least ``ch`` wide (``2.5 ch``
+    within a single row) and horizontal ones at least ``0.6 ch`` high separate blocks;
+    the wider band is cut first."""
     if len(lines) == 1:
         blocks.append(lines)
         return
-    vgaps = [g for g in _gaps([(ln.box[0], ln.box[2]) for ln in lines]) if g[0] >= 1.0 * ch]
+    # a gutter between columns may be narrow, but within a single row only a wide gap
+    # (a right-aligned date, a second field) separates items: justified text can put
+    # more than an em between words
+    one_row = max(ln.box[3] for ln in lines) - min(ln.box[1] for ln in lines) < 1.6 * ch
+    min_v = (2.5 if one_row else 1.0) * ch
+    vgaps = [g for g in _gaps([(ln.box[0], ln.box[2]) for ln in lines]) if g[0] >= min_v]
     hgaps = _gaps([(ln.box[1], ln.box[3]) for ln in lines])
     vbest = max(vgaps, default=None)
     hbest = max(hgaps, default=None)

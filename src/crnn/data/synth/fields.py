@@ -1,0 +1,307 @@
+"""The fields of printed documents such as admission letters.
+
+Each generator takes a seeded :class:`random.Random` and returns one string: a person's
+name, a date in one of many printed forms, a time, an amount of money, an ID, exam,
+phone or postal number, an address, a URL, an e-mail address, or a ``label：value``
+line. They know nothing of charsets; :mod:`.text` keeps only what the charset can show.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+
+from . import lexicon as lx
+
+__all__ = [
+    "FIELD_GENERATORS", "address", "chinese_date", "date", "document_field", "email",
+    "exam_number", "id_number", "id_check_digit", "money", "money_upper", "person_name",
+    "phone", "postal_code", "school", "time_of_day", "url", "group_thousands",
+]
+
+_CN_DIGITS = "〇一二三四五六七八九"
+_UPPER_DIGITS = "零壹贰叁肆伍陆柒捌玖"
+_WEEKDAYS = "一二三四五六日"
+_MONTHS_EN = ("January", "February", "March", "April", "May", "June", "July", "August",
+              "September", "October", "November", "December")
+
+
+def _colon(rng: random.Random) -> str:
+    return rng.choice(("：", "：", ":", "： ", ": "))
+
+
+def person_name(rng: random.Random) -> str:
+    """A Chinese name: a surname (sometimes a compound one) and one or two characters."""
+    sur = rng.choice(lx.COMPOUND_SURNAMES) if rng.random() < 0.03 else rng.choice(lx.SURNAMES)
+    n = 1 if rng.random() < 0.3 else 2
+    return sur + "".join(rng.choice(lx.GIVEN_CHARS) for _ in range(n))
+
+
+def _cn_small(n: int) -> str:
+    """1..99 in Chinese numerals: 九, 十, 十五, 二十, 三十一."""
+    tens, ones = divmod(n, 10)
+    head = "" if tens == 0 else ("十" if tens == 1 else _CN_DIGITS[tens] + "十")
+    return head + (_CN_DIGITS[ones] if ones else "")
+
+
+def chinese_date(y: int, m: int, d: int) -> str:
+    """2025-09-01 -> 二〇二五年九月一日."""
+    return "".join(_CN_DIGITS[int(c)] for c in str(y)) + f"年{_cn_small(m)}月{_cn_small(d)}日"
+
+
+def date(rng: random.Random) -> str:
+    """A date as printed: 2025年9月1日, 2025-09-01, 2025.09.01, 二〇二五年九月一日, ..."""
+    y = rng.randint(1950, 2035)
+    m = rng.randint(1, 12)
+    d = rng.randint(1, 28 if m == 2 else (30 if m in (4, 6, 9, 11) else 31))
+    form = rng.randrange(12)
+    if form == 0:
+        return f"{y}年{m}月{d}日"
+    if form == 1:
+        return f"{y}年{m:02d}月{d:02d}日"
+    if form == 2:
+        return f"{y}-{m:02d}-{d:02d}"
+    if form == 3:
+        return f"{y}.{m:02d}.{d:02d}"
+    if form == 4:
+        return f"{y}/{m}/{d}"
+    if form == 5:
+        return chinese_date(y, m, d)
+    if form == 6:
+        return f"{m}月{d}日"
+    if form == 7:
+        return f"{y}年{m}月"
+    if form == 8:
+        wd = _WEEKDAYS[rng.randrange(7)]
+        return f"{y}年{m}月{d}日（星期{wd}）" if rng.random() < 0.5 else f"{m}月{d}日(周{wd})"
+    if form == 9:
+        return f"{_MONTHS_EN[m - 1][:3]} {d}, {y}" if rng.random() < 0.5 \
+            else f"{d} {_MONTHS_EN[m - 1]} {y}"
+    if form == 10:
+        return f"{y}{m:02d}{d:02d}"
+    return f"{y}.{m}.{d}"
+
+
+def time_of_day(rng: random.Random) -> str:
+    """08:30, 14:00-17:00, 上午8:30, 下午2时30分, 08:30:15 ..."""
+    h, mi = rng.randint(0, 23), rng.choice((0, 0, 15, 30, 45, rng.randint(0, 59)))
+    form = rng.randrange(7)
+    if form == 0:
+        return f"{h:02d}:{mi:02d}"
+    if form == 1:
+        h2 = min(h + rng.randint(1, 4), 23)
+        return f"{h}:{mi:02d}-{h2}:{mi:02d}" if rng.random() < 0.5 \
+            else f"{h:02d}:{mi:02d}—{h2:02d}:{mi:02d}"
+    if form == 2:
+        return f"{'上午' if h < 12 else '下午'}{h if h <= 12 else h - 12}:{mi:02d}"
+    if form == 3:
+        return f"{h}时{mi}分" if mi else f"{h}时"
+    if form == 4:
+        return f"{h:02d}:{mi:02d}:{rng.randint(0, 59):02d}"
+    if form == 5:
+        return f"{h}点{mi:02d}分" if mi else f"{h}点"
+    return f"{h % 12 or 12}:{mi:02d} {'AM' if h < 12 else 'PM'}"
+
+
+def group_thousands(n: int) -> str:
+    """12345678 -> '12,345,678'."""
+    return f"{n:,}"
+
+
+def money(rng: random.Random) -> str:
+    """Amounts with thousands separators: ￥12,345.00, 5,460元/年, $1,234.56, ..."""
+    n = int(10 ** rng.uniform(1, 7))
+    cents = rng.choice((0, 0, 0, rng.randint(0, 99)))
+    body = group_thousands(n) if rng.random() < 0.8 else str(n)
+    num = f"{body}.{cents:02d}" if rng.random() < 0.5 or cents else body
+    form = rng.randrange(8)
+    if form == 0:
+        return f"￥{num}"
+    if form == 1:
+        return f"¥{num}"
+    if form == 2:
+        return f"{num}元"
+    if form == 3:
+        return f"{num}元/年"
+    if form == 4:
+        return f"${num}"
+    if form == 5:
+        return f"人民币{num}元"
+    if form == 6:
+        return f"RMB {num}"
+    return money_upper(n, cents)
+
+
+def _upper_group(g: int) -> str:
+    out, zero = "", False
+    for power, unit in ((1000, "仟"), (100, "佰"), (10, "拾"), (1, "")):
+        d = g // power % 10
+        if d == 0:
+            zero = zero or bool(out)
+        else:
+            if zero:
+                out += "零"
+                zero = False
+            out += _UPPER_DIGITS[d] + unit
+    return out
+
+
+def money_upper(yuan: int, cents: int = 0) -> str:
+    """Financial capitals: 5000 -> 伍仟元整; 10005.5 -> 壹万零伍元伍角 (yuan < 10**8)."""
+    if not 0 <= yuan < 10**8:
+        raise ValueError("money_upper handles 0 <= yuan < 10**8")
+    hi, lo = divmod(yuan, 10000)
+    s = _upper_group(hi) + "万" if hi else ""
+    if lo:
+        s += ("零" if hi and lo < 1000 else "") + _upper_group(lo)
+    s = (s or "零") + "元"
+    jiao, fen = divmod(cents, 10)
+    if not cents:
+        return s + "整"
+    s += _UPPER_DIGITS[jiao] + "角" if jiao else "零"
+    return s + (_UPPER_DIGITS[fen] + "分" if fen else "整")
+
+
+def id_check_digit(first17: str) -> str:
+    """The GB 11643 check character of an 18-digit resident ID number."""
+    weights = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+    total = sum(int(c) * w for c, w in zip(first17, weights, strict=True))
+    return "10X98765432"[total % 11]
+
+
+def id_number(rng: random.Random) -> str:
+    """An 18-character resident ID with a valid check digit (sometimes X)."""
+    area = f"{rng.randint(11, 65)}{rng.randint(1, 99):02d}{rng.randint(1, 99):02d}"
+    birth = f"{rng.randint(1960, 2010)}{rng.randint(1, 12):02d}{rng.randint(1, 28):02d}"
+    body = area + birth + f"{rng.randint(0, 999):03d}"
+    return body + id_check_digit(body)
+
+
+def exam_number(rng: random.Random) -> str:
+    """A 14-digit 考生号, a 9-10 digit 准考证号 or a student number."""
+    form = rng.randrange(3)
+    if form == 0:
+        return f"{rng.randint(20, 26)}{rng.randint(11, 65)}" + "".join(
+            str(rng.randrange(10)) for _ in range(10))
+    if form == 1:
+        return "".join(str(rng.randrange(10)) for _ in range(rng.choice((9, 10))))
+    return f"{rng.randint(2015, 2026)}{rng.randint(1, 99999):05d}"
+
+
+def phone(rng: random.Random) -> str:
+    """138 1234 5678, 13812345678, 010-62751234, (021) 6543 2100, +86 139-0000-1111 ..."""
+    mobile = f"1{rng.choice('3456789')}{rng.randint(0, 999999999):09d}"
+    form = rng.randrange(6)
+    if form == 0:
+        return mobile
+    if form == 1:
+        return f"{mobile[:3]} {mobile[3:7]} {mobile[7:]}"
+    if form == 2:
+        return f"{mobile[:3]}-{mobile[3:7]}-{mobile[7:]}"
+    if form == 3:
+        return f"+86 {mobile}"
+    area = rng.choice(("010", "021", "020", "022", "023", "0755", "0571", "027", "028", "029"))
+    size = 8 if len(area) == 3 else rng.choice((7, 8))
+    local = str(rng.randint(2, 8)) + "".join(str(rng.randrange(10)) for _ in range(size - 1))
+    return f"{area}-{local}" if form == 4 else f"({area}) {local[:4]} {local[4:]}"
+
+
+def postal_code(rng: random.Random) -> str:
+    return f"{rng.randint(10, 86)}{rng.randint(0, 9999):04d}"
+
+
+def address(rng: random.Random) -> str:
+    """Province, city, district, road and number, building and room."""
+    parts = []
+    if rng.random() < 0.6:
+        parts.append(rng.choice(lx.PROVINCES))
+    parts.append(rng.choice(lx.CITIES) + "市")
+    if rng.random() < 0.7:
+        parts.append(rng.choice(lx.DISTRICTS))
+    parts.append(rng.choice(lx.ROADS) + rng.choice(lx.ROAD_SUFFIXES) + f"{rng.randint(1, 999)}号")
+    form = rng.randrange(5)
+    if form == 0:
+        parts.append(f"{rng.randint(1, 30)}栋{rng.randint(1, 6)}单元{rng.randint(1, 33)}"
+                     f"{rng.randint(1, 8):02d}室")
+    elif form == 1:
+        parts.append(f"{rng.choice('ABCDE')}座{rng.randint(1, 40)}{rng.randint(1, 20):02d}室")
+    elif form == 2:
+        parts.append(f"{rng.randint(1, 20)}号楼{rng.randint(101, 2508)}")
+    elif form == 3:
+        parts.append(rng.choice(lx.CITIES) + rng.choice(lx.SCHOOL_SUFFIXES))
+    text = "".join(parts)
+    if rng.random() < 0.25:
+        text = text.replace("号", "号 ", 1)
+    return text
+
+
+def school(rng: random.Random) -> str:
+    return rng.choice(lx.CITIES) + rng.choice(lx.SCHOOL_SUFFIXES)
+
+
+def _host(rng: random.Random) -> str:
+    name = "".join(rng.choice(lx.SYLLABLES) for _ in range(rng.randint(1, 2)))
+    return f"{name}.{rng.choice(lx.TLDS)}" if rng.random() < 0.5 \
+        else f"{rng.choice(lx.DOMAINS)}.{name}.{rng.choice(lx.TLDS)}"
+
+
+def url(rng: random.Random) -> str:
+    """https://www.example.edu.cn/zsb/2025/notice.html and similar."""
+    scheme = rng.choice(("https://", "http://", "", "https://www."))
+    path = ""
+    for _ in range(rng.randint(0, 3)):
+        path += "/" + rng.choice(lx.DOMAINS + tuple(map(str, range(2015, 2027))))
+    if path and rng.random() < 0.4:
+        path += rng.choice((".html", ".htm", ".php", "/", ".pdf", f"?id={rng.randint(1, 9999)}"))
+    return scheme + _host(rng) + path
+
+
+def email(rng: random.Random) -> str:
+    user = "".join(rng.choice(lx.SYLLABLES) for _ in range(rng.randint(1, 3)))
+    if rng.random() < 0.5:
+        user += str(rng.randint(1, 2025))
+    if rng.random() < 0.2:
+        user = user[: len(user) // 2] + rng.choice("._-") + user[len(user) // 2:]
+    return f"{user}@{_host(rng)}"
+
+
+def _ethnic(rng: random.Random) -> str:
+    return rng.choice(lx.ETHNIC)
+
+
+def _major(rng: random.Random) -> str:
+    return rng.choice(lx.MAJORS) + ("专业" if rng.random() < 0.3 else "")
+
+
+def _gender(rng: random.Random) -> str:
+    return rng.choice(("男", "女"))
+
+
+def _duration(rng: random.Random) -> str:
+    return rng.choice(("四年", "五年", "三年", "4年", "2年", "八年"))
+
+
+# label -> value generator for "label：value" lines.
+_LABELLED: dict[str, Callable[[random.Random], str]] = {
+    "姓名": person_name, "性别": _gender, "民族": _ethnic, "出生日期": date,
+    "身份证号": id_number, "考生号": exam_number, "准考证号": exam_number, "学号": exam_number,
+    "录取专业": _major, "专业": _major, "录取学院": school, "毕业学校": school, "学制": _duration,
+    "报到时间": date, "入学时间": date, "签发日期": date, "日期": date, "时间": time_of_day,
+    "联系电话": phone, "电话": phone, "手机": phone, "邮政编码": postal_code, "邮编": postal_code,
+    "通讯地址": address, "家庭住址": address, "地址": address, "报到地点": address,
+    "学费": money, "住宿费": money, "金额": money, "合计": money, "网址": url,
+    "电子邮箱": email, "邮箱": email, "编号": exam_number, "账号": id_number,
+}
+
+FIELD_GENERATORS: tuple[Callable[[random.Random], str], ...] = (
+    person_name, date, time_of_day, money, id_number, exam_number, phone, postal_code,
+    address, school, url, email,
+)
+
+
+def document_field(rng: random.Random) -> str:
+    """One field, bare (``2025年9月1日``) or labelled (``报到时间：2025年9月1日``)."""
+    if rng.random() < 0.45:
+        label = rng.choice(tuple(_LABELLED))
+        return label + _colon(rng) + _LABELLED[label](rng)
+    return rng.choice(FIELD_GENERATORS)(rng)

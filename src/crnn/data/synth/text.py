@@ -1,0 +1,398 @@
+"""Line texts restricted to what a charset (and the installed fonts) can show.
+
+Sources: natural Chinese drawn from jieba's word frequencies (``corpus``), document
+fields (``fields``), English (``english``), numbers (``numbers``), random characters
+(``random``) and lines of a user's file (``file``). A source is used only when the
+charset can express it; every line is checked against the allowed characters, so no
+label ever holds a character outside the charset.
+
+A :class:`CoverageSchedule` adds to line ``i`` a few characters chosen so that every
+allowed character appears at least ``min_count`` times in ``count`` lines: rare
+characters, which natural text would almost never show, get their share.
+"""
+
+from __future__ import annotations
+
+import bisect
+import importlib.util
+import math
+import random
+import unicodedata
+from collections.abc import Callable, Iterable
+from functools import lru_cache
+from itertools import accumulate
+from pathlib import Path
+
+from ...errors import DatasetError
+from . import fields
+from . import lexicon as lx
+from .config import SynthConfig
+
+__all__ = [
+    "CoverageSchedule", "TextSampler", "build_word_index", "clip_em", "drawable", "em_width",
+    "jieba_dict_path", "load_words", "text_em",
+]
+
+_ZH_PUNCT_MID = "，，，、、；：,"
+_ZH_PUNCT_END = "。。。！？；"
+_ZH_PAIRS = ("（）", "《》", "“”", "【】", "「」", "()", "〔〕")
+_EN_PUNCT_MID = ",,,;:"
+_EN_PUNCT_END = "...!?"
+# Unicode categories never generated: controls, format characters, combining marks and
+# separators other than the plain space draw nothing (or nothing on their own).
+_INVISIBLE = ("Cc", "Cf", "Cs", "Mn", "Me", "Zl", "Zp", "Zs")
+
+
+def drawable(ch: str) -> bool:
+    """Whether ``ch`` may appear in a generated line (the plain space may)."""
+    return ch == " " or unicodedata.category(ch) not in _INVISIBLE
+
+
+@lru_cache(maxsize=65536)
+def em_width(ch: str) -> float:
+    """Approximate advance in em: 1 for wide (CJK, full-width) characters, else 0.55."""
+    return 1.0 if unicodedata.east_asian_width(ch) in "WF" else 0.55
+
+
+def _joined(ch: str) -> bool:
+    """Characters that glue into one token (Latin words, numbers, URLs)."""
+    return ch.isascii() and (ch.isalnum() or ch in "@._-:/%,+")
+
+
+def text_em(text: str) -> float:
+    return sum(em_width(c) for c in text)
+
+
+def clip_em(text: str, max_em: float) -> str:
+    """The longest prefix of ``text`` no wider than ``max_em``, without a trailing space;
+    a Latin word cut in the middle is dropped when an earlier space allows."""
+    total = 0.0
+    for k, c in enumerate(text):
+        total += em_width(c)
+        if total > max_em:
+            if k and _joined(text[k - 1]) and _joined(c) and " " in text[:k]:
+                k = text.rindex(" ", 0, k)
+            return text[:k].rstrip()
+    return text
+
+
+def jieba_dict_path() -> Path:
+    """The frequency dictionary bundled with the installed jieba package."""
+    spec = importlib.util.find_spec("jieba")
+    if spec is None or not spec.origin:
+        raise DatasetError("natural Chinese text needs the jieba package: pip install jieba")
+    path = Path(spec.origin).parent / "dict.txt"
+    if not path.is_file():
+        raise DatasetError(f"jieba is installed but has no {path}; reinstall jieba")
+    return path
+
+
+def load_words(allowed: frozenset[str], power: float) -> tuple[list[str], list[float]]:
+    """Words of jieba's dict.txt made only of ``allowed`` characters, with cumulative
+    weights ``frequency ** power`` (for :meth:`random.Random.choices`)."""
+    words: list[str] = []
+    weights: list[float] = []
+    with open(jieba_dict_path(), encoding="utf-8") as fh:
+        for line in fh:
+            parts = line.split(" ")
+            if len(parts) < 2:
+                continue
+            w = parts[0]
+            if all(c in allowed for c in w):
+                words.append(w)
+                weights.append(float(parts[1]) ** power)
+    return words, list(accumulate(weights))
+
+
+def build_word_index(words: list[str], cum: list[float], per_char: int = 6
+                     ) -> dict[str, list[str]]:
+    """Character -> the ``per_char`` most frequent words (2-4 characters) that hold it."""
+    weight = [b - a for a, b in zip([0.0, *cum[:-1]], cum, strict=True)]
+    order = sorted((k for k, w in enumerate(words) if 2 <= len(w) <= 4),
+                   key=weight.__getitem__, reverse=True)
+    index: dict[str, list[str]] = {}
+    for k in order:
+        w = words[k]
+        for ch in w:
+            bucket = index.setdefault(ch, [])
+            if len(bucket) < per_char and w not in bucket:
+                bucket.append(w)
+    return index
+
+
+class CoverageSchedule:
+    """Which characters line ``i`` of ``count`` must carry so that each of ``chars``
+    appears at least ``min_count`` times.
+
+    The ``min_count * C`` slots are spread evenly over the lines (line ``i`` owns slots
+    ``i*S//count .. (i+1)*S//count - 1``, at most ``max_per_line`` of them) and slot ``s``
+    holds ``perm[s % C]``, so every run of ``C`` slots shows each character once. Common
+    characters appear far more often anyway; the schedule lifts the rare ones.
+    """
+
+    def __init__(self, chars: Iterable[str], count: int, min_count: int, max_per_line: int,
+                 seed: int) -> None:
+        self.chars = sorted(set(chars))
+        random.Random(f"crnn-synth-coverage:{seed}").shuffle(self.chars)
+        c = len(self.chars)
+        self.count = count
+        self.min_count = min_count
+        self.max_per_line = max_per_line
+        self.need = min_count * c if count and max_per_line else 0
+        self.slots = min(self.need, max_per_line * count)
+        self.reachable = self.slots >= self.need
+
+    def required(self, i: int) -> str:
+        if not self.slots:
+            return ""
+        a = i * self.slots // self.count
+        b = (i + 1) * self.slots // self.count
+        c = len(self.chars)
+        return "".join(self.chars[s % c] for s in range(a, b))
+
+    def describe(self) -> str:
+        c = len(self.chars)
+        if not self.slots:
+            return "coverage sampling off"
+        per_line = self.slots / self.count
+        if self.reachable:
+            return (f"coverage: {per_line:.2f} scheduled character(s) per line; each of {c:,} "
+                    f"characters appears >= {self.min_count} times in {self.count:,} lines")
+        lines_needed = math.ceil(self.need / self.max_per_line)
+        return (f"coverage: {self.count:,} lines x {self.max_per_line} cannot give each of "
+                f"{c:,} characters {self.min_count} appearances; use --count "
+                f"{lines_needed:,} or more, or raise text.coverage.max_per_line")
+
+
+class TextSampler:
+    """Draws line texts for a charset.
+
+    Args:
+        allowed: the characters a line may hold (charset characters some font covers).
+        config: synthesis settings (``text`` section).
+        text_file: optional user file; its lines become the ``file`` source.
+        max_em: cap on a line's visual length (for fixed-size output), or None.
+
+    Heavy data (jieba's dictionary) is loaded on first use, per process.
+    """
+
+    def __init__(self, allowed: Iterable[str], config: SynthConfig,
+                 text_file: str | Path | None = None, max_em: float | None = None) -> None:
+        self.allowed = frozenset(c for c in allowed if drawable(c))
+        if not self.allowed - {" "}:
+            raise DatasetError("no character of the charset can be rendered with the fonts "
+                               "found; see 'crnn synth fonts'")
+        self.visible = "".join(sorted(self.allowed - {" "}))
+        self.config = config
+        lo, hi = config.range("text", "length")
+        if max_em is not None:
+            hi = max(1.0, min(hi, max_em))
+            lo = min(lo, hi)
+        self.length = (lo, hi)
+        self.text_file = Path(text_file) if text_file else None
+        self._words: tuple[list[str], list[float]] | None = None
+        self._word_index: dict[str, list[str]] | None = None
+        self._file_lines: list[str] | None = None
+        hanzi = sum(1 for c in self.allowed if "\u4e00" <= c <= "\u9fff")
+        self.has_hanzi = hanzi >= 50
+        self.has_latin = sum(c in self.allowed for c in "etaoinshrdlu") >= 10
+        self.has_digits = sum(c in self.allowed for c in "0123456789") >= 10
+        makers: dict[str, Callable[[random.Random, float], str]] = {
+            "corpus": self._corpus, "fields": self._fields, "english": self._english,
+            "numbers": self._numbers, "random": self._random,
+        }
+        usable = {"corpus": self.has_hanzi, "fields": self.has_digits or self.has_hanzi,
+                  "english": self.has_latin, "numbers": self.has_digits, "random": True}
+        weights = config.get("text", "sources")
+        self.sources = [(name, makers[name]) for name in makers
+                        if usable[name] and weights[name] > 0]
+        if not self.sources:
+            self.sources = [("random", self._random)]
+        self.source_weights = [float(weights[n]) for n, _ in self.sources]
+        if self.text_file is not None and not self.text_file.is_file():
+            raise DatasetError(f"--text {self.text_file}: no such file")
+
+    def __getstate__(self) -> dict:
+        state = self.__dict__.copy()
+        state["_words"] = None  # reloaded in the receiving process
+        state["_word_index"] = None
+        state["_file_lines"] = None
+        return state
+
+    # ---------------------------------------------------------------- public
+    def sample(self, rng: random.Random, required: str = "") -> tuple[str, str]:
+        """A line (stripped, single-spaced, only allowed characters) and its source name.
+
+        ``required`` characters (from a :class:`CoverageSchedule`) are inserted at random
+        places; the line is shortened to make room for them.
+        """
+        target = rng.uniform(*self.length)
+        room = max(1.0, target - 2 * text_em(required))  # a required character may come
+        # inside a word (below), so leave room for two characters each
+        text, source = "", "random"
+        if self.text_file is not None and rng.random() < self.config.get("text",
+                                                                        "file_fraction"):
+            text, source = self._from_file(rng, room), "file"
+        if not text:
+            name, make = rng.choices(self.sources, weights=self.source_weights)[0]
+            for _ in range(8):
+                text = self._clean(make(rng, room))
+                if text and self._ok(text):
+                    source = name
+                    break
+            else:
+                text, source = self._random(rng, room), "random"
+        text = clip_em(text, self.length[1])
+        if required:
+            in_words = source in ("corpus", "fields", "file") and self.has_hanzi
+            text = self._insert(text, required, rng, in_words)
+        return text, source
+
+    # ---------------------------------------------------------------- helpers
+    def _ok(self, text: str) -> bool:
+        return all(c in self.allowed for c in text)
+
+    def _clean(self, text: str) -> str:
+        if " " not in self.allowed:
+            text = text.replace(" ", "")
+        return " ".join(text.split())
+
+    def _insert(self, text: str, required: str, rng: random.Random, in_words: bool) -> str:
+        """Insert ``required`` at random places that do not split a Latin word, number,
+        URL or e-mail address. With ``in_words``, a Chinese character comes inside a common
+        word that holds it (褴 -> 褴褛), so natural lines stay natural."""
+        pieces = list(text)
+        for c in required:
+            piece = self._word_with(c, rng) if in_words and em_width(c) == 1.0 else c
+            spots = [k for k in range(len(pieces) + 1)
+                     if k == 0 or k == len(pieces) or not (_joined(pieces[k - 1][-1])
+                                                           and _joined(pieces[k][0]))]
+            pieces.insert(rng.choice(spots), piece)
+        return " ".join("".join(pieces).split())
+
+    def _word_with(self, c: str, rng: random.Random) -> str:
+        """A frequent dictionary word containing ``c`` (or ``c`` itself if none)."""
+        if self._word_index is None:
+            self._word_index = build_word_index(*self._load_words())
+        options = self._word_index.get(c)
+        return rng.choice(options) if options else c
+
+    def _load_words(self) -> tuple[list[str], list[float]]:
+        if self._words is None:
+            self._words = load_words(self.allowed, self.config.get("text", "word_power"))
+            if not self._words[0]:
+                raise DatasetError("no word of jieba's dictionary fits the charset")
+        return self._words
+
+    # ---------------------------------------------------------------- sources
+    def _random(self, rng: random.Random, em: float) -> str:
+        n = max(1, round(em / 0.8))
+        out = "".join(rng.choice(self.visible) for _ in range(n))
+        if " " in self.allowed and n > 4 and rng.random() < 0.3:
+            k = rng.randint(1, n - 2)
+            out = out[:k] + " " + out[k:]
+        return out
+
+    def _corpus(self, rng: random.Random, em: float) -> str:
+        words, cum = self._load_words()
+        total = cum[-1]
+        latin_p = self.config.get("text", "latin_in_chinese")
+        out: list[str] = []
+        length, phrase = 0.0, 0
+        open_pair: str | None = None
+        while length < em:
+            r = rng.random()
+            if r < latin_p and (self.has_latin or self.has_digits):
+                tok = self._numbers(rng, 3) if rng.random() < 0.6 or not self.has_latin \
+                    else rng.choice(lx.ABBREVIATIONS + lx.ENGLISH_WORDS[:60])
+            else:
+                tok = words[bisect.bisect_left(cum, rng.random() * total)]
+            out.append(tok)
+            length += text_em(tok)
+            phrase += 1
+            if length >= em:
+                break
+            if open_pair is None and phrase >= 2 and rng.random() < 0.04:
+                open_pair = rng.choice(_ZH_PAIRS)
+                out.append(open_pair[0])
+                phrase = 0
+            elif open_pair is not None and phrase >= 1 and rng.random() < 0.4:
+                out.append(open_pair[1])
+                open_pair = None
+            elif phrase >= 2 and rng.random() < 0.18:
+                out.append(rng.choice(_ZH_PUNCT_MID))
+                phrase = 0
+        if open_pair is not None:
+            out.append(open_pair[1])
+        if rng.random() < 0.25:
+            out.append(rng.choice(_ZH_PUNCT_END))
+        return "".join(out)
+
+    def _fields(self, rng: random.Random, em: float) -> str:
+        return fields.document_field(rng)
+
+    def _english(self, rng: random.Random, em: float) -> str:
+        words: list[str] = []
+        length = 0.0
+        while length < em:
+            r = rng.random()
+            if r < 0.06:
+                w = rng.choice(lx.SYLLABLES).capitalize()
+            elif r < 0.10:
+                w = rng.choice(lx.ABBREVIATIONS)
+            elif r < 0.16:
+                w = self._numbers(rng, 2)
+            else:
+                w = rng.choice(lx.ENGLISH_WORDS)
+            words.append(w)
+            length += text_em(w) + 0.3
+            if rng.random() < 0.08 and length < em:
+                words[-1] += rng.choice(_EN_PUNCT_MID)
+        style = rng.random()
+        if style < 0.55:
+            words[0] = words[0][:1].upper() + words[0][1:]
+            if rng.random() < 0.5:
+                words[-1] += rng.choice(_EN_PUNCT_END)
+        elif style < 0.75:
+            words = [w[:1].upper() + w[1:] for w in words]
+        elif style < 0.85:
+            words = [w.upper() for w in words]
+        return " ".join(words)
+
+    def _numbers(self, rng: random.Random, em: float) -> str:
+        n_digits = max(1, round(em / 0.55))
+        form = rng.randrange(10)
+        if form < 4:
+            return "".join(str(rng.randrange(10)) for _ in range(rng.randint(1, n_digits)))
+        if form == 4:
+            return fields.group_thousands(rng.randint(1000, 10 ** min(12, max(4, n_digits))))
+        if form == 5:
+            return f"{rng.uniform(0, 10 ** rng.randint(1, 5)):.{rng.randint(1, 3)}f}"
+        if form == 6:
+            return f"{rng.uniform(0, 100):.{rng.randint(0, 2)}f}%"
+        if form == 7:
+            return f"-{rng.randint(1, 9999)}" if rng.random() < 0.5 \
+                else f"{rng.randint(1, 99)}/{rng.randint(2, 99)}"
+        if form == 8:
+            return f"{rng.randint(1, 999)}-{rng.randint(1, 999)}"
+        return f"No.{rng.randint(1, 99999)}" if rng.random() < 0.5 \
+            else f"v{rng.randint(0, 9)}.{rng.randint(0, 20)}.{rng.randint(0, 9)}"
+
+    def _from_file(self, rng: random.Random, em: float) -> str:
+        if self._file_lines is None:
+            assert self.text_file is not None
+            try:
+                raw = self.text_file.read_text(encoding="utf-8")
+            except (OSError, UnicodeDecodeError) as exc:
+                raise DatasetError(f"--text {self.text_file}: cannot read as UTF-8 text "
+                                   f"({exc})") from exc
+            lines = [" ".join(ln.split()) for ln in raw.splitlines()]
+            self._file_lines = [ln for ln in lines if ln]
+            if not self._file_lines:
+                raise DatasetError(f"--text {self.text_file} holds no text lines")
+        line = rng.choice(self._file_lines)
+        line = self._clean("".join(c for c in line if c in self.allowed))  # drop the rest
+        if text_em(line) > em:
+            start = rng.randrange(len(line))
+            line = clip_em(line[start:], em).strip()
+        return line

@@ -1,0 +1,369 @@
+"""crnn synth: fonts, text sources, rendering, determinism, outputs and the command line."""
+
+from __future__ import annotations
+
+import pickle
+import random
+import re
+from collections import Counter
+from functools import cache
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from crnn.charset import Charset
+from crnn.data.lmdb import LmdbReader
+from crnn.data.synth import fields
+from crnn.data.synth.cli import main
+from crnn.data.synth.config import load_config
+from crnn.data.synth.dataset import SynthDataset
+from crnn.data.synth.fonts import FontSet, find_font_files, scan_faces
+from crnn.data.synth.generate import iter_encoded
+from crnn.data.synth.synthesizer import Synthesizer, build_spec, fonts_for, parse_size
+from crnn.data.synth.text import CoverageSchedule, TextSampler, clip_em
+from crnn.errors import ConfigError
+
+# Renders without any random effect: flat paper, fixed ink, no geometry or degradation.
+CLEAN = {
+    "colors": {"paper": [255, 255], "ink": [0, 0], "opacity": [1.0, 1.0], "invert_p": 0.0},
+    "background": {"flat": 1.0, "gradient": 0.0, "paper": 0.0},
+    "degrade": {name: {"p": 0.0} for name in
+                ("rotate", "perspective", "shear", "light", "blur", "resample", "noise", "jpeg")},
+}
+
+
+@cache
+def _faces():
+    return tuple(scan_faces(find_font_files()))
+
+
+@cache
+def fontset(charset: str) -> FontSet:
+    return fonts_for(Charset.resolve(charset), load_config())
+
+
+def need_fonts(charset: str) -> FontSet:
+    """The fonts for ``charset``, or skip with what to install."""
+    cs = Charset.resolve(charset)
+    fs = FontSet([f for f in _faces() if f.outlines], cs)
+    if charset.startswith("zh"):
+        hanzi = sum(1 for c in fs.renderable if "\u4e00" <= c <= "\u9fff")
+        if hanzi < 3000:
+            pytest.skip("no CJK font installed (make system-deps installs fonts-noto-cjk "
+                        "fonts-wqy-zenhei ...)")
+    elif not fs.faces:
+        pytest.skip("no Latin font installed (make system-deps installs fonts-dejavu)")
+    return fontset(charset)
+
+
+@cache
+def _cmap(path: str, index: int) -> frozenset[int]:
+    from fontTools.ttLib import TTFont
+
+    with TTFont(path, fontNumber=index, lazy=True) as f:
+        return frozenset(c for c, g in f.getBestCmap().items() if g != ".notdef")
+
+
+def spec_for(charset: str, count: int, seed: int = 0, overrides: dict | None = None,
+             size: str | None = None):
+    return build_spec(charset, count, seed, load_config(overrides=overrides),
+                      need_fonts(charset), size)
+
+
+# --------------------------------------------------------------------------- fonts
+@pytest.mark.parametrize("charset", ["zh", "ascii"])
+def test_every_rendered_character_is_in_the_font_that_drew_it(charset: str) -> None:
+    synth = Synthesizer(spec_for(charset, 2000, seed=3))
+    fonts_used = set()
+    for i in range(0, 2000, 25):  # 80 samples spread over the coverage schedule
+        s = synth.sample(i)
+        cmap = _cmap(s.font.path, s.font.index)  # read independently with fontTools
+        missing = [c for c in s.label if ord(c) not in cmap]
+        assert not missing, f"sample {i}: {missing} not in {s.font.name}"
+        assert s.label == s.label.strip() and "  " not in s.label
+        fonts_used.add(s.font.name)
+    assert len(fonts_used) > 3  # fonts vary
+
+
+def test_fontset_chooses_only_covering_faces() -> None:
+    fs = need_fonts("zh")
+    rng = random.Random(0)
+    for text in ("中文abc", "Hello", "2025年9月1日", "〇～—·"):
+        k, drawn = fs.choose(text, rng)
+        assert drawn == text and set(text) <= fs.covered[k]
+    latin_only = [i for i, cov in enumerate(fs.covered) if "中" not in cov]
+    assert latin_only, "expected some Latin-only faces (DejaVu/Liberation)"
+
+
+def test_regional_variants_are_collapsed() -> None:
+    fs = need_fonts("zh")
+    regions = {f.region for f in fs.faces if f.region}
+    assert regions <= {"SC", "CN"}, regions
+
+
+# --------------------------------------------------------------------------- text
+@pytest.mark.parametrize("charset, pattern", [
+    ("digits", r"[0-9]+"),
+    ("ascii", r"[ -~]+"),
+    ("chars:0123456789-:年月日", r"[0-9\-:年月日]+"),
+    ("zh", None),
+])
+def test_text_only_uses_charset_characters(charset: str, pattern: str | None) -> None:
+    if charset == "zh":
+        need_fonts("zh")
+    cs = Charset.resolve(charset)
+    sampler = TextSampler(cs.chars, load_config())
+    rng = random.Random(1)
+    sources = Counter()
+    for _ in range(400):
+        text, source = sampler.sample(rng)
+        sources[source] += 1
+        assert text and all(c in cs for c in text), (text, source)
+        assert text == " ".join(text.split())
+        if pattern:
+            assert re.fullmatch(pattern, text), text
+    if charset == "zh":
+        assert {"corpus", "fields", "english", "numbers", "random"} <= set(sources)
+
+
+def test_dates_in_printed_forms() -> None:
+    assert fields.chinese_date(2025, 9, 1) == "二〇二五年九月一日"
+    assert fields.chinese_date(2010, 12, 31) == "二〇一〇年十二月三十一日"
+    forms = [
+        r"\d{4}年\d{1,2}月\d{1,2}日",
+        r"\d{4}年\d{2}月\d{2}日",
+        r"\d{4}-\d{2}-\d{2}",
+        r"\d{4}\.\d{2}\.\d{2}",
+        r"\d{4}/\d{1,2}/\d{1,2}",
+        r"[〇一二三四五六七八九]{4}年[一二三四五六七八九十]+月[一二三四五六七八九十]+日",
+        r"\d{1,2}月\d{1,2}日",
+        r"\d{4}年\d{1,2}月",
+        r".*[（(](星期|周)[一二三四五六日][）)]",
+        r"[A-Z][a-z]+ \d{1,2}, \d{4}|\d{1,2} [A-Z][a-z]+ \d{4}",
+        r"\d{8}",
+        r"\d{4}\.\d{1,2}\.\d{1,2}",
+    ]
+    rng = random.Random(0)
+    seen = set()
+    for _ in range(600):
+        d = fields.date(rng)
+        hits = [k for k, f in enumerate(forms) if re.fullmatch(f, d)]
+        assert hits, d
+        seen.update(hits)
+    assert seen == set(range(len(forms)))
+
+
+def test_numbers_money_and_ids() -> None:
+    rng = random.Random(0)
+    assert fields.group_thousands(1234567) == "1,234,567"
+    assert fields.money_upper(5000) == "伍仟元整"
+    assert fields.money_upper(10005, 50) == "壹万零伍元伍角整"
+    assert fields.money_upper(12345678, 7) == "壹仟贰佰叁拾肆万伍仟陆佰柒拾捌元零柒分"
+    assert fields.id_check_digit("11010519491231002") == "X"  # the GB 11643 example
+    for _ in range(200):
+        m = fields.money(rng)
+        for num in re.findall(r"[\d,]+(?:\.\d+)?", m):
+            if "," in num:
+                assert re.fullmatch(r"\d{1,3}(,\d{3})+(\.\d{2})?", num), m
+        ident = fields.id_number(rng)
+        assert re.fullmatch(r"\d{17}[\dX]", ident)
+        assert fields.id_check_digit(ident[:17]) == ident[17]
+        assert re.fullmatch(r"\d{6}", fields.postal_code(rng))
+        assert re.fullmatch(r"\d{9,14}", fields.exam_number(rng))
+        p = fields.phone(rng)
+        assert re.fullmatch(r"(\+86 )?1[3-9]\d[- ]?\d{4}[- ]?\d{4}|0\d{2,3}-\d{7,8}|"
+                            r"\(0\d{2,3}\) \d{4} \d{3,4}", p), p
+        t = fields.time_of_day(rng)
+        assert re.search(r"\d", t), t
+        assert "@" in fields.email(rng) and "." in fields.url(rng)
+        assert re.search(r"\d+号", fields.address(rng))
+        name = fields.person_name(rng)
+        assert 2 <= len(name) <= 4
+
+
+def test_clip_em_keeps_words_whole() -> None:
+    assert clip_em("Form office health", 6) == "Form"
+    assert clip_em("中文字符", 2) == "中文"
+
+
+def test_coverage_schedule_reaches_k_per_character() -> None:
+    chars = [chr(0x4E00 + k) for k in range(500)]
+    sched = CoverageSchedule(chars, count=1000, min_count=3, max_per_line=2, seed=0)
+    assert sched.reachable
+    counts = Counter("".join(sched.required(i) for i in range(1000)))
+    assert set(counts) == set(chars) and min(counts.values()) >= 3
+    assert max(len(sched.required(i)) for i in range(1000)) <= 2
+    small = CoverageSchedule(chars, count=100, min_count=3, max_per_line=2, seed=0)
+    assert not small.reachable and "--count 750" in small.describe()
+
+
+def test_coverage_in_generated_labels() -> None:
+    charset = "chars:0123456789abcdefghijklmnopqrstuvwxyz.-@:年月日号路"
+    ovr = {"text": {"coverage": {"min_count": 4, "max_per_line": 2}}, **CLEAN}
+    synth = Synthesizer(spec_for(charset, 200, overrides=ovr))
+    counts = Counter("".join(synth.sample(i).label for i in range(200)))
+    cs = Charset.resolve(charset)
+    assert min(counts[c] for c in cs.chars) >= 4, counts.most_common()[-5:]
+
+
+# --------------------------------------------------------------------------- rendering
+def test_size_parsing() -> None:
+    assert parse_size("280x32") == (280, 32)
+    assert parse_size("48") == (None, 48)
+    assert parse_size(None) == (None, 32)
+    with pytest.raises(ConfigError):
+        parse_size("wide")
+
+
+def test_images_are_grey_tight_and_never_clipped() -> None:
+    ovr = {**CLEAN, "margins": {"top": [0.05, 0.1], "bottom": [0.05, 0.1],
+                                "left": [0.1, 0.2], "right": [0.1, 0.2]}}
+    synth = Synthesizer(spec_for("zh", 300, seed=5, overrides=ovr))
+    for i in range(0, 300, 10):
+        s = synth.sample(i)
+        img = s.image
+        assert img.dtype == np.uint8 and img.ndim == 2 and img.shape[0] == 32
+        ink = img < 200
+        assert ink.any()
+        # a blank border on every side: nothing was cut off
+        assert not ink[0].any() and not ink[-1].any(), s.label
+        assert not ink[:, 0].any() and not ink[:, -1].any(), s.label
+        rows = np.flatnonzero(ink.any(axis=1))
+        assert rows[-1] - rows[0] + 1 >= 12, s.label  # text fills the height
+
+
+def test_fixed_size_output() -> None:
+    synth = Synthesizer(spec_for("zh", 50, size="280x32"))
+    for i in range(0, 50, 5):
+        assert synth.sample(i).image.shape == (32, 280)
+
+
+def test_same_seed_same_bytes_any_worker_count() -> None:
+    spec = spec_for("zh", 48, seed=11)
+    one = list(iter_encoded(spec, workers=1))
+    two = list(iter_encoded(spec, workers=2))
+    assert one == two
+    other = list(iter_encoded(spec_for("zh", 48, seed=12), workers=1))
+    assert [lab for _, lab in other] != [lab for _, lab in one]
+
+
+def test_synth_dataset_is_deterministic_and_picklable() -> None:
+    need_fonts("ascii")
+    ds = SynthDataset("ascii", 100, seed=2)
+    assert len(ds) == 100
+    img, label = ds[7]
+    assert img.dtype == np.uint8 and img.shape[0] == 32 and isinstance(label, str)
+    clone = pickle.loads(pickle.dumps(ds))
+    assert clone._synth is None  # fonts reload lazily in the new process
+    img2, label2 = clone.get_sample(7)
+    assert label2 == label and np.array_equal(img2, img)
+    assert ds.render(7).font.path
+    with pytest.raises(IndexError):
+        ds.get_sample(100)
+
+
+# --------------------------------------------------------------------------- config
+def test_config_override_and_errors(tmp_path: Path) -> None:
+    good = tmp_path / "ok.yaml"
+    good.write_text("degrade:\n  blur: {p: 0.0}\noutput:\n  encoding: jpg\n")
+    cfg = load_config(good)
+    assert cfg.effect("blur").p == 0.0 and cfg.get("output", "encoding") == "jpg"
+    assert cfg.effect("noise").p == load_config().effect("noise").p
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("degrade:\n  blurr: {p: 0.5}\n")
+    with pytest.raises(ConfigError, match="blurr"):
+        load_config(bad)
+    bad.write_text("fonts:\n  size: [40, 20]\n")
+    with pytest.raises(ConfigError, match="fonts.size"):
+        load_config(bad)
+
+
+# --------------------------------------------------------------------------- outputs / CLI
+def test_cli_writes_a_readable_lmdb(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    need_fonts("digits")
+    out = tmp_path / "d.lmdb"
+    rc = main(["--charset", "digits", "--count", "30", "--out", str(out), "--workers", "1",
+               "--quiet", "--report", str(tmp_path / "r.json")])
+    assert rc == 0
+    r = LmdbReader(out)
+    assert len(r) == 30
+    data, label = r.get(0)
+    img = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
+    assert img.ndim == 2 and img.shape[0] == 32
+    assert re.fullmatch(r"[0-9]+", label)
+    assert "characters per charset character" in capsys.readouterr().err
+    assert '"char_counts"' in (tmp_path / "r.json").read_text()
+    # existing output without --overwrite: a one-line error, exit 2
+    rc = main(["--charset", "digits", "--count", "5", "--out", str(out), "--quiet"])
+    err = capsys.readouterr().err
+    assert rc == 2 and err.startswith("crnn synth: error:") and "--overwrite" in err
+
+
+def test_cli_writes_images_and_a_label_file(tmp_path: Path) -> None:
+    need_fonts("ascii")
+    out = tmp_path / "lines"
+    rc = main(["--charset", "ascii", "--count", "12", "--out", f"{out}/", "--workers", "1",
+               "--quiet", "--size", "200x32", "--text", str(_text_file(tmp_path))])
+    assert rc == 0
+    lines = (out / "labels.txt").read_text(encoding="utf-8").splitlines()
+    assert len(lines) == 12
+    for line in lines:
+        name, label = line.split("\t")
+        img = cv2.imread(str(out / name), cv2.IMREAD_UNCHANGED)
+        assert img.shape == (32, 200) and label
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no temp left
+
+
+def _text_file(tmp_path: Path) -> Path:
+    p = tmp_path / "lines.txt"
+    p.write_text("The quick brown fox\njumps over the lazy dog 42\n", encoding="utf-8")
+    return p
+
+
+def test_text_file_lines_are_used() -> None:
+    cs = Charset.resolve("ascii")
+    cfg = load_config(overrides={"text": {"file_fraction": 1.0}})
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = _text_file(Path(tmp))
+        sampler = TextSampler(cs.chars, cfg, path)
+        rng = random.Random(0)
+        full = path.read_text()
+        for _ in range(20):
+            text, source = sampler.sample(rng)
+            assert source == "file" and text in full
+
+
+def test_cli_fonts_lists_coverage(capsys: pytest.CaptureFixture) -> None:
+    need_fonts("ascii")
+    assert main(["fonts", "--charset", "ascii"]) == 0
+    out = capsys.readouterr().out
+    assert "renderable: 95 of 95 characters" in out
+    assert re.search(r"\s95 100\.0%\s+\S", out)
+
+
+def test_cli_fonts_says_what_to_install(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    latin = next((f.path for f in _faces() if "DejaVu Sans" == f.family
+                  and f.style in ("Book", "Regular")), None)
+    if latin is None:
+        pytest.skip("DejaVu Sans not installed (fonts-dejavu)")
+    rc = main(["fonts", "--charset", "zh", "--no-system-fonts", "--fonts", latin])
+    out = capsys.readouterr().out
+    assert rc == 0 and "fonts-noto-cjk" in out and "no font covers" in out
+
+
+def test_cli_errors_are_one_line(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("nonsense: 1\n")
+    rc = main(["--out", str(tmp_path / "x.lmdb"), "--count", "3", "--config", str(bad)])
+    err = capsys.readouterr().err
+    assert rc == 2 and err.count("\n") == 1 and "nonsense" in err and str(bad) in err
+    rc = main(["--out", str(tmp_path / "x.lmdb"), "--count", "3", "--fonts",
+               str(tmp_path / "nowhere")])
+    assert rc == 2 and "nowhere" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    assert "crnn synth --charset zh --count 20000" in capsys.readouterr().out

@@ -1,0 +1,471 @@
+"""Decoders: logits ``(T, N, K)`` -> text, one entry point for predict, eval and serve.
+
+    >>> dec = build_decoder(DecoderConfig(kind="beam", beam_width=10, lm="lm.bin"), charset)
+    >>> dec(logits, lengths)[0].text
+
+Kinds:
+
+- ``greedy``: best path (``crnn.ctc.greedy_decode``).
+- ``beam``: CTC prefix beam search; ``n_best`` readings with their log-probabilities;
+  optional character n-gram language model by shallow fusion,
+  ``score = log P_ctc + lm_weight * log P_lm + length_bonus * length``.
+  Width 1 without a language model is best-path decoding exactly.
+- ``lexicon``: the entry of a word/phrase list with the highest CTC probability.
+
+Every kind honours ``allow``: the classes outside it are removed before the softmax
+renormalisation (the same as setting their logits to -inf), the blank always stays.
+Lexicon and language model files are loaded once, in :func:`build_decoder`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import string
+import warnings
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from .charset import Charset
+from .ctc import (
+    Decoded,
+    PrefixScorer,
+    alignment_char_probs,
+    ctc_forward,
+    greedy_decode,
+    log_normalizer,
+    prefix_beam_search,
+)
+from .errors import ConfigError
+from .lexicon import Lexicon, score_lexicon
+from .lm import EOS, NGramLM
+
+__all__ = [
+    "ALLOW_PRESETS",
+    "DecoderConfig",
+    "Decoder",
+    "GreedyDecoder",
+    "BeamDecoder",
+    "LexiconDecoder",
+    "build_decoder",
+    "resolve_allowed",
+]
+
+KINDS = ("greedy", "beam", "lexicon")
+_DIGITS = "0123456789"
+ALLOW_PRESETS: dict[str, str] = {
+    "digits": _DIGITS,
+    "date": _DIGITS + "-./年月日",
+    "phone": _DIGITS + "-+() ",
+    "id": _DIGITS + "X",
+    "latin": string.ascii_letters,
+    "alnum": string.ascii_letters + _DIGITS,
+    "ascii": "".join(chr(c) for c in range(0x20, 0x7F)),
+}
+# Classes a frame may extend a prefix with, at most (the likeliest above prune_prob).
+_MAX_CANDIDATES = 16
+
+
+def resolve_allowed(spec: str) -> str:
+    """An ``allow`` value -> its characters.
+
+    A preset name (``digits``, ``date``, ``phone``, ``id``, ``latin``, ``alnum``,
+    ``ascii``), presets joined by ``+`` (``latin+digits``), ``chars:`` followed by the
+    characters, or else the characters themselves (``0123456789-``). Names win: write
+    ``chars:id`` for the two letters.
+    """
+    if spec.startswith("chars:"):
+        return spec[len("chars:") :]
+    parts = spec.split("+")
+    if all(p in ALLOW_PRESETS for p in parts):
+        return "".join(ALLOW_PRESETS[p] for p in parts)
+    return spec
+
+
+@dataclass(frozen=True)
+class DecoderConfig:
+    """How logits become text. See the module docstring for the kinds.
+
+    beam_width: prefixes kept per frame (beam). n_best: readings returned in
+    ``Decoded.alternatives`` (beam, lexicon). allow: characters the decoder may output
+    (:func:`resolve_allowed`). lexicon: path of a word list, one entry per line (kind
+    ``lexicon``). lm: path of a ``crnn lm build`` model (kind ``beam``). lm_weight: alpha,
+    length_bonus: beta of the fused score. prune_prob: beam search extends prefixes only
+    with classes at least this probable in a frame. lexicon_distance: edit-distance radius
+    around the best-path reading within which lexicon entries are scored (large lists).
+    """
+
+    kind: str = "greedy"
+    beam_width: int = 10
+    n_best: int = 1
+    allow: str | None = None
+    lexicon: str | None = None
+    lm: str | None = None
+    lm_weight: float = 0.5
+    length_bonus: float = 0.0
+    prune_prob: float = 1e-3
+    lexicon_distance: int = 3
+
+    def __post_init__(self) -> None:
+        if self.kind not in KINDS:
+            raise ConfigError(f"decoder kind {self.kind!r} is unknown: choose one of {KINDS}")
+        for name in ("beam_width", "n_best", "lexicon_distance"):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, int):
+                raise ConfigError(f"decoder {name} must be an integer, got {v!r}")
+        if self.beam_width < 1:
+            raise ConfigError(f"decoder beam_width must be >= 1, got {self.beam_width}")
+        if self.n_best < 1:
+            raise ConfigError(f"decoder n_best must be >= 1, got {self.n_best}")
+        if self.kind == "beam" and self.n_best > self.beam_width:
+            raise ConfigError(
+                f"decoder n_best ({self.n_best}) cannot exceed beam_width ({self.beam_width})"
+            )
+        if self.lexicon_distance < 0:
+            raise ConfigError(f"lexicon_distance must be >= 0, got {self.lexicon_distance}")
+        for name in ("allow", "lexicon", "lm"):
+            v = getattr(self, name)
+            if v is not None and (not isinstance(v, str) or not v):
+                raise ConfigError(f"decoder {name} must be a non-empty string or None, got {v!r}")
+        if self.kind == "lexicon" and self.lexicon is None:
+            raise ConfigError("decoder kind 'lexicon' needs a lexicon file (--lexicon FILE)")
+        if self.lexicon is not None and self.kind != "lexicon":
+            raise ConfigError(f"a lexicon is used by decoder kind 'lexicon', not {self.kind!r}")
+        if self.lm is not None and self.kind != "beam":
+            raise ConfigError(
+                f"a language model is used by decoder kind 'beam', not {self.kind!r}"
+            )
+        for name in ("lm_weight", "length_bonus", "prune_prob"):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
+                raise ConfigError(f"decoder {name} must be a finite number, got {v!r}")
+        if self.lm_weight < 0:
+            raise ConfigError(f"decoder lm_weight must be >= 0, got {self.lm_weight}")
+        if not 0 <= self.prune_prob < 1:
+            raise ConfigError(f"decoder prune_prob must be in [0, 1), got {self.prune_prob}")
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> DecoderConfig:
+        names = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(d) - names)
+        if unknown:
+            raise ConfigError(f"unknown decoder option(s) {unknown}: valid are {sorted(names)}")
+        return cls(**d)
+
+
+class _ClassSpace:
+    """The classes a decoder may output: all of the charset, or the allowed part of it.
+
+    ``cols`` ``(A,)`` are the logit columns kept (0, the blank, first); ``charset`` names
+    the kept columns 1..A-1, so decoding in the reduced space needs no mapping back.
+    """
+
+    def __init__(self, charset: Charset, allow: str | None) -> None:
+        self.full = charset
+        if allow is None:
+            self.cols: np.ndarray | None = None
+            self.charset = charset
+            return
+        chars = resolve_allowed(allow)
+        present = sorted({charset.index(ch) for ch in chars if ch in charset})
+        missing = "".join(dict.fromkeys(ch for ch in chars if ch not in charset))
+        if not present:
+            raise ConfigError(
+                f"allow={allow!r}: none of its characters is in charset {charset.name}"
+            )
+        named = all(p in ALLOW_PRESETS for p in allow.split("+"))
+        if missing and not named:
+            warnings.warn(
+                f"allow={allow!r}: {missing!r} not in charset {charset.name}; ignored",
+                stacklevel=3,
+            )
+        self.cols = np.array([0, *present], dtype=np.int64)
+        self.charset = Charset([charset.chars[k - 1] for k in present],
+                               name=f"{charset.name} (allow {allow})")
+
+    def select(self, logits: np.ndarray) -> np.ndarray:
+        """``(T, N, K)`` -> ``(T, N, A)`` float32."""
+        x = np.asarray(logits, dtype=np.float32)
+        if x.ndim != 3:
+            raise ValueError(f"expected logits of shape (T, N, K), got {x.shape}")
+        if x.shape[2] != self.full.num_classes:
+            raise ValueError(
+                f"logits have {x.shape[2]} classes but charset {self.full.name} has "
+                f"{self.full.num_classes} (characters + blank): wrong charset for this model?"
+            )
+        return x if self.cols is None else x[:, :, self.cols]
+
+
+class Decoder:
+    """Base: ``decoder(logits (T, N, K), lengths (N,) | None) -> list[Decoded]`` (N items).
+
+    ``lengths`` are the valid frames of each line (padding past them is ignored).
+    """
+
+    def __init__(self, config: DecoderConfig, charset: Charset) -> None:
+        self.config = config
+        self.charset = charset
+        self.space = _ClassSpace(charset, config.allow)
+
+    def __call__(self, logits: np.ndarray, lengths: np.ndarray | None = None) -> list[Decoded]:
+        x = self.space.select(logits)
+        t, n, _ = x.shape
+        if lengths is None:
+            lens = np.full(n, t, dtype=np.int64)
+        else:
+            lens = np.asarray(lengths, dtype=np.int64).reshape(-1)
+            if lens.shape != (n,):
+                raise ValueError(f"lengths has shape {lens.shape}, expected ({n},)")
+            lens = np.clip(lens, 0, t)
+        if n == 0:
+            return []
+        return self._decode(x, lens)
+
+    def _decode(self, x: np.ndarray, lengths: np.ndarray) -> list[Decoded]:
+        raise NotImplementedError
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.config})"
+
+
+class GreedyDecoder(Decoder):
+    """Best path: the likeliest class per frame, repeats merged, blanks dropped."""
+
+    def _decode(self, x: np.ndarray, lengths: np.ndarray) -> list[Decoded]:
+        return greedy_decode(x, self.space.charset, lengths)
+
+
+def _finish(
+    x: np.ndarray,
+    lse: np.ndarray,
+    lengths: np.ndarray,
+    charset: Charset,
+    ranked: list[list[tuple[tuple[int, ...], float]]],
+) -> list[Decoded]:
+    """Per line, ranked ``(classes, score)`` -> Decoded: the best reading's characters get
+    their probabilities from its best alignment, as greedy decoding reports them."""
+    n = len(ranked)
+    best = [r[0][0] if r else () for r in ranked]
+    _, paths = ctc_forward(x, lse, np.arange(n), best, lengths, viterbi=True)
+    assert paths is not None
+    out = []
+    for i in range(n):
+        if not ranked[i]:  # nothing could fit in the frames
+            out.append(Decoded("", 0.0, ()))
+            continue
+        alts = tuple((charset.decode(c), s) for c, s in ranked[i])
+        char_p = alignment_char_probs(x, lse, i, best[i], paths[:, i])
+        if char_p:
+            conf = min(char_p)
+        else:  # an empty reading: how sure the frames are of the blank, as greedy says
+            t = int(lengths[i])
+            conf = float(np.exp(x[:t, i, 0] - lse[:t, i]).mean()) if t else 0.0
+        out.append(Decoded(alts[0][0], conf, char_p, alts))
+    return out
+
+
+class _BonusScorer:
+    """Length bonus without a language model."""
+
+    def __init__(self, bonus: float) -> None:
+        self.bonus = bonus
+
+    def initial(self, n: int) -> np.ndarray:
+        return np.zeros(n, dtype=np.int64)
+
+    def extend(self, states: np.ndarray, classes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        return np.full(len(states), self.bonus), states
+
+    def final(self, states: np.ndarray) -> np.ndarray:
+        return np.zeros(len(states))
+
+
+class _CharLMScorer:
+    """Shallow fusion with a character-token model, vectorised."""
+
+    def __init__(self, lm: NGramLM, charset: Charset, weight: float, bonus: float) -> None:
+        self.lm, self.weight, self.bonus = lm, weight, bonus
+        # class -> model token (class 0, the blank, is never asked for)
+        self.tokens = np.array([0, *(lm.token_id(ch) for ch in charset.chars)], dtype=np.int64)
+
+    def initial(self, n: int) -> np.ndarray:
+        return np.full(n, self.lm.start_state(), dtype=np.int64)
+
+    def extend(self, states: np.ndarray, classes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        lp, new = self.lm.score(states, self.tokens[classes])
+        return self.weight * lp + self.bonus, new
+
+    def final(self, states: np.ndarray) -> np.ndarray:
+        lp, _ = self.lm.score(states, np.full(len(states), EOS))
+        return self.weight * lp
+
+
+class _WordLMScorer:
+    """Shallow fusion with a model whose Latin words are tokens: a word's letters are
+    scored together when the word ends (at a non-letter or the end of the line)."""
+
+    def __init__(self, lm: NGramLM, charset: Charset, weight: float, bonus: float) -> None:
+        self.lm, self.weight, self.bonus = lm, weight, bonus
+        self.chars = ("", *charset.chars)
+        self.states: list[tuple[int, str]] = [(lm.start_state(), "")]
+        self.index: dict[tuple[int, str], int] = {self.states[0]: 0}
+        self.cache: dict[tuple[int, int], tuple[float, int]] = {}
+
+    def _intern(self, state: tuple[int, str]) -> int:
+        k = self.index.get(state)
+        if k is None:
+            k = self.index[state] = len(self.states)
+            self.states.append(state)
+        return k
+
+    def _step(self, ctx: int, token: str) -> tuple[float, int]:
+        lp, new = self.lm.score(np.array([ctx]), np.array([self.lm.token_id(token)]))
+        return float(lp[0]), int(new[0])
+
+    def initial(self, n: int) -> np.ndarray:
+        return np.zeros(n, dtype=np.int64)
+
+    def extend(self, states: np.ndarray, classes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        delta = np.empty(len(states))
+        new = np.empty(len(states), dtype=np.int64)
+        for i, key in enumerate(zip(states.tolist(), classes.tolist(), strict=True)):
+            hit = self.cache.get(key)
+            if hit is None:
+                ctx, pending = self.states[key[0]]
+                ch = self.chars[key[1]]
+                if ch.isascii() and ch.isalpha():
+                    hit = (self.bonus, self._intern((ctx, pending + ch)))
+                else:
+                    lp = 0.0
+                    if pending:
+                        lp, ctx = self._step(ctx, pending)
+                    lp_c, ctx = self._step(ctx, ch)
+                    hit = (self.weight * (lp + lp_c) + self.bonus, self._intern((ctx, "")))
+                self.cache[key] = hit
+            delta[i], new[i] = hit
+        return delta, new
+
+    def final(self, states: np.ndarray) -> np.ndarray:
+        out = np.empty(len(states))
+        for i, s in enumerate(states.tolist()):
+            ctx, pending = self.states[s]
+            lp = 0.0
+            if pending:
+                lp, ctx = self._step(ctx, pending)
+            out[i] = self.weight * (lp + self._step(ctx, "</s>")[0])
+        return out
+
+
+class BeamDecoder(Decoder):
+    """CTC prefix beam search (see :func:`crnn.ctc.prefix_beam_search`).
+
+    The reported scores are exact: the n best readings are rescored with the forward
+    algorithm (the beam's own sums miss alignments through pruned classes).
+    """
+
+    def __init__(self, config: DecoderConfig, charset: Charset) -> None:
+        super().__init__(config, charset)
+        self.lm = NGramLM.load(config.lm) if config.lm is not None else None
+
+    def _scorer(self) -> PrefixScorer | None:
+        cfg = self.config
+        if self.lm is None:
+            return _BonusScorer(cfg.length_bonus) if cfg.length_bonus else None
+        cls = _WordLMScorer if self.lm.word_tokens else _CharLMScorer
+        return cls(self.lm, self.space.charset, cfg.lm_weight, cfg.length_bonus)
+
+    def _decode(self, x: np.ndarray, lengths: np.ndarray) -> list[Decoded]:
+        cfg = self.config
+        scorer = self._scorer()
+        n = x.shape[1]
+        lse = log_normalizer(x)
+        if cfg.beam_width == 1 and scorer is None:
+            # One prefix summed over its alignments can lose to the best single path, so a
+            # width-1 prefix search is not best-path decoding; this is, exactly.
+            best = x.argmax(axis=2)
+            cands = [[_collapse_tuple(best[: lengths[i], i])] for i in range(n)]
+            extras = [[0.0] for _ in range(n)]
+        else:
+            hyps = prefix_beam_search(x, lse, lengths, cfg.beam_width, cfg.prune_prob,
+                                      max(_MAX_CANDIDATES, cfg.beam_width), scorer)
+            cands, extras = [], []
+            for line in hyps:
+                seen: dict[tuple[int, ...], float] = {}
+                for h in line:  # a prefix can sit in two beams; it is one reading
+                    if h.classes not in seen:
+                        seen[h.classes] = h.score - h.ctc_score
+                    if len(seen) == cfg.n_best:
+                        break
+                cands.append(list(seen))
+                extras.append(list(seen.values()))
+        rows = np.concatenate([np.full(len(c), i) for i, c in enumerate(cands)]).astype(np.int64)
+        flat = [c for line in cands for c in line]
+        exact, _ = ctc_forward(x, lse, rows, flat, lengths[rows])
+        ranked: list[list[tuple[tuple[int, ...], float]]] = []
+        k = 0
+        for i in range(n):
+            line = []
+            for c, extra in zip(cands[i], extras[i], strict=True):
+                score = float(exact[k]) + extra
+                k += 1
+                if math.isfinite(score):
+                    line.append((c, score))
+            line.sort(key=lambda cs: -cs[1])
+            ranked.append(line)
+        return _finish(x, lse, lengths, self.space.charset, ranked)
+
+
+def _collapse_tuple(path: np.ndarray) -> tuple[int, ...]:
+    keep = np.ones(len(path), dtype=bool)
+    keep[1:] = path[1:] != path[:-1]
+    return tuple(int(c) for c in path[keep & (path != 0)])
+
+
+class LexiconDecoder(Decoder):
+    """The lexicon entry with the highest CTC probability per line (see crnn.lexicon).
+
+    ``lexicon``: an already built :class:`Lexicon` (over ``charset``, or over the allowed
+    part of it) instead of reading ``config.lexicon``.
+    """
+
+    def __init__(
+        self, config: DecoderConfig, charset: Charset, lexicon: Lexicon | None = None
+    ) -> None:
+        super().__init__(config, charset)
+        if lexicon is None:
+            assert config.lexicon is not None
+            lexicon = Lexicon.from_file(config.lexicon, self.space.charset)
+        elif lexicon.charset != self.space.charset:
+            raise ConfigError(f"{lexicon!r} is encoded in charset {lexicon.charset.name}, "
+                              f"this decoder reads {self.space.charset.name}")
+        self.lexicon = lexicon
+
+    def _decode(self, x: np.ndarray, lengths: np.ndarray) -> list[Decoded]:
+        lex = self.lexicon
+        cs = self.space.charset
+        best = x.argmax(axis=2)
+        n = x.shape[1]
+        cand = [lex.candidates(cs.decode(_collapse_tuple(best[: lengths[i], i])),
+                               self.config.lexicon_distance) for i in range(n)]
+        lse = log_normalizer(x)
+        scores = score_lexicon(x, lse, lengths, cand, lex)
+        ranked = []
+        for i in range(n):
+            top = np.argsort(-scores[i], kind="stable")[: self.config.n_best]
+            ranked.append([(lex.targets[cand[i][j]], float(scores[i][j])) for j in top
+                           if np.isfinite(scores[i][j])])
+        return _finish(x, lse, lengths, cs, ranked)
+
+
+def build_decoder(cfg: DecoderConfig, charset: Charset) -> Decoder:
+    """The decoder ``cfg`` describes, with its lexicon or language model loaded."""
+    if cfg.kind == "greedy":
+        return GreedyDecoder(cfg, charset)
+    if cfg.kind == "beam":
+        return BeamDecoder(cfg, charset)
+    return LexiconDecoder(cfg, charset)

@@ -1,0 +1,177 @@
+"""Character n-gram LM: Kneser-Ney against a plain reference, file format, CLI, fusion."""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+
+import numpy as np
+import pytest
+
+from crnn.charset import Charset
+from crnn.decoders import DecoderConfig, build_decoder
+from crnn.lm import BOS, MAGIC, LanguageModelError, NGramLM, main, tokenize
+
+CORPUS = [
+    "北京大学录取通知书",
+    "我爱北京天安门",
+    "天安门上太阳升",
+    "北京 大学",
+    "hello world",
+    "hello 北京",
+    "北京北京北京",
+    "2023年9月1日",
+    "abc abd abe",
+] * 2 + ["录取", "通知"]
+
+
+def reference_kn(lines: list[str], order: int):
+    """Interpolated modified Kneser-Ney written from the textbook formulas, with dicts."""
+    sents = [["<s>", *tokenize(s), "</s>"] for s in lines if s.strip()]
+    raw: list[Counter] = [Counter() for _ in range(order + 1)]
+    for s in sents:
+        for k in range(1, order + 1):
+            for i in range(len(s) - k + 1):
+                raw[k][tuple(s[i : i + k])] += 1
+    adj: list[dict] = [{} for _ in range(order + 1)]
+    for k in range(1, order + 1):
+        if k == order:
+            adj[k] = dict(raw[k])
+            continue
+        left: defaultdict = defaultdict(set)
+        for g in raw[k + 1]:
+            left[g[1:]].add(g[0])
+        adj[k] = {g: (c if g[0] == "<s>" else len(left[g])) for g, c in raw[k].items()}
+    adj[1].pop(("<s>",), None)
+    vocab = {t for s in sents for t in s} - {"<s>"} | {"<unk>"}
+
+    def discounts(k):
+        cc = Counter(v for v in adj[k].values() if v > 0)
+        n1, n2, n3, n4 = (cc[i] for i in (1, 2, 3, 4))
+        fb = [0.5, 1.0, 1.5]
+        if not n1 or not n2:
+            return fb
+        y = n1 / (n1 + 2 * n2)
+        d = [1 - 2 * y * n2 / n1, 2 - 3 * y * n3 / n2, 3 - 4 * y * n4 / n3 if n3 else fb[2]]
+        return [di if 0 < di <= i + 1 else fb[i] for i, di in enumerate(d)]
+
+    ds = {k: discounts(k) for k in range(1, order + 1)}
+
+    def p(w, h):
+        k = len(h) + 1
+        d = ds[k]
+        ext = {g[-1]: c for g, c in adj[k].items() if g[:-1] == h}
+        total = sum(ext.values())
+        lower = 1 / len(vocab) if k == 1 else p(w, h[1:])
+        if total == 0:
+            return lower
+        disc = lambda c: d[min(c, 3) - 1] if c else 0.0  # noqa: E731
+        held = sum(min(disc(c), c) for c in ext.values())
+        c = ext.get(w, 0)
+        return max(c - disc(c), 0) / total + held / total * lower
+
+    return p
+
+
+@pytest.mark.parametrize("order", [1, 2, 3, 4])
+def test_matches_reference_kneser_ney(order):
+    lm = NGramLM.build(CORPUS, order)
+    ref = reference_kn(CORPUS, order)
+    histories = [["<s>"], ["<s>", "北", "京"], ["<s>", "录", "取"], ["<s>", "h", "e", "l"],
+                 ["<s>", "z", "北"], ["<s>", "2", "0", "2", "3", "年"]]
+    for hist in histories:
+        state = lm.start_state()
+        for tok in hist[1:]:
+            _, nxt = lm.score(np.array([state]), np.array([lm.token_id(tok)]))
+            state = int(nxt[0])
+        h = tuple(t if lm.token_id(t) else "<unk>" for t in hist)[-(order - 1):] \
+            if order > 1 else ()
+        for w in ["京", "大", "门", "l", "</s>", "月", "<unk>"]:
+            got, _ = lm.score(np.array([state]), np.array([lm.token_id(w)]))
+            assert np.exp(got[0]) == pytest.approx(ref(w, h), rel=1e-5), (hist, w)
+
+
+@pytest.mark.parametrize("order", [1, 2, 3, 5])
+def test_distributions_sum_to_one(order):
+    lm = NGramLM.build(CORPUS, order)
+    toks = np.array([t for t in range(lm.vocab_size) if t != BOS])
+    states = {lm.start_state()}
+    for text in ["北京大", "hello", "xyz北", "年9"]:
+        s = lm.start_state()
+        for ch in text:
+            _, n = lm.score(np.array([s]), np.array([lm.token_id(ch)]))
+            s = int(n[0])
+            states.add(s)
+    for s in states:
+        lp, _ = lm.score(np.full(len(toks), s), toks)
+        assert np.exp(lp).sum() == pytest.approx(1.0, abs=1e-5)
+
+
+def test_prefers_seen_text():
+    lm = NGramLM.build(CORPUS, 4)
+    assert lm.sentence_logprob("北京大学")[0] > lm.sentence_logprob("学大京北")[0] + 3
+
+
+def test_save_load_round_trip_and_bad_files(tmp_path):
+    lm = NGramLM.build(CORPUS, 3, word_tokens=True)
+    path = tmp_path / "lm.bin"
+    lm.save(path)
+    back = NGramLM.load(path)
+    assert back.vocab == lm.vocab and back.order == 3 and back.word_tokens
+    assert back.sentence_logprob("hello 北京") == lm.sentence_logprob("hello 北京")
+    data = path.read_bytes()
+    assert data.startswith(MAGIC)
+    (tmp_path / "bad.bin").write_bytes(b"not a model")
+    with pytest.raises(LanguageModelError, match="not a crnn language model"):
+        NGramLM.load(tmp_path / "bad.bin")
+    (tmp_path / "cut.bin").write_bytes(data[: len(data) // 2])
+    with pytest.raises(LanguageModelError, match="truncated|inconsistent"):
+        NGramLM.load(tmp_path / "cut.bin")
+    (tmp_path / "v9.bin").write_bytes(data[:8] + (9).to_bytes(4, "little") + data[12:])
+    with pytest.raises(LanguageModelError, match="version 9"):
+        NGramLM.load(tmp_path / "v9.bin")
+
+
+def test_tokenize():
+    assert tokenize("  北京  大学 ") == ["北", "京", " ", "大", "学"]
+    assert tokenize("Hello, world 北京", word_tokens=True) == \
+        ["Hello", ",", " ", "world", " ", "北", "京"]
+
+
+def test_cli_build_and_score(tmp_path, capsys):
+    text = tmp_path / "corpus.txt"
+    text.write_text("\n".join(CORPUS) + "\n", encoding="utf-8")
+    out = tmp_path / "lm.bin"
+    assert main(["build", "--text", str(text), "--order", "3", "--out", str(out)]) == 0
+    assert NGramLM.load(out).order == 3
+    assert main(["score", "--lm", str(out), "--text", str(text)]) == 0
+    assert "perplexity" in capsys.readouterr().out
+    empty = tmp_path / "empty.txt"
+    empty.write_text("\n\n", encoding="utf-8")
+    assert main(["build", "--text", str(empty), "--out", str(tmp_path / "x.bin")]) == 1
+    assert "no tokens" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exc:
+        main(["build", "--help"])
+    assert exc.value.code == 0
+    assert "crnn lm build --text" in capsys.readouterr().out
+
+
+def test_word_token_model_scores_latin_words_whole(tmp_path):
+    cs = Charset.from_string("helowrd ")
+    lm = NGramLM.build(["hello world", "hello", "world hello"] * 3, 3, word_tokens=True)
+    path = tmp_path / "w.bin"
+    lm.save(path)
+    k = cs.num_classes
+    frames = []
+    for ch in "hellp":  # the last letter is unsure: o (0.45) or d (0.5)
+        row = [0.01] * k
+        if ch == "p":
+            row[cs.index("o")], row[cs.index("d")] = 0.45, 0.5
+        else:
+            row[cs.index(ch)] = 0.9
+        frames += [row, [0.9] + [0.01] * (k - 1)]
+    m = np.log(np.array(frames) / np.array(frames).sum(1, keepdims=True))[:, None, :]
+    plain = build_decoder(DecoderConfig(kind="beam"), cs)(m.astype(np.float32))[0]
+    assert plain.text == "helld"
+    fused = build_decoder(DecoderConfig(kind="beam", lm=str(path), lm_weight=1.0), cs)(
+        m.astype(np.float32))[0]
+    assert fused.text == "hello"

@@ -101,7 +101,7 @@ def crnn_rows(model: Path, light: Path | None, trained: bool, light_trained: boo
     from crnn.recognizer import Recognizer
 
     def wrap(rec: Recognizer) -> Callable[[list[np.ndarray]], list[str]]:
-        return lambda ims: [t for t, _, _ in rec.recognize_arrays(ims)]
+        return lambda ims: [d.text for d in rec.recognize_arrays(ims)]
 
     ckpt = load_checkpoint(model)
     fp32 = onnx_bytes(ckpt)

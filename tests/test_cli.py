@@ -81,3 +81,20 @@ def test_train_cli_then_resume(tmp_path, digits_lmdb, capsys):
     assert rc == 0 and "trained 5 steps" in capsys.readouterr().out
     rc = main(["train", "--train", str(digits_lmdb), "--set", "lr=fast", "--quiet"])
     assert rc == 2 and "lr must be a number" in capsys.readouterr().err
+
+
+def test_predict_with_decoders(tmp_path, tiny_checkpoint, font_path, capsys):
+    render("2468", font_path).save(tmp_path / "l.png")
+    base = ["predict", str(tmp_path / "l.png"), "--model", str(tiny_checkpoint), "--json"]
+    assert main([*base, "--decoder", "beam", "--beam-width", "4", "--n-best", "3"]) == 0
+    row = json.loads(capsys.readouterr().out)
+    assert 1 <= len(row["alternatives"]) <= 3
+    assert row["alternatives"][0]["text"] == row["text"]
+    assert main([*base, "--allow", "13579"]) == 0
+    assert set(json.loads(capsys.readouterr().out)["text"]) <= set("13579")
+    lexicon = tmp_path / "words.txt"
+    lexicon.write_text("2468\n1357\n9999\n", encoding="utf-8")
+    assert main([*base, "--lexicon", str(lexicon)]) == 0
+    assert json.loads(capsys.readouterr().out)["text"] in {"2468", "1357", "9999"}
+    rc = main([*base, "--lexicon", str(tmp_path / "missing.txt")])
+    assert rc == 2 and "missing.txt" in capsys.readouterr().err

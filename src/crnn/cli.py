@@ -19,6 +19,30 @@ def _warning_line(message, category, filename, lineno, file=None, line=None):
     print(f"crnn: warning: {message}", file=file or sys.stderr)
 
 
+def _add_decoder_args(sp: argparse.ArgumentParser) -> None:
+    g = sp.add_argument_group("decoding (docs/decoders.md)")
+    g.add_argument("--decoder", choices=("greedy", "beam", "lexicon"),
+                   help="greedy (default), beam search, or the best entry of --lexicon")
+    g.add_argument("--beam-width", type=int, default=10)
+    g.add_argument("--n-best", type=int, default=1, help="readings to return (beam, lexicon)")
+    g.add_argument("--allow", help="only these characters: e.g. '0123456789-' or a named "
+                                   "set: digits, date, phone, id, latin, alnum, ascii")
+    g.add_argument("--lexicon", help="word/phrase list, one per line (implies --decoder "
+                                     "lexicon)")
+    g.add_argument("--lm", help="character n-gram model from 'crnn lm build' (beam)")
+    g.add_argument("--lm-weight", type=float, default=0.5)
+    g.add_argument("--length-bonus", type=float, default=0.0)
+
+
+def _decoder_config(args: argparse.Namespace):
+    from .decoders import DecoderConfig
+
+    kind = args.decoder or ("lexicon" if args.lexicon else "beam" if args.lm else "greedy")
+    return DecoderConfig(kind=kind, beam_width=args.beam_width, n_best=args.n_best,
+                         allow=args.allow, lexicon=args.lexicon, lm=args.lm,
+                         lm_weight=args.lm_weight, length_bonus=args.length_bonus)
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="crnn", formatter_class=_FORMATTER,
@@ -45,6 +69,7 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--batch-size", type=int, default=64)
     sp.add_argument("--backend", default="auto", choices=("auto", "torch", "onnx"),
                     help="onnx: run through onnxruntime (auto picks it for .onnx files)")
+    _add_decoder_args(sp)
 
     # eval
     sp = sub.add_parser(
@@ -66,6 +91,7 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--batch-size", type=int, default=64)
     sp.add_argument("--backend", default="auto", choices=("auto", "torch", "onnx"))
     sp.add_argument("--json", action="store_true", help="print the figures as JSON")
+    _add_decoder_args(sp)
 
     # train
     sp = sub.add_parser(
@@ -152,10 +178,13 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--dpi", type=int, default=300, help="PDF rasterisation resolution")
     sp.add_argument("--device", default="auto")
     sp.add_argument("--backend", default="auto", choices=("auto", "torch", "onnx"))
+    _add_decoder_args(sp)
 
-    # synth: its own parser lives with the renderer (crnn synth --help)
+    # synth and lm: their own parsers live with their code (crnn synth --help, crnn lm --help)
     sub.add_parser("synth", help="render synthetic text-line datasets (crnn synth --help)",
                    add_help=False)
+    sub.add_parser("lm", help="build or score a character n-gram language model "
+                              "(crnn lm --help)", add_help=False)
     return p
 
 
@@ -169,7 +198,8 @@ def _cmd_predict(args: argparse.Namespace) -> int:
     if not paths:
         return 2
     rec = Recognizer.load(args.model, device=args.device, batch_size=args.batch_size,
-                          charset=args.charset, backend=args.backend)
+                          charset=args.charset, backend=args.backend,
+                          decoder=_decoder_config(args))
     failed = len(problems)
     for r in rec.recognize(paths):
         if args.json:
@@ -193,7 +223,7 @@ def _cmd_eval(args: argparse.Namespace) -> int:
     charset = Charset.resolve(args.charset) if args.charset else None
     rec = Recognizer.load(args.model, device=args.device, batch_size=args.batch_size,
                           charset=charset if charset and charset.line_to_class is None
-                          else None, backend=args.backend)
+                          else None, backend=args.backend, decoder=_decoder_config(args))
     srcs = [open_source(d, args.images_root, args.format, charset or rec.charset)
             for d in args.data]
     for s in srcs:
@@ -251,7 +281,8 @@ def _cmd_ocr(args: argparse.Namespace) -> int:
     if args.format == "overlay" and not args.out:
         print("crnn: error: --format overlay needs --out page.png", file=sys.stderr)
         return 2
-    rec = Recognizer.load(args.model, device=args.device, backend=args.backend)
+    rec = Recognizer.load(args.model, device=args.device, backend=args.backend,
+                          decoder=_decoder_config(args))
     pages, images, failed = [], [], 0
     for path in args.inputs:
         try:
@@ -349,6 +380,10 @@ def main(argv: list[str] | None = None) -> int:
             from .data.synth.cli import main as synth_main
 
             return synth_main(argv[1:])
+        if argv and argv[0] == "lm":
+            from .lm import main as lm_main
+
+            return lm_main(argv[1:])
         args = build_parser().parse_args(argv)
         handler = {"predict": _cmd_predict, "eval": _cmd_eval, "train": _cmd_train,
                    "dataset": _cmd_dataset, "export": _cmd_export,

@@ -21,8 +21,9 @@ import torch
 
 from .charset import Charset
 from .checkpoint import Checkpoint, load_checkpoint
-from .ctc import greedy_decode
+from .ctc import Decoded
 from .data.images import IMAGE_SUFFIXES, Preprocess, decode_image, resize_line, to_tensor_batch
+from .decoders import DecoderConfig, build_decoder
 from .errors import CheckpointError, CrnnError, DatasetError
 from .model import CRNN, output_length
 
@@ -41,6 +42,7 @@ class Result:
     char_probs: tuple[float, ...] = field(default=())
     source: str | None = None
     error: str | None = None
+    alternatives: tuple[tuple[str, float], ...] = field(default=())  # n-best (text, log p)
 
     @property
     def ok(self) -> bool:
@@ -51,6 +53,9 @@ class Result:
                              "confidence": round(self.confidence, 6)}
         if with_char_probs:
             d["char_probs"] = [round(p, 6) for p in self.char_probs]
+        if self.alternatives:
+            d["alternatives"] = [{"text": t, "log_prob": round(lp, 4)}
+                                 for t, lp in self.alternatives]
         if self.error:
             d["error"] = self.error
         return d
@@ -96,10 +101,14 @@ class Recognizer:
         device: ``auto`` (CUDA when available), ``cpu``, ``cuda:0``...
         batch_size: lines per forward pass; lines are sorted by width so each batch pads
             little, and results come back in input order.
+        decoder: how logits become text (greedy by default; beam search, lexicon, allowed
+            characters, language model: :class:`crnn.decoders.DecoderConfig`). Lexicon and
+            language model files are loaded here, once.
     """
 
     def __init__(self, model: CRNN | Any, charset: Charset, preprocess: Preprocess,
-                 device: str | torch.device | None = "auto", batch_size: int = 64) -> None:
+                 device: str | torch.device | None = "auto", batch_size: int = 64,
+                 decoder: DecoderConfig | None = None) -> None:
         if model.config.num_classes != charset.num_classes:
             raise CheckpointError(
                 f"model has {model.config.num_classes - 1} output characters, charset "
@@ -116,11 +125,13 @@ class Recognizer:
         self.charset = charset
         self.preprocess = preprocess
         self.batch_size = batch_size
+        self.decoder_config = decoder or DecoderConfig()
+        self.decoder = build_decoder(self.decoder_config, charset)
 
     @classmethod
     def load(cls, model: str | Path | None = "default", device: str | None = "auto",
              batch_size: int = 64, charset: str | Charset | None = None,
-             backend: str = "auto") -> Recognizer:
+             backend: str = "auto", decoder: DecoderConfig | None = None) -> Recognizer:
         """From a checkpoint or ``.onnx`` path, or ``"default"`` for the bundled model.
 
         backend: ``auto`` (ONNX for ``.onnx`` files, PyTorch otherwise), ``torch``, or
@@ -136,19 +147,21 @@ class Recognizer:
 
             onnx_model = OnnxModel(path)
             return cls(onnx_model, onnx_model.charset, onnx_model.preprocess, "cpu",
-                       batch_size)
+                       batch_size, decoder)
         ckpt = load_checkpoint(path, charset=charset)
         if backend == "onnx":
             from .export import OnnxModel, onnx_bytes
 
             return cls(OnnxModel(onnx_bytes(ckpt)), ckpt.charset, ckpt.preprocess, "cpu",
-                       batch_size)
-        return cls.from_checkpoint(ckpt, device=device, batch_size=batch_size)
+                       batch_size, decoder)
+        return cls.from_checkpoint(ckpt, device=device, batch_size=batch_size, decoder=decoder)
 
     @classmethod
     def from_checkpoint(cls, ckpt: Checkpoint, device: str | None = "auto",
-                        batch_size: int = 64) -> Recognizer:
-        return cls(ckpt.build_model(), ckpt.charset, ckpt.preprocess, device, batch_size)
+                        batch_size: int = 64,
+                        decoder: DecoderConfig | None = None) -> Recognizer:
+        return cls(ckpt.build_model(), ckpt.charset, ckpt.preprocess, device, batch_size,
+                   decoder)
 
     # ----------------------------------------------------------------------- inputs
     def _to_array(self, item: ImageInput, name: str) -> np.ndarray:
@@ -183,8 +196,8 @@ class Recognizer:
         out = self.model(images.to(self.device, non_blocking=True))
         return out.float().cpu().numpy()
 
-    def recognize_arrays(self, arrays: Sequence[np.ndarray]) -> list[tuple[str, float, tuple]]:
-        """uint8 line images -> (text, confidence, char_probs), batched by width."""
+    def recognize_arrays(self, arrays: Sequence[np.ndarray]) -> list[Decoded]:
+        """uint8 line images -> decoded lines, batched by width, in input order."""
         prepped = [resize_line(a, self.preprocess) for a in arrays]
         order = sorted(range(len(prepped)), key=lambda i: prepped[i].shape[2])
         out: list[Any] = [None] * len(prepped)
@@ -192,9 +205,8 @@ class Recognizer:
             idx = order[s:s + self.batch_size]
             batch = to_tensor_batch([prepped[i] for i in idx])
             lengths = np.array([output_length(prepped[i].shape[2]) for i in idx])
-            decoded = greedy_decode(self.logits(batch), self.charset, lengths)
-            for i, d in zip(idx, decoded, strict=True):
-                out[i] = (d.text, d.confidence, d.char_probs)
+            for i, d in zip(idx, self.decoder(self.logits(batch), lengths), strict=True):
+                out[i] = d
         return out
 
     def recognize(self, images: Sequence[ImageInput],
@@ -212,8 +224,9 @@ class Recognizer:
                 good.append(i)
             except CrnnError as exc:
                 results[i] = Result("", 0.0, (), names[i], str(exc))
-        for i, (text, conf, probs) in zip(good, self.recognize_arrays(arrays), strict=True):
-            results[i] = Result(text, conf, probs, names[i])
+        for i, d in zip(good, self.recognize_arrays(arrays), strict=True):
+            results[i] = Result(d.text, d.confidence, d.char_probs, names[i],
+                                alternatives=d.alternatives)
         return results  # type: ignore[return-value]
 
     def __call__(self, image: ImageInput) -> Result:

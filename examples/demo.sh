@@ -11,7 +11,10 @@ SIZE=${DEMO_TRAIN_LINES:-4000}
 mkdir -p "$OUT"
 
 echo "== 1. render $SIZE training lines, 300 validation lines and 40 held-out images"
-SYNTH=(crnn synth --charset "$CHARSET" --config configs/demo_synth.yaml --overwrite --quiet)
+# Latin faces from Debian's fonts-dejavu and fonts-liberation2 (make demo installs them)
+FONTS=(/usr/share/fonts/truetype/dejavu /usr/share/fonts/truetype/liberation2)
+SYNTH=(crnn synth --charset "$CHARSET" --config configs/demo_synth.yaml --overwrite --quiet
+       --fonts "${FONTS[@]}" --no-system-fonts)
 "${SYNTH[@]}" --count "$SIZE" --seed 1 --out "$OUT/train.lmdb"
 "${SYNTH[@]}" --count 300 --seed 2 --out "$OUT/val.lmdb"
 "${SYNTH[@]}" --count 40 --seed 3 --out "$OUT/heldout/" --format folder

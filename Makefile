@@ -6,10 +6,10 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 TORCH ?= torch==2.13.0
 # Debian packages: fonts for rendering Latin and Chinese text, poppler + LibreOffice for
-# page-rendered validation sets.
+# page-rendered validation sets, Chromium for the web page's browser test.
 DEB_PACKAGES ?= fonts-dejavu fonts-liberation2 fonts-noto-cjk fonts-wqy-zenhei \
 	fonts-wqy-microhei fonts-arphic-uming fonts-arphic-ukai fonts-lxgw-wenkai \
-	poppler-utils libreoffice-writer-nogui
+	poppler-utils libreoffice-writer-nogui chromium
 
 BENCH_VENV ?= .venv-bench
 BENCH_PEERS ?= rapidocr_onnxruntime==1.4.4 rapidocr==3.10.0

@@ -180,6 +180,17 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--backend", default="auto", choices=("auto", "torch", "onnx"))
     _add_decoder_args(sp)
 
+    # serve
+    sp = sub.add_parser(
+        "serve", help="HTTP recognition service and web page", formatter_class=_FORMATTER,
+        epilog="examples:\n  crnn serve --model runs/demo/best.pt\n"
+               "  crnn serve --model model.onnx --host 0.0.0.0 --port 8080 --token SECRET\n"
+               "see docs/serve.md")
+    from .serve import add_arguments as add_serve_arguments
+
+    add_serve_arguments(sp)
+    _add_decoder_args(sp)
+
     # synth and lm: their own parsers live with their code (crnn synth --help, crnn lm --help)
     sub.add_parser("synth", help="render synthetic text-line datasets (crnn synth --help)",
                    add_help=False)
@@ -311,6 +322,13 @@ def _cmd_ocr(args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
+def _cmd_serve(args: argparse.Namespace) -> int:
+    from .serve import run
+
+    args.decoder_config = _decoder_config(args)
+    return run(args)
+
+
 def _cmd_dataset(args: argparse.Namespace) -> int:
     from .charset import Charset
     from .data import tools
@@ -387,7 +405,7 @@ def main(argv: list[str] | None = None) -> int:
         args = build_parser().parse_args(argv)
         handler = {"predict": _cmd_predict, "eval": _cmd_eval, "train": _cmd_train,
                    "dataset": _cmd_dataset, "export": _cmd_export,
-                   "ocr": _cmd_ocr}[args.command]
+                   "ocr": _cmd_ocr, "serve": _cmd_serve}[args.command]
         return handler(args)
     except CrnnError as exc:
         print(f"crnn: error: {exc}", file=sys.stderr)

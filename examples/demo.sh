@@ -11,8 +11,12 @@ SIZE=${DEMO_TRAIN_LINES:-4000}
 mkdir -p "$OUT"
 
 echo "== 1. render $SIZE training lines, 300 validation lines and 40 held-out images"
-# Latin faces from Debian's fonts-dejavu and fonts-liberation2 (make demo installs them)
-FONTS=(/usr/share/fonts/truetype/dejavu /usr/share/fonts/truetype/liberation2)
+# Four regular Latin faces from Debian's fonts-dejavu and fonts-liberation2 (make demo
+# installs them): a sans and a serif each
+FONTS=(/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf
+       /usr/share/fonts/truetype/dejavu/DejaVuSerif.ttf
+       /usr/share/fonts/truetype/liberation2/LiberationSans-Regular.ttf
+       /usr/share/fonts/truetype/liberation2/LiberationSerif-Regular.ttf)
 SYNTH=(crnn synth --charset "$CHARSET" --config configs/demo_synth.yaml --overwrite --quiet
        --fonts "${FONTS[@]}" --no-system-fonts)
 "${SYNTH[@]}" --count "$SIZE" --seed 1 --out "$OUT/train.lmdb"

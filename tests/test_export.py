@@ -59,3 +59,21 @@ def test_onnx_without_metadata_is_refused(tmp_path):
     bad.write_bytes(b"not onnx")
     with pytest.raises(CheckpointError, match="not a loadable ONNX model"):
         OnnxModel(bad)
+
+
+def test_fp16_export_is_smaller_and_reads_the_same(tmp_path, tiny_checkpoint, font_path):
+    from .conftest import render
+
+    out = tmp_path / "m16.pt"
+    assert main(["export", "--model", str(tiny_checkpoint), "--format", "fp16",
+                 "--out", str(out)]) == 0
+    slim = load_checkpoint(out)
+    assert slim.train_state is None
+    assert all(v.dtype == torch.float16 for v in slim.state_dict.values()
+               if v.is_floating_point())
+    img = np.asarray(render("13579", font_path))
+    a = Recognizer.load(tiny_checkpoint, device="cpu")
+    b = Recognizer.load(out, device="cpu")
+    x = torch.randn(2, 1, 32, 90)
+    assert np.abs(a.logits(x) - b.logits(x)).max() < 0.05
+    assert b(img).text == a(img).text

@@ -158,9 +158,10 @@ def build_parser() -> argparse.ArgumentParser:
                "  crnn export --model runs/demo/best.pt --int8 --out model.int8.onnx\n"
                "  crnn predict line.png --model model.onnx")
     sp.add_argument("--model", default="default", help="checkpoint path or 'default'")
-    sp.add_argument("--format", default="onnx", choices=("onnx",))
+    sp.add_argument("--format", default="onnx", choices=("onnx", "fp16"),
+                    help="onnx, or fp16: a compact PyTorch checkpoint without training state")
     sp.add_argument("--int8", action="store_true", help="dynamic int8 weight quantization")
-    sp.add_argument("--out", required=True, help="the .onnx file to write")
+    sp.add_argument("--out", required=True, help="the file to write")
     sp.add_argument("--charset", help="alphabet for a plain crnn.pytorch state dict")
 
     # ocr
@@ -276,10 +277,14 @@ def _cmd_train(args: argparse.Namespace) -> int:
 
 def _cmd_export(args: argparse.Namespace) -> int:
     from .checkpoint import load_checkpoint
-    from .export import export_onnx
+    from .export import export_fp16, export_onnx
     from .recognizer import resolve_model_path
 
     ckpt = load_checkpoint(resolve_model_path(args.model), charset=args.charset)
+    if args.format == "fp16":
+        out = export_fp16(ckpt, args.out)
+        print(f"wrote {out} ({out.stat().st_size / 1e6:.1f} MB, fp16)")
+        return 0
     out = export_onnx(ckpt, args.out, int8=args.int8)
     print(f"wrote {out} ({out.stat().st_size / 1e6:.1f} MB{', int8' if args.int8 else ''})")
     return 0

@@ -25,7 +25,7 @@ from .data.images import Preprocess
 from .errors import CheckpointError
 from .model import ModelConfig
 
-__all__ = ["export_onnx", "onnx_bytes", "OnnxModel", "quantize_int8"]
+__all__ = ["export_onnx", "export_fp16", "onnx_bytes", "OnnxModel", "quantize_int8"]
 
 META_KEY = "crnn"
 OPSET = 17
@@ -90,6 +90,18 @@ def export_onnx(ckpt: Checkpoint, out: str | Path, int8: bool = False) -> Path:
         f.write(data)
     os.replace(tmp, out)
     return out
+
+
+def export_fp16(ckpt: Checkpoint, out: str | Path) -> Path:
+    """A compact inference checkpoint: weights in fp16, no training state (loads like any
+    checkpoint; the weights are cast back to fp32 on load). Written atomically."""
+    from .checkpoint import save_checkpoint
+
+    half = {k: v.half() if v.is_floating_point() else v for k, v in ckpt.state_dict.items()}
+    slim = Checkpoint(ckpt.model_config, ckpt.charset, ckpt.preprocess, half, None,
+                      {**ckpt.meta, "dtype": "float16"})
+    save_checkpoint(slim, out)
+    return Path(out)
 
 
 class OnnxModel:

@@ -38,9 +38,23 @@ def test_predict_with_a_file_that_is_not_a_checkpoint(tmp_path, font_path, capsy
     err = capsys.readouterr().err
     assert rc == 2 and "model.pt" in err and "not a readable PyTorch checkpoint" in err
     assert "Traceback" not in err
-    rc = main(["predict", str(tmp_path / "a.png")])  # no bundled model in this build yet
-    err = capsys.readouterr().err
-    assert rc == 2 and "--model" in err
+    rc = main(["predict", str(tmp_path / "a.png")])  # no flags: the bundled model
+    out = capsys.readouterr().out
+    assert rc == 0 and out.startswith(str(tmp_path / "a.png") + "\t")
+
+
+def test_bundled_model_reads_the_bundled_samples(capsys):
+    from pathlib import Path
+
+    from crnn.recognizer import Recognizer
+
+    rec = Recognizer.load()
+    assert len(rec.charset) == 1118
+    lines = Path(__file__).parents[1] / "examples" / "lines"
+    assert main(["eval", "--data", str(lines / "labels.tsv"), "--nfkc", "--ignore-space",
+                 "--json"]) == 0
+    res = json.loads(capsys.readouterr().out)
+    assert res["lines"] == 18 and res["accuracy"] >= 0.5  # measured 0.556 (interim model)
 
 
 def test_eval_and_errors_file(tmp_path, tiny_checkpoint, digits_lmdb, capsys):

@@ -226,22 +226,16 @@ def _cmd_predict(args: argparse.Namespace) -> int:
 
 def _cmd_eval(args: argparse.Namespace) -> int:
     from .charset import Charset
-    from .data.dataset import open_source
+    from .data.dataset import open_sources
     from .evaluate import evaluate
     from .metrics import TextNormalizer
     from .recognizer import Recognizer
-    from .train import ConcatSource
 
     charset = Charset.resolve(args.charset) if args.charset else None
     rec = Recognizer.load(args.model, device=args.device, batch_size=args.batch_size,
                           charset=charset if charset and charset.line_to_class is None
                           else None, backend=args.backend, decoder=_decoder_config(args))
-    srcs = [open_source(d, args.images_root, args.format, charset or rec.charset)
-            for d in args.data]
-    for s in srcs:
-        for err in getattr(s, "errors", [])[:10]:
-            print(f"crnn: warning: skipped {err}", file=sys.stderr)
-    source = srcs[0] if len(srcs) == 1 else ConcatSource(srcs)
+    source = open_sources(args.data, args.images_root, args.format, charset or rec.charset)
     norm = TextNormalizer(args.ignore_space, args.ignore_case, args.nfkc)
     res = evaluate(rec, source, norm, args.errors, limit=args.limit)
     d = res.as_dict()

@@ -14,7 +14,6 @@ import random
 import sys
 import time
 import warnings
-from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -32,7 +31,7 @@ from .data.dataset import (
     LineDataset,
     Source,
     collate,
-    open_source,
+    open_sources,
     scan_labels,
 )
 from .data.images import Preprocess
@@ -53,30 +52,6 @@ class TrainResult:
     last_metrics: dict[str, float] | None
     seconds: float
     out: Path
-
-
-class ConcatSource:
-    """Several sources read as one."""
-
-    def __init__(self, sources: Sequence[Source]) -> None:
-        self.sources = list(sources)
-        self.name = " + ".join(s.name for s in self.sources)
-        self.offsets = np.cumsum([0] + [len(s) for s in self.sources])
-
-    def __len__(self) -> int:
-        return int(self.offsets[-1])
-
-    def _locate(self, i: int) -> tuple[Source, int]:
-        k = int(np.searchsorted(self.offsets, i, side="right")) - 1
-        return self.sources[k], i - int(self.offsets[k])
-
-    def raw(self, i: int):
-        s, j = self._locate(i)
-        return s.raw(j)
-
-    def label(self, i: int) -> str:
-        s, j = self._locate(i)
-        return s.label(j)
 
 
 def lr_factor(step: int, cfg: TrainConfig, total_steps: int) -> float:
@@ -247,12 +222,7 @@ class Trainer:
     # ------------------------------------------------------------------ data
     def _load_data(self) -> None:
         cfg = self.cfg
-        srcs = [open_source(s, cfg.images_root, cfg.label_format, self.charset)
-                for s in cfg.train]
-        for s in srcs:
-            for err in getattr(s, "errors", [])[:5]:
-                self._log(f"skipped: {err}")
-        source = srcs[0] if len(srcs) == 1 else ConcatSource(srcs)
+        source = open_sources(cfg.train, cfg.images_root, cfg.label_format, self.charset)
         scan = scan_labels(source, self.charset, cfg.oov)
         if scan.skipped:
             self._log(f"skipped {sum(scan.skipped.values())} training samples: "
@@ -265,9 +235,8 @@ class Trainer:
                                           num_replicas=self.dist.world, rank=self.dist.rank)
         self.val_source: Source | None = None
         if cfg.val:
-            vs = [open_source(s, cfg.images_root, cfg.label_format, self.charset)
-                  for s in cfg.val]
-            self.val_source = vs[0] if len(vs) == 1 else ConcatSource(vs)
+            self.val_source = open_sources(cfg.val, cfg.images_root, cfg.label_format,
+                                           self.charset)
         self._log(f"training on {len(scan.indices)} samples from {source.name}"
                   + (f"; validating on {len(self.val_source)}" if self.val_source else ""))
 

@@ -25,8 +25,9 @@ from .labels import iter_label_file
 from .lmdb import LmdbReader, is_lmdb
 
 __all__ = [
-    "Source", "LmdbSource", "LabelFileSource", "open_source", "LineDataset", "Batch",
-    "collate", "BucketBatchSampler", "ctc_frames_needed", "width_proxy", "scan_labels",
+    "Source", "LmdbSource", "LabelFileSource", "ConcatSource", "open_source", "open_sources",
+    "LineDataset", "Batch", "collate", "BucketBatchSampler", "ctc_frames_needed",
+    "width_proxy", "scan_labels",
 ]
 
 
@@ -93,6 +94,30 @@ class LabelFileSource:
         return self.entries[i][1]
 
 
+class ConcatSource:
+    """Several sources read as one."""
+
+    def __init__(self, sources: Sequence[Source]) -> None:
+        self.sources = list(sources)
+        self.name = " + ".join(s.name for s in self.sources)
+        self.offsets = np.cumsum([0] + [len(s) for s in self.sources])
+
+    def __len__(self) -> int:
+        return int(self.offsets[-1])
+
+    def _locate(self, i: int) -> tuple[Source, int]:
+        k = int(np.searchsorted(self.offsets, i, side="right")) - 1
+        return self.sources[k], i - int(self.offsets[k])
+
+    def raw(self, i: int):
+        s, j = self._locate(i)
+        return s.raw(j)
+
+    def label(self, i: int) -> str:
+        s, j = self._locate(i)
+        return s.label(j)
+
+
 def open_source(spec: str | Path | Any, images_root: str | Path | None = None,
                 fmt: str = "auto", charset: Charset | None = None) -> Source:
     """An LMDB directory, a label file, or an object that already is a source."""
@@ -106,6 +131,17 @@ def open_source(spec: str | Path | Any, images_root: str | Path | None = None,
     raise DatasetError(
         f"dataset {spec} not found: give an LMDB directory (with data.mdb) or a label file"
     )
+
+
+def open_sources(specs: Sequence[str | Path], images_root: str | Path | None = None,
+                 fmt: str = "auto", charset: Charset | None = None) -> Source:
+    """Several datasets read as one; label-file lines that could not be used are warned
+    about (the first five per file)."""
+    srcs = [open_source(s, images_root, fmt, charset) for s in specs]
+    for s in srcs:
+        for err in getattr(s, "errors", [])[:5]:
+            warnings.warn(f"skipped {err}", stacklevel=2)
+    return srcs[0] if len(srcs) == 1 else ConcatSource(srcs)
 
 
 def ctc_frames_needed(targets: Sequence[int]) -> int:

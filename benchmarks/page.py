@@ -1,15 +1,25 @@
-"""Page OCR on page-rendered documents with known lines: crnn's line finding and page CER,
-beside Tesseract's full-page mode, in one run.
+"""Page OCR on page-rendered documents with known lines: crnn's page reader beside
+Tesseract's full-page mode and RapidOCR's detector + recognizer, on the same pages in one
+run.
 
-Pages come from ``crnn synth pages --keep-pages DIR`` (a PNG and a JSON of its lines, box
-and text, per page); made here when ``--pages`` is not given. Figures:
+Pages come from ``crnn synth pages --keep-pages DIR`` (a PNG and a JSON of its lines, box,
+polygon and text, per page); made here when ``--pages`` is not given. Figures, per method
+and page condition (upright clean, upright scan-degraded, and with ``--rotate`` each page
+once more turned by 90/180/270 degrees or skewed 3 degrees, in turn):
 
-- line recall / precision: a found line box matches a true one at IoU >= 0.5;
-- page CER: edit distance between the page's text in reading order and the truth (NFKC,
-  whitespace removed) over the truth length; needs a trained ``--model`` for crnn;
-- seconds per page.
+- line recall / precision: a found line box matches a true one at IoU >= 0.5 (true boxes
+  are carried through the same turn or skew);
+- page CER: edit distance between the page's text in the method's own reading order and
+  the truth in reading order (NFKC, whitespace removed), summed over pages, over the
+  truth length;
+- seconds per page, wall clock, one page at a time.
 
-    python benchmarks/page.py [--pages DIR] [--count 8] [--model best.pt] [--rotate]
+    python benchmarks/page.py [--pages DIR] [--count 8] [--model default] [--rotate]
+
+crnn reads with the bundled model unless ``--model`` names another; ``--model none``
+measures line finding only. Tesseract (Debian ``tesseract-ocr`` with ``chi_sim``) and
+RapidOCR (PyPI ``rapidocr`` 3.10: PP-OCRv6 small det + cls + rec) are installed by
+``make bench-deps``; a missing peer is skipped with a message.
 """
 
 from __future__ import annotations
@@ -22,18 +32,24 @@ import sys
 import tempfile
 import time
 import unicodedata
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
 from rapidfuzz.distance import Levenshtein
 
+Box = tuple[float, float, float, float]
+# a method reads one page: (grey page) -> (line boxes, page text in reading order, or
+# None when it only finds lines)
+Method = Callable[[np.ndarray], tuple[list[Box], str | None]]
+
 
 def norm(text: str) -> str:
     return "".join(unicodedata.normalize("NFKC", text).split())
 
 
-def iou(a, b) -> float:
+def iou(a: Box, b: Box) -> float:
     ix = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
     iy = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
     inter = ix * iy
@@ -41,7 +57,7 @@ def iou(a, b) -> float:
     return inter / union if union > 0 else 0.0
 
 
-def recall_precision(found: list, truth: list) -> tuple[int, int, int, int]:
+def recall_precision(found: list[Box], truth: list[Box]) -> tuple[int, int, int, int]:
     hit_t = sum(any(iou(f, t) >= 0.5 for f in found) for t in truth)
     hit_f = sum(any(iou(f, t) >= 0.5 for t in truth) for f in found)
     return hit_t, len(truth), hit_f, len(found)
@@ -52,27 +68,113 @@ def load_pages(folder: Path) -> list[tuple[Path, dict]]:
     for js in sorted(folder.glob("*.json")):
         rec = json.loads(js.read_text(encoding="utf-8"))
         out.append((js.with_name(rec["image"]), rec))
+    if not out:
+        raise SystemExit(f"{folder}: no page JSON files; make them with "
+                         "crnn synth pages --keep-pages DIR")
     return out
 
 
-def tesseract_page(png: Path, lang: str) -> tuple[list, str]:
-    res = subprocess.run(["tesseract", str(png), "stdout", "-l", lang, "--psm", "3", "tsv"],
-                         capture_output=True, text=True)
-    lines: dict[tuple, list] = {}
-    boxes: dict[tuple, tuple] = {}
-    for row in res.stdout.splitlines()[1:]:
-        f = row.split("\t")
-        if len(f) < 12:
-            continue
-        level = int(f[0])
-        key = (f[2], f[3], f[4])
-        x, y, w, h = (int(v) for v in f[6:10])
-        if level == 4:
-            boxes[key] = (x, y, x + w, y + h)
-        elif level == 5 and f[11].strip():
-            lines.setdefault(key, []).append(f[11])
-    text = "".join("".join(lines.get(k, [])) for k in boxes)
-    return [b for k, b in boxes.items() if k in lines], text
+def transform(grey: np.ndarray, polys: list[list], variant: str) -> tuple[np.ndarray,
+                                                                          list[Box]]:
+    """The page turned or skewed as ``variant`` says, and its true line boxes moved along
+    (the bounding box of each moved polygon)."""
+    from crnn.ocr.layout import rotate
+
+    h, w = grey.shape
+    if variant.startswith("turned"):
+        k = int(variant.split()[1]) // 90  # counter-clockwise quarter turns, as np.rot90
+        img = np.ascontiguousarray(np.rot90(grey, k))
+        # original (x, y) -> rotated: k=1 (y, w-x), k=2 (w-x, h-y), k=3 (h-y, x)
+        maps = {1: lambda x, y: (y, w - x), 2: lambda x, y: (w - x, h - y),
+                3: lambda x, y: (h - y, x)}
+        f = maps[k]
+    elif variant.startswith("skewed"):
+        img, m = rotate(grey, float(variant.split()[1]))
+
+        def f(x, y):
+            return (m[0, 0] * x + m[0, 1] * y + m[0, 2], m[1, 0] * x + m[1, 1] * y + m[1, 2])
+    else:
+        return grey, [_bbox(p) for p in polys]
+    return img, [_bbox([f(x, y) for x, y in p]) for p in polys]
+
+
+def _bbox(pts) -> Box:
+    xs = [p[0] for p in pts]
+    ys = [p[1] for p in pts]
+    return (min(xs), min(ys), max(xs), max(ys))
+
+
+def crnn_method(model: str | None) -> tuple[str, Method]:
+    from crnn.ocr import read_page
+    from crnn.ocr.page import analyze
+
+    if model is None:
+        def layout_only(grey: np.ndarray) -> tuple[list[Box], None]:
+            lay = analyze(grey)
+            h, w = grey.shape
+            return [lay.original_box(ln.box, w, h) for b in lay.blocks for ln in b], None
+
+        return "crnn (line finding only)", layout_only
+    from crnn.recognizer import Recognizer, resolve_model_path
+
+    rec = Recognizer.load(model, device="cpu")
+
+    def read(grey: np.ndarray) -> tuple[list[Box], str]:
+        page = read_page(grey, rec)
+        return [ln.box for ln in page.lines], page.text
+
+    return f"crnn ocr ({resolve_model_path(model).name})", read
+
+
+def tesseract_method(tmp: Path) -> tuple[str, Method] | None:
+    if not shutil.which("tesseract"):
+        print("tesseract not installed (make bench-deps): row skipped", file=sys.stderr)
+        return None
+    have = subprocess.run(["tesseract", "--list-langs"], capture_output=True,
+                          text=True).stdout.split()
+    langs = "+".join(x for x in ("chi_sim", "eng") if x in have) or "eng"
+    # psm 1: automatic page segmentation with orientation detection, when osd is there
+    psm = "1" if "osd" in have else "3"
+
+    def read(grey: np.ndarray) -> tuple[list[Box], str]:
+        png = tmp / "tess.png"
+        Image.fromarray(grey).save(png)
+        res = subprocess.run(["tesseract", str(png), "stdout", "-l", langs, "--psm", psm,
+                              "tsv"], capture_output=True, text=True)
+        words: dict[tuple, list[str]] = {}
+        boxes: dict[tuple, Box] = {}
+        for row in res.stdout.splitlines()[1:]:
+            f = row.split("\t")
+            if len(f) < 12:
+                continue
+            key = (f[1], f[2], f[3], f[4])
+            x, y, bw, bh = (int(v) for v in f[6:10])
+            if f[0] == "4":
+                boxes[key] = (x, y, x + bw, y + bh)
+            elif f[0] == "5" and f[11].strip():
+                words.setdefault(key, []).append(f[11])
+        text = "".join("".join(words.get(k, [])) for k in boxes)
+        return [b for k, b in boxes.items() if k in words], text
+
+    return f"Tesseract psm {psm} ({langs})", read
+
+
+def rapidocr_method() -> tuple[str, Method] | None:
+    try:
+        from rapidocr import RapidOCR
+    except ImportError:
+        print("rapidocr not installed (make bench-deps): row skipped", file=sys.stderr)
+        return None
+    engine = RapidOCR(params={"Global.log_level": "error"})
+
+    def read(grey: np.ndarray) -> tuple[list[Box], str]:
+        res = engine(np.repeat(grey[:, :, None], 3, 2))
+        if res.boxes is None or res.txts is None:
+            return [], ""
+        boxes = [_bbox(q) for q in np.asarray(res.boxes).tolist()]
+        return boxes, "".join(res.txts)
+
+    return "RapidOCR 3.10 (PP-OCRv6 small det+cls+rec)", read
 
 
 def main() -> None:
@@ -80,15 +182,14 @@ def main() -> None:
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--pages", help="a --keep-pages folder of crnn synth pages")
     ap.add_argument("--count", type=int, default=8, help="pages to render if no --pages")
-    ap.add_argument("--model", help="trained crnn checkpoint (page CER needs one)")
+    ap.add_argument("--model", default="default",
+                    help="crnn checkpoint or ONNX file (default: the bundled model; "
+                         "'none' for line finding only)")
     ap.add_argument("--rotate", action="store_true",
-                    help="also turn every page by 90/180/270 degrees and a 3-degree skew")
-    ap.add_argument("--no-tesseract", action="store_true")
+                    help="also read each page turned 90/180/270 degrees or skewed 3 "
+                         "degrees (one of these per page, in turn)")
+    ap.add_argument("--no-peers", action="store_true", help="crnn only")
     args = ap.parse_args()
-
-    from crnn.ocr import read_page
-    from crnn.ocr.page import analyze
-    from crnn.recognizer import Recognizer
 
     tmp = Path(tempfile.mkdtemp())
     try:
@@ -98,65 +199,53 @@ def main() -> None:
 
             render_pages(tmp / "val.lmdb", args.count, seed=11, keep_pages=folder)
         pages = load_pages(folder)
-        rec = Recognizer.load(args.model, device="cpu") if args.model else None
-        tess = shutil.which("tesseract") and not args.no_tesseract
-        langs = ""
-        if tess:
-            have = subprocess.run(["tesseract", "--list-langs"], capture_output=True,
-                                  text=True).stdout.split()
-            langs = "+".join(x for x in ("chi_sim", "eng") if x in have) or "eng"
-        rows = {"crnn layout": [0, 0, 0, 0, 0.0, 0, 0, 0.0]}
-        if tess:
-            rows[f"Tesseract psm 3 ({langs})"] = [0, 0, 0, 0, 0.0, 0, 0, 0.0]
-        variants = [(0, 0.0)] + ([(90, 0.0), (180, 0.0), (270, 0.0), (0, 3.0)]
-                                 if args.rotate else [])
-        orient_ok = orient_n = 0
-        for png, truth in pages:
-            tboxes = [ln["box"] for ln in truth["lines"]]
-            ttext = norm("".join(ln["text"] for ln in truth["lines"]))
-            grey = np.asarray(Image.open(png).convert("L"))
-            t0 = time.perf_counter()
-            layout = analyze(grey)
-            r = rows["crnn layout"]
-            found = [layout.original_box(ln.box, grey.shape[1], grey.shape[0])
-                     for block in layout.blocks for ln in block]
-            for i, v in enumerate(recall_precision(found, tboxes)):
-                r[i] += v
-            if rec is not None:
-                page = read_page(grey, rec)
-                r[5] += Levenshtein.distance(norm(page.text.replace("\n", "")), ttext)
-                r[6] += len(ttext)
-            r[7] += time.perf_counter() - t0
-            if tess:
-                t0 = time.perf_counter()
-                tb, text = tesseract_page(png, langs)
-                r = rows[f"Tesseract psm 3 ({langs})"]
-                for i, v in enumerate(recall_precision(tb, tboxes)):
-                    r[i] += v
-                r[5] += Levenshtein.distance(norm(text), ttext)
-                r[6] += len(ttext)
-                r[7] += time.perf_counter() - t0
-            if rec is not None:
-                from crnn.ocr.layout import rotate
-
-                for turn, skew in variants[1:]:
-                    img = np.ascontiguousarray(np.rot90(grey, k=turn // 90))
-                    if skew:
-                        img, _ = rotate(img, skew)
-                    page = read_page(img, rec)
-                    want = (360 - turn) % 360 if turn else 0
-                    orient_n += 1
-                    orient_ok += page.rotation == want
-        n = len(pages)
-        print(f"{n} pages from {folder}")
-        print(f"{'method':34} {'line recall':>11} {'precision':>9} {'page CER':>9} "
-              f"{'s/page':>7}")
-        for name, r in rows.items():
-            cer = f"{r[5] / r[6]:.4f}" if r[6] else "pending"
-            print(f"{name:34} {r[0] / max(1, r[1]):11.4f} {r[2] / max(1, r[3]):9.4f} "
-                  f"{cer:>9} {r[7] / max(1, n):7.2f}")
-        if orient_n:
-            print(f"orientation (90/180/270, 3 deg skew) right on {orient_ok}/{orient_n}")
+        methods = [crnn_method(None if args.model == "none" else args.model)]
+        if not args.no_peers:
+            methods += [m for m in (tesseract_method(tmp), rapidocr_method()) if m]
+        extra = ["turned 90", "turned 180", "turned 270", "skewed 3"]
+        # per (method, condition): hit truth, truth, hit found, found, edits, chars, s, pages
+        table: dict[tuple[str, str], list[float]] = {}
+        for i, (png, truth) in enumerate(pages):
+            grey0 = np.asarray(Image.open(png).convert("L"))
+            polys = [ln.get("poly") or [(ln["box"][0], ln["box"][1]),
+                                        (ln["box"][2], ln["box"][3])]
+                     for ln in truth["lines"]]
+            want = norm("".join(ln["text"] for ln in truth["lines"]))
+            cond0 = "upright, scan-degraded" if truth.get("degrade") else "upright, clean"
+            variants = [cond0] + ([extra[i % len(extra)]] if args.rotate else [])
+            for variant in variants:
+                grey, tboxes = transform(grey0, polys, variant)
+                cond = variant if variant.startswith("upright") else variant.split()[0]
+                for name, read in methods:
+                    t0 = time.perf_counter()
+                    found, text = read(grey)
+                    dt = time.perf_counter() - t0
+                    r = table.setdefault((name, cond), [0.0] * 8)
+                    for j, v in enumerate(recall_precision(found, tboxes)):
+                        r[j] += v
+                    if text is not None:
+                        r[4] += Levenshtein.distance(norm(text), want)
+                        r[5] += len(want)
+                    r[6] += dt
+                    r[7] += 1
+        print(f"{len(pages)} pages from {folder}"
+              + (" (+1 turned or skewed copy each)" if args.rotate else ""))
+        print(f"{'method':44} {'pages':>24} {'n':>3} {'recall':>7} {'precision':>9} "
+              f"{'page CER':>8} {'s/page':>7}")
+        order = ["upright, clean", "upright, scan-degraded", "turned", "skewed"]
+        for name, _ in methods:
+            for cond in order:
+                r = table.get((name, cond))
+                if not r:
+                    continue
+                cer = f"{r[4] / r[5]:.4f}" if r[5] else "-"
+                print(f"{name:44} {cond:>24} {int(r[7]):3d} {r[0] / max(1, r[1]):7.4f} "
+                      f"{r[2] / max(1, r[3]):9.4f} {cer:>8} {r[6] / r[7]:7.2f}")
+            rs = [table[(name, c)] for c in order if (name, c) in table]
+            tot = [sum(x) for x in zip(*rs, strict=True)]
+            cer = f"{tot[4] / tot[5]:.4f}" if tot[5] else "-"
+            print(f"{name:44} {'all':>24} {int(tot[7]):3d} {tot[0] / max(1, tot[1]):7.4f} "
+                  f"{tot[2] / max(1, tot[3]):9.4f} {cer:>8} {tot[6] / tot[7]:7.2f}")
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 

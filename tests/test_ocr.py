@@ -82,3 +82,64 @@ def test_multipage_tiff_and_pdf(tmp_path, tiny_checkpoint, capsys):
     assert main(["ocr", str(pdf), "--model", str(tiny_checkpoint), "--format", "json",
                  "--dpi", "100"]) == 0
     assert len(json.loads(capsys.readouterr().out)["pages"]) == 1
+
+
+def interop_pages():
+    """Two pages with Chinese, Latin, XML special characters and an empty block."""
+    from crnn.ocr.page import Block, Line, Page
+
+    p1 = Page(1200, 900, 0, 0.0, number=1, source="letter.png")
+    p1.blocks = [Block((100, 80, 1100, 200), [
+        Line((100, 80, 700, 120), "录取通知书", 0.97),
+        Line((100, 150, 1100, 200), "Dear Li Hua & <family>: \"welcome\"", 0.81)]),
+        Block((800, 700, 1100, 740), [Line((800, 700, 1100, 740), "2025年8月1日", 0.9)])]
+    p2 = Page(600, 400, 90, 1.5, number=2, source="letter.png")
+    p2.blocks = [Block((10, 10, 300, 50), [Line((10, 10, 300, 50), "No. 2025-0001", 0.5)])]
+    return [p1, p2]
+
+
+def test_hocr_validates_with_hocr_spec(tmp_path):
+    from hocr_spec import HocrValidator
+
+    from crnn.ocr.formats import to_hocr
+
+    validator = HocrValidator("standard")
+    good = tmp_path / "good.hocr"
+    good.write_text(to_hocr(interop_pages(), "letter.png"), encoding="utf-8")
+    report = validator.validate(str(good), parse_strict=True)
+    assert report.is_valid(), report.format("text")
+    # the validator does catch broken documents: an unknown property, a missing capability
+    bad = tmp_path / "bad.hocr"
+    for old, new in (("x_wconf", "x_wonf"), (" ocr_carea ocr_par", " ocr_par")):
+        bad.write_text(good.read_text(encoding="utf-8").replace(old, new, 1),
+                       encoding="utf-8")
+        assert not validator.validate(str(bad), parse_strict=True).is_valid(), new
+    # words carry their own boxes inside their line
+    root = ET.parse(good).getroot()
+    ns = "{http://www.w3.org/1999/xhtml}"
+    words = [w for w in root.iter(f"{ns}span") if w.get("class") == "ocrx_word"]
+    assert [w.text for w in words][:4] == ["录取通知书", "Dear", "Li", "Hua"]
+    boxes = [tuple(int(v) for v in w.get("title").split(";")[0].split()[1:]) for w in words]
+    assert all(100 <= b[0] < b[2] <= 1100 for b in boxes[1:7])
+    assert [b[0] for b in boxes[1:7]] == sorted(b[0] for b in boxes[1:7])
+
+
+def test_alto_read_back_by_alto_tools(tmp_path, capsys):
+    from alto_tools import alto_tools
+
+    from crnn.ocr.formats import to_alto
+
+    pages = interop_pages()
+    path = tmp_path / "doc.xml"
+    path.write_text(to_alto(pages, "letter.png"), encoding="utf-8")
+    with open(path, encoding="utf-8") as fh:
+        parsed = alto_tools.alto_parse(fh)
+        assert parsed is not None, capsys.readouterr().out  # namespace recognised
+        _, xml, xmlns = parsed
+        capsys.readouterr()
+        alto_tools.alto_text(xml, xmlns)
+        lines = [ln.strip() for ln in capsys.readouterr().out.split("\n") if ln.strip()]
+        assert lines == [ln.text for p in pages for ln in p.lines]
+        conf = alto_tools.alto_confidence(fh, xml, xmlns)
+    words = [(w, ln.confidence) for p in pages for ln in p.lines for w in ln.text.split()]
+    assert conf == round(100 * sum(c for _, c in words) / len(words), 2)

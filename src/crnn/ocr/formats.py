@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import unicodedata
 from collections.abc import Sequence
 from pathlib import Path
 from xml.sax.saxutils import escape, quoteattr
@@ -10,7 +11,7 @@ from xml.sax.saxutils import escape, quoteattr
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-from .page import Page
+from .page import Line, Page
 
 __all__ = ["to_text", "to_json", "to_hocr", "to_alto", "overlay", "FORMATS"]
 
@@ -29,6 +30,26 @@ def _bbox(box) -> str:
     return "bbox {} {} {} {}".format(*box)
 
 
+def _words(line: Line) -> list[tuple[str, tuple[int, int, int, int]]]:
+    """The line's space-separated words with boxes estimated inside the line box: each
+    character takes 1 em if East Asian wide, else 0.55 em (a run of Chinese without
+    spaces is one word, as in Tesseract's output)."""
+    text = " ".join(line.text.split())
+    if not text:
+        return []
+    weights = [1.0 if unicodedata.east_asian_width(c) in "WF" else 0.55 for c in text]
+    x0, y0, x1, y1 = line.box
+    scale = (x1 - x0) / sum(weights)
+    out, start = [], 0
+    for word in text.split(" "):
+        end = start + len(word)
+        left = x0 + int(sum(weights[:start]) * scale)
+        right = max(left + 1, x0 + int(sum(weights[:end]) * scale))
+        out.append((word, (left, y0, right, y1)))
+        start = end + 1  # past the space
+    return out
+
+
 def to_hocr(pages: Sequence[Page], source: str = "") -> str:
     """hOCR 1.2 (XHTML): ocr_page > ocr_carea > ocr_par > ocr_line > ocrx_word."""
     out = ['<?xml version="1.0" encoding="UTF-8"?>',
@@ -38,6 +59,9 @@ def to_hocr(pages: Sequence[Page], source: str = "") -> str:
            "<head><title></title>",
            '<meta http-equiv="Content-Type" content="text/html;charset=utf-8"/>',
            '<meta name="ocr-system" content="crnn"/>',
+           '<meta name="ocr-langs" content="zh en"/>',
+           '<meta name="ocr-scripts" content="Hans Latn"/>',
+           f'<meta name="ocr-number-of-pages" content="{len(pages)}"/>',
            '<meta name="ocr-capabilities" content="ocr_page ocr_carea ocr_par ocr_line '
            'ocrx_word"/>', "</head>", "<body>"]
     for p in pages:
@@ -51,9 +75,12 @@ def to_hocr(pages: Sequence[Page], source: str = "") -> str:
             for li, ln in enumerate(b.lines, 1):
                 lid = f"{bid}_{li}"
                 conf = int(round(100 * ln.confidence))
+                words = " ".join(
+                    f'<span class="ocrx_word" id="word_{lid}_{wi}" title="{_bbox(box)}; '
+                    f'x_wconf {conf}">{escape(word)}</span>'
+                    for wi, (word, box) in enumerate(_words(ln), 1))
                 out.append(f'<span class="ocr_line" id="line_{lid}" title="{_bbox(ln.box)}">'
-                           f'<span class="ocrx_word" id="word_{lid}" title="{_bbox(ln.box)}; '
-                           f'x_wconf {conf}">{escape(ln.text)}</span></span>')
+                           f'{words}</span>')
             out.append("</p></div>")
         out.append("</div>")
     out += ["</body>", "</html>", ""]
@@ -86,9 +113,16 @@ def to_alto(pages: Sequence[Page], source: str = "") -> str:
             out.append(f'<TextBlock ID="block_{p.number}_{bi}" {pos(b.box)}>')
             for li, ln in enumerate(b.lines, 1):
                 lid = f"{p.number}_{bi}_{li}"
-                out.append(f'<TextLine ID="line_{lid}" {pos(ln.box)}><String ID="string_{lid}" '
-                           f'{pos(ln.box)} CONTENT={quoteattr(ln.text)} '
-                           f'WC="{ln.confidence:.3f}"/></TextLine>')
+                parts, prev = [], None
+                for wi, (word, box) in enumerate(_words(ln), 1):
+                    if prev is not None:  # the space since the previous word
+                        parts.append(f'<SP HPOS="{prev[2]}" VPOS="{box[1]}" '
+                                     f'WIDTH="{max(0, box[0] - prev[2])}"/>')
+                    parts.append(f'<String ID="string_{lid}_{wi}" {pos(box)} '
+                                 f'CONTENT={quoteattr(word)} WC="{ln.confidence:.3f}"/>')
+                    prev = box
+                xml = "".join(parts)
+                out.append(f'<TextLine ID="line_{lid}" {pos(ln.box)}>{xml}</TextLine>')
             out.append("</TextBlock>")
         out.append("</PrintSpace></Page>")
     out += ["</Layout>", "</alto>", ""]

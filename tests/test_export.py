@@ -77,3 +77,37 @@ def test_fp16_export_is_smaller_and_reads_the_same(tmp_path, tiny_checkpoint, fo
     x = torch.randn(2, 1, 32, 90)
     assert np.abs(a.logits(x) - b.logits(x)).max() < 0.05
     assert b(img).text == a(img).text
+
+
+def test_onnx_backend_uses_the_same_decoders(tmp_path, tiny_checkpoint, font_path):
+    from crnn.decoders import DecoderConfig
+    from crnn.export import export_onnx
+    from crnn.lm import NGramLM
+
+    from .conftest import render
+
+    out = export_onnx(load_checkpoint(tiny_checkpoint), tmp_path / "m.onnx")
+    (tmp_path / "lex.txt").write_text("123\n4567890\n0\n999\n", encoding="utf-8")
+    NGramLM.build(["123 4567890", "0123456789"] * 20, order=3).save(tmp_path / "lm.bin")
+    images = [np.asarray(render(t, font_path)) for t in ("123", "4567890", "0", "31")]
+    configs = [
+        DecoderConfig(kind="beam", beam_width=5, n_best=3),
+        DecoderConfig(kind="beam", beam_width=5, lm=str(tmp_path / "lm.bin"), lm_weight=0.4),
+        DecoderConfig(allow="0123"),
+        DecoderConfig(kind="lexicon", lexicon=str(tmp_path / "lex.txt"), n_best=2),
+    ]
+    for cfg in configs:
+        torch_rec = Recognizer.load(tiny_checkpoint, device="cpu", decoder=cfg)
+        onnx_rec = Recognizer.load(out, decoder=cfg)
+        assert onnx_rec.backend == "onnx" and onnx_rec.decoder_config == cfg
+        a, b = torch_rec.recognize(images), onnx_rec.recognize(images)
+        assert [r.text for r in a] == [r.text for r in b], cfg
+        if cfg.allow:
+            assert all(set(r.text) <= set("0123") for r in b)
+        if cfg.kind == "lexicon":
+            assert all(r.text in ("123", "4567890", "0", "999") for r in b)
+        for ra, rb in zip(a, b, strict=True):
+            want = 0 if cfg.kind == "greedy" else cfg.n_best
+            assert len(ra.alternatives) == len(rb.alternatives) == want
+            for (ta, sa), (tb, sb) in zip(ra.alternatives, rb.alternatives, strict=True):
+                assert ta == tb and abs(sa - sb) < 1e-3

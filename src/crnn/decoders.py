@@ -57,7 +57,8 @@ KINDS = ("greedy", "beam", "lexicon")
 _DIGITS = "0123456789"
 ALLOW_PRESETS: dict[str, str] = {
     "digits": _DIGITS,
-    "date": _DIGITS + "-./年月日",
+    # numeric and Chinese-numeral dates: 2025-09-01, 2025年9月1日, 二〇二五年九月一日
+    "date": _DIGITS + "-./ 年月日〇零一二三四五六七八九十",
     "phone": _DIGITS + "-+() ",
     "id": _DIGITS + "X",
     "latin": string.ascii_letters,

@@ -15,6 +15,18 @@ __all__ = ["main", "build_parser"]
 _FORMATTER = argparse.RawDescriptionHelpFormatter
 
 
+def _batch_size(value: str) -> int | str:
+    if value == "auto":
+        return value
+    try:
+        n = int(value)
+    except ValueError:
+        n = 0
+    if n < 1:
+        raise argparse.ArgumentTypeError(f"{value!r}: give a positive integer or auto")
+    return n
+
+
 def _warning_line(message, category, filename, lineno, file=None, line=None):
     print(f"crnn: warning: {message}", file=file or sys.stderr)
 
@@ -110,7 +122,9 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--out", help="run directory (checkpoints, logs, resolved config)")
     sp.add_argument("--epochs", type=int)
     sp.add_argument("--max-steps", type=int)
-    sp.add_argument("--batch-size", type=int)
+    sp.add_argument("--batch-size", type=_batch_size,
+                    help="lines per step (per process), or auto: the largest batch whose "
+                         "training step fits in GPU memory, less 10%%")
     sp.add_argument("--lr", type=float)
     sp.add_argument("--workers", type=int)
     sp.add_argument("--device")

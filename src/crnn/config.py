@@ -44,7 +44,7 @@ class TrainConfig:
     cnn_channels: tuple[int, ...] = (64, 128, 256, 256, 512, 512, 512)
     separable: bool = False  # depthwise-separable convolutions (the CPU-light variant)
     # optimisation
-    batch_size: int = 64
+    batch_size: int | str = 64  # lines per step and process, or "auto" (largest that fits)
     epochs: int = 10
     max_steps: int | None = None  # stop after this many steps (overrides epochs)
     optimizer: str = "adam"
@@ -87,8 +87,12 @@ class TrainConfig:
             raise ConfigError(f"lr_scaling {self.lr_scaling!r}: choose none, linear or sqrt")
         if self.oov not in ("error", "skip-sample", "drop-char"):
             raise ConfigError(f"oov {self.oov!r}: choose error, skip-sample or drop-char")
-        if self.batch_size < 1 or self.epochs < 1 or self.lr <= 0:
-            raise ConfigError("batch_size and epochs must be >= 1 and lr > 0")
+        if self.batch_size != "auto" and not (isinstance(self.batch_size, int)
+                                              and self.batch_size >= 1):
+            raise ConfigError(f"batch_size must be a positive integer or auto, not "
+                              f"{self.batch_size!r}")
+        if self.epochs < 1 or self.lr <= 0:
+            raise ConfigError("epochs must be >= 1 and lr > 0")
         if self.max_steps is not None and self.max_steps < 1:
             raise ConfigError("max_steps must be >= 1")
         if self.workers < 0:
@@ -110,7 +114,12 @@ def _coerce(name: str, value: Any, hint: Any) -> Any:
         if value is None and type(None) in args:
             return None
         inner = [a for a in args if a is not type(None)]
-        return _coerce(name, value, inner[0])
+        for i, hint_i in enumerate(inner):  # the first type that takes the value
+            try:
+                return _coerce(name, value, hint_i)
+            except ConfigError:
+                if i == len(inner) - 1:
+                    raise
     if origin is tuple:
         items = value if isinstance(value, (list, tuple)) else [value]
         return tuple(_coerce(name, v, args[0]) for v in items)

@@ -79,3 +79,12 @@ def broadcast_flag(info: DistInfo, flag: bool) -> bool:
     t = torch.tensor([int(flag)], device=info.device if info.backend == "nccl" else "cpu")
     dist.broadcast(t, src=0)
     return bool(t.item())
+
+
+def min_int(info: DistInfo, value: int) -> int:
+    """The smallest of every rank's ``value`` (e.g. the batch that fits on all GPUs)."""
+    if not info.enabled:
+        return value
+    t = torch.tensor([value], device=info.device if info.backend == "nccl" else "cpu")
+    dist.all_reduce(t, op=dist.ReduceOp.MIN)
+    return int(t.item())

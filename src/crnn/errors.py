@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-__all__ = ["CrnnError", "CharsetError", "CheckpointError", "ConfigError", "DatasetError"]
+__all__ = ["CrnnError", "CharsetError", "CheckpointError", "ConfigError", "DatasetError",
+           "OutOfMemoryError"]
 
 
 class CrnnError(Exception):
@@ -23,3 +24,7 @@ class ConfigError(CrnnError):
 
 class DatasetError(CrnnError):
     """A dataset, label file or image cannot be used."""
+
+
+class OutOfMemoryError(CrnnError):
+    """A training batch did not fit in the device's memory; the message gives one that does."""

@@ -35,9 +35,17 @@ from .data.dataset import (
     scan_labels,
 )
 from .data.images import Preprocess
-from .distributed import DistInfo, barrier, broadcast_flag, setup, teardown
-from .errors import CheckpointError, ConfigError, DatasetError
+from .distributed import DistInfo, barrier, broadcast_flag, min_int, setup, teardown
+from .errors import CheckpointError, ConfigError, DatasetError, OutOfMemoryError
 from .evaluate import evaluate
+from .memory import (
+    auto_batch_size,
+    free_memory,
+    is_out_of_memory,
+    largest_fitting,
+    probe_width,
+    step_fits,
+)
 from .model import CRNN, ModelConfig
 from .recognizer import Recognizer
 
@@ -185,7 +193,7 @@ class Trainer:
         self.optimizer = make_optimizer(cfg, self.model.parameters(), cfg.lr * self.lr_scale)
         if self.dist.enabled:
             self._log(f"{self.dist.world} processes ({self.dist.backend}) x batch "
-                      f"{cfg.batch_size} = effective batch {self.sampler.global_batch}; lr "
+                      f"{self.batch_size} = effective batch {self.sampler.global_batch}; lr "
                       f"{cfg.lr} x {self.lr_scale:g} ({cfg.lr_scaling} scaling) = "
                       f"{cfg.lr * self.lr_scale:g}")
         steps_per_epoch = len(self.sampler.batches())
@@ -200,6 +208,7 @@ class Trainer:
         self.step = 0
         self.epoch = 0
         self.batch_in_epoch = 0
+        self.saved_step: int | None = None  # step of the last.pt this run wrote or resumed
         self.best: tuple[float, float] | None = None  # (accuracy, -cer)
         self.bad_validations = 0
         if self.resume_ckpt is not None:
@@ -231,7 +240,8 @@ class Trainer:
         if not scan.indices:
             raise DatasetError(f"no usable training samples in {source.name}")
         self.train_set = LineDataset(source, self.charset, self.pre, cfg.oov, scan.indices)
-        self.sampler = BucketBatchSampler(scan.proxies, cfg.batch_size, seed=cfg.seed,
+        self.batch_size = self._resolve_batch_size(scan.proxies)
+        self.sampler = BucketBatchSampler(scan.proxies, self.batch_size, seed=cfg.seed,
                                           num_replicas=self.dist.world, rank=self.dist.rank)
         self.val_source: Source | None = None
         if cfg.val:
@@ -239,6 +249,53 @@ class Trainer:
                                            self.charset)
         self._log(f"training on {len(scan.indices)} samples from {source.name}"
                   + (f"; validating on {len(self.val_source)}" if self.val_source else ""))
+
+    def _resolve_batch_size(self, proxies: list[float]) -> int:
+        """``batch_size``, or for ``auto`` the largest batch whose training step fits in
+        GPU memory at the widest width the data produces (less 10%; the smallest over the
+        processes)."""
+        if self.cfg.batch_size != "auto":
+            return int(self.cfg.batch_size)
+        if self.device.type != "cuda":
+            self._log("batch size auto: memory probing is for GPUs; using 64 on "
+                      f"{self.device.type}")
+            return 64
+        width = probe_width(proxies, self.cfg.height, self.cfg.width, self.cfg.max_width)
+        n = min_int(self.dist, auto_batch_size(self.model, width, self.cfg.height,
+                                               self.cfg.channels, self.device,
+                                               self.cfg.amp))
+        if n == 0:
+            raise OutOfMemoryError(
+                f"batch size auto: not even 8 lines {self.cfg.height}x{width} px fit in the "
+                f"memory of {self.device}; free the GPU, lower max_width or use a smaller "
+                "model")
+        self._log(f"batch size auto: {n} lines per process (probed at {self.cfg.height}x"
+                  f"{width} px, the widest the data produces)")
+        return n
+
+    def _out_of_memory(self, batch: Batch) -> OutOfMemoryError:
+        """The error for a batch that did not fit: its size, one that fits, how to go on."""
+        self.optimizer.zero_grad(set_to_none=True)
+        free_memory(self.device)
+        n, _, h, w = batch.images.shape
+        fit = largest_fitting(
+            # the bare model: a DDP-wrapped one would wait for the other processes
+            lambda k: step_fits(self.model, k, w, h, self.pre.channels, self.device,
+                                self.use_amp), start=max(8, n // 2), limit=max(8, n - 8))
+        fit = int(fit * 0.9) // 8 * 8 if fit >= 16 else fit
+        per = " per process" if self.dist.enabled else ""
+        advice = (f"use --batch-size {fit}{per} (or --batch-size auto)" if fit
+                  else f"not even 8 lines {h}x{w} px fit: lower max_width (now "
+                       f"{self.cfg.max_width}) or use a smaller model")
+        last = self.out / "last.pt"
+        if self.saved_step is not None:
+            then = (f"; the last checkpoint {last} (step {self.saved_step}) is intact: "
+                    f"crnn train --resume {last} --batch-size {fit or 'N'}")
+        else:
+            then = "; no checkpoint had been written yet, so start again with that batch size"
+        return OutOfMemoryError(
+            f"out of memory on {self.device} at step {self.step + 1}: a batch of {n} lines "
+            f"{h}x{w} px (batch size {self.batch_size}{per}) did not fit; {advice}{then}")
 
     def _loader(self) -> torch.utils.data.DataLoader:
         cfg = self.cfg
@@ -274,6 +331,7 @@ class Trainer:
         self.optimizer.load_state_dict(st["optimizer"])
         self.scheduler.load_state_dict(st["scheduler"])
         self.step, self.epoch = st["step"], st["epoch"]
+        self.saved_step = self.step
         self.batch_in_epoch = st["batch_in_epoch"]
         saved_gb = st.get("global_batch", self.sampler.global_batch)
         if saved_gb != self.sampler.global_batch:
@@ -323,7 +381,7 @@ class Trainer:
             return None
         self.model.eval()
         rec = Recognizer(self.model, self.charset, self.pre, self.device,
-                         batch_size=max(64, self.cfg.batch_size))
+                         batch_size=max(64, self.batch_size))
         res = evaluate(rec, self.val_source, examples=3)
         self.model.train()
         barrier(self.dist)
@@ -386,7 +444,12 @@ class Trainer:
                         self.epoch, self.batch_in_epoch = self.epoch + 1, 0
                     if batch is None and not self.dist.enabled:
                         continue  # every sample of this batch was unusable
-                    loss = self._train_step(batch)
+                    try:
+                        loss = self._train_step(batch)
+                    except Exception as exc:
+                        if not is_out_of_memory(exc) or batch is None:
+                            raise
+                        raise self._out_of_memory(batch) from None
                     self.step += 1
                     samples_seen += len(batch) * self.dist.world if batch else 0
                     _after_step(self.step)
@@ -410,6 +473,7 @@ class Trainer:
                     if (stop or end_of_epoch or self.step % cfg.save_every == 0) \
                             and self.dist.is_main:
                         save_checkpoint(self._checkpoint(True), self.out / "last.pt")
+                        self.saved_step = self.step
                     if stop:
                         break
         if bar is not None:

@@ -10,8 +10,15 @@ once more turned by 90/180/270 degrees or skewed 3 degrees, in turn):
 - line recall / precision: a found line box matches a true one at IoU >= 0.5 (true boxes
   are carried through the same turn or skew);
 - page CER: edit distance between the page's text in the method's own reading order and
-  the truth in reading order (NFKC, whitespace removed), summed over pages, over the
-  truth length;
+  the truth in ``pdftotext``'s order (NFKC, whitespace removed), summed over pages, over
+  the truth length. It charges reading-order differences as errors, including where the
+  truth's order is not a reading order (``pdftotext`` interleaves the lines of
+  newsletter columns, and reads tables row by row where crnn reads them column by
+  column);
+- line CER: order-free. Each found line goes to the true line its box overlaps most (at
+  least half of the found box); the found lines of one true line are joined left to
+  right and compared with it; true lines with no found line count as deleted, found
+  lines on no true line as inserted;
 - seconds per page, wall clock, one page at a time.
 
     python benchmarks/page.py [--pages DIR] [--count 8] [--model default] [--rotate]
@@ -40,9 +47,9 @@ from PIL import Image
 from rapidfuzz.distance import Levenshtein
 
 Box = tuple[float, float, float, float]
-# a method reads one page: (grey page) -> (line boxes, page text in reading order, or
-# None when it only finds lines)
-Method = Callable[[np.ndarray], tuple[list[Box], str | None]]
+# a method reads one page: (grey page) -> (line boxes, their texts (None when it only
+# finds lines), page text in reading order)
+Method = Callable[[np.ndarray], tuple[list[Box], list[str] | None, str]]
 
 
 def norm(text: str) -> str:
@@ -61,6 +68,29 @@ def recall_precision(found: list[Box], truth: list[Box]) -> tuple[int, int, int,
     hit_t = sum(any(iou(f, t) >= 0.5 for f in found) for t in truth)
     hit_f = sum(any(iou(f, t) >= 0.5 for t in truth) for f in found)
     return hit_t, len(truth), hit_f, len(found)
+
+
+def line_edits(found: list[Box], texts: list[str], truth: list[Box], want: list[str]
+               ) -> int:
+    """Order-free edit count: found lines assigned to the true line they overlap most."""
+    groups: dict[int, list[tuple[float, str]]] = {}
+    edits = 0
+    for box, text in zip(found, texts, strict=True):
+        area = max(1e-9, (box[2] - box[0]) * (box[3] - box[1]))
+        best, best_frac = -1, 0.5
+        for j, t in enumerate(truth):
+            ix = max(0.0, min(box[2], t[2]) - max(box[0], t[0]))
+            iy = max(0.0, min(box[3], t[3]) - max(box[1], t[1]))
+            if ix * iy / area >= best_frac:
+                best, best_frac = j, ix * iy / area
+        if best < 0:
+            edits += len(norm(text))  # inserted
+        else:
+            groups.setdefault(best, []).append((box[0], text))
+    for j, w in enumerate(want):
+        got = "".join(t for _, t in sorted(groups.get(j, [])))
+        edits += Levenshtein.distance(norm(got), norm(w))
+    return edits
 
 
 def load_pages(folder: Path) -> list[tuple[Path, dict]]:
@@ -109,19 +139,19 @@ def crnn_method(model: str | None) -> tuple[str, Method]:
     from crnn.ocr.page import analyze
 
     if model is None:
-        def layout_only(grey: np.ndarray) -> tuple[list[Box], None]:
+        def layout_only(grey: np.ndarray) -> tuple[list[Box], None, str]:
             lay = analyze(grey)
             h, w = grey.shape
-            return [lay.original_box(ln.box, w, h) for b in lay.blocks for ln in b], None
+            return [lay.original_box(ln.box, w, h) for b in lay.blocks for ln in b], None, ""
 
         return "crnn (line finding only)", layout_only
     from crnn.recognizer import Recognizer, resolve_model_path
 
     rec = Recognizer.load(model, device="cpu")
 
-    def read(grey: np.ndarray) -> tuple[list[Box], str]:
+    def read(grey: np.ndarray) -> tuple[list[Box], list[str], str]:
         page = read_page(grey, rec)
-        return [ln.box for ln in page.lines], page.text
+        return [ln.box for ln in page.lines], [ln.text for ln in page.lines], page.text
 
     return f"crnn ocr ({resolve_model_path(model).name})", read
 
@@ -136,7 +166,7 @@ def tesseract_method(tmp: Path) -> tuple[str, Method] | None:
     # psm 1: automatic page segmentation with orientation detection, when osd is there
     psm = "1" if "osd" in have else "3"
 
-    def read(grey: np.ndarray) -> tuple[list[Box], str]:
+    def read(grey: np.ndarray) -> tuple[list[Box], list[str], str]:
         png = tmp / "tess.png"
         Image.fromarray(grey).save(png)
         res = subprocess.run(["tesseract", str(png), "stdout", "-l", langs, "--psm", psm,
@@ -153,8 +183,9 @@ def tesseract_method(tmp: Path) -> tuple[str, Method] | None:
                 boxes[key] = (x, y, x + bw, y + bh)
             elif f[0] == "5" and f[11].strip():
                 words.setdefault(key, []).append(f[11])
-        text = "".join("".join(words.get(k, [])) for k in boxes)
-        return [b for k, b in boxes.items() if k in words], text
+        keys = [k for k in boxes if k in words]
+        texts = [" ".join(words[k]) for k in keys]
+        return [boxes[k] for k in keys], texts, "".join(texts)
 
     return f"Tesseract psm {psm} ({langs})", read
 
@@ -167,12 +198,12 @@ def rapidocr_method() -> tuple[str, Method] | None:
         return None
     engine = RapidOCR(params={"Global.log_level": "error"})
 
-    def read(grey: np.ndarray) -> tuple[list[Box], str]:
+    def read(grey: np.ndarray) -> tuple[list[Box], list[str], str]:
         res = engine(np.repeat(grey[:, :, None], 3, 2))
         if res.boxes is None or res.txts is None:
-            return [], ""
+            return [], [], ""
         boxes = [_bbox(q) for q in np.asarray(res.boxes).tolist()]
-        return boxes, "".join(res.txts)
+        return boxes, list(res.txts), "".join(res.txts)
 
     return "RapidOCR 3.10 (PP-OCRv6 small det+cls+rec)", read
 
@@ -203,14 +234,16 @@ def main() -> None:
         if not args.no_peers:
             methods += [m for m in (tesseract_method(tmp), rapidocr_method()) if m]
         extra = ["turned 90", "turned 180", "turned 270", "skewed 3"]
-        # per (method, condition): hit truth, truth, hit found, found, edits, chars, s, pages
+        # per (method, condition): hit truth, truth, hit found, found, edits, chars, s,
+        # pages, order-free line edits
         table: dict[tuple[str, str], list[float]] = {}
         for i, (png, truth) in enumerate(pages):
             grey0 = np.asarray(Image.open(png).convert("L"))
             polys = [ln.get("poly") or [(ln["box"][0], ln["box"][1]),
                                         (ln["box"][2], ln["box"][3])]
                      for ln in truth["lines"]]
-            want = norm("".join(ln["text"] for ln in truth["lines"]))
+            want_lines = [ln["text"] for ln in truth["lines"]]
+            want = norm("".join(want_lines))
             cond0 = "upright, scan-degraded" if truth.get("degrade") else "upright, clean"
             variants = [cond0] + ([extra[i % len(extra)]] if args.rotate else [])
             for variant in variants:
@@ -218,20 +251,21 @@ def main() -> None:
                 cond = variant if variant.startswith("upright") else variant.split()[0]
                 for name, read in methods:
                     t0 = time.perf_counter()
-                    found, text = read(grey)
+                    found, texts, text = read(grey)
                     dt = time.perf_counter() - t0
-                    r = table.setdefault((name, cond), [0.0] * 8)
+                    r = table.setdefault((name, cond), [0.0] * 9)
                     for j, v in enumerate(recall_precision(found, tboxes)):
                         r[j] += v
-                    if text is not None:
+                    if texts is not None:
                         r[4] += Levenshtein.distance(norm(text), want)
                         r[5] += len(want)
+                        r[8] += line_edits(found, texts, tboxes, want_lines)
                     r[6] += dt
                     r[7] += 1
         print(f"{len(pages)} pages from {folder}"
               + (" (+1 turned or skewed copy each)" if args.rotate else ""))
         print(f"{'method':44} {'pages':>24} {'n':>3} {'recall':>7} {'precision':>9} "
-              f"{'page CER':>8} {'s/page':>7}")
+              f"{'page CER':>8} {'line CER':>8} {'s/page':>7}")
         order = ["upright, clean", "upright, scan-degraded", "turned", "skewed"]
         for name, _ in methods:
             for cond in order:
@@ -239,13 +273,15 @@ def main() -> None:
                 if not r:
                     continue
                 cer = f"{r[4] / r[5]:.4f}" if r[5] else "-"
+                lcer = f"{r[8] / r[5]:.4f}" if r[5] else "-"
                 print(f"{name:44} {cond:>24} {int(r[7]):3d} {r[0] / max(1, r[1]):7.4f} "
-                      f"{r[2] / max(1, r[3]):9.4f} {cer:>8} {r[6] / r[7]:7.2f}")
+                      f"{r[2] / max(1, r[3]):9.4f} {cer:>8} {lcer:>8} {r[6] / r[7]:7.2f}")
             rs = [table[(name, c)] for c in order if (name, c) in table]
             tot = [sum(x) for x in zip(*rs, strict=True)]
             cer = f"{tot[4] / tot[5]:.4f}" if tot[5] else "-"
+            lcer = f"{tot[8] / tot[5]:.4f}" if tot[5] else "-"
             print(f"{name:44} {'all':>24} {int(tot[7]):3d} {tot[0] / max(1, tot[1]):7.4f} "
-                  f"{tot[2] / max(1, tot[3]):9.4f} {cer:>8} {tot[6] / tot[7]:7.2f}")
+                  f"{tot[2] / max(1, tot[3]):9.4f} {cer:>8} {lcer:>8} {tot[6] / tot[7]:7.2f}")
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 

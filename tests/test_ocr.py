@@ -143,3 +143,17 @@ def test_alto_read_back_by_alto_tools(tmp_path, capsys):
         conf = alto_tools.alto_confidence(fh, xml, xmlns)
     words = [(w, ln.confidence) for p in pages for ln in p.lines for w in ln.text.split()]
     assert conf == round(100 * sum(c for _, c in words) / len(words), 2)
+
+
+def test_overlay_labels_follow_sideways_lines():
+    from crnn.ocr.formats import overlay
+    from crnn.ocr.page import Block, Line, Page
+
+    img = np.full((600, 400), 255, np.uint8)
+    box = (200, 100, 240, 500)  # a vertical line: the page was turned counter-clockwise
+    for rotation, side in ((270, slice(100, 198)), (90, slice(242, 340))):
+        page = Page(400, 600, rotation, 0.0, [Block(box, [Line(box, "录取通知书", 0.9)])])
+        out = np.asarray(overlay(img, page))
+        blue = (out[:, :, 2] > 150) & (out[:, :, 0] < 80)
+        assert blue[100:500, side].sum() > 50, rotation  # the label beside, along the line
+        assert blue[:95, :].sum() == 0  # nothing drawn above the box as on upright pages

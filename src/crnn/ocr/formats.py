@@ -146,16 +146,31 @@ def _font(size: int) -> ImageFont.ImageFont:
 
 def overlay(image: np.ndarray, page: Page) -> Image.Image:
     """The page, lightened, with each line's box and its reading (order number, text,
-    confidence) drawn above it, for a person to check."""
+    confidence) drawn above it, for a person to check. On a sideways page (rotation 90 or
+    270) the labels run along the lines, on the side that is up when the page is read."""
     base = Image.fromarray(image).convert("RGB")
     base = Image.blend(base, Image.new("RGB", base.size, "white"), 0.35)
     draw = ImageDraw.Draw(base)
+    sideways = page.rotation in (90, 270)
     for n, ln in enumerate(page.lines, 1):
         x0, y0, x1, y1 = ln.box
         colour = (0, 150, 0) if ln.confidence >= 0.8 else (220, 120, 0) if \
             ln.confidence >= 0.5 else (220, 0, 0)
         draw.rectangle((x0, y0, x1, y1), outline=colour, width=2)
-        size = max(10, int(0.6 * (y1 - y0)))
-        draw.text((x0, max(0, y0 - size - 2)), f"{n}. {ln.text}  ({ln.confidence:.2f})",
-                  fill=(0, 0, 200), font=_font(size))
+        size = max(10, int(0.6 * ((x1 - x0) if sideways else (y1 - y0))))
+        label = f"{n}. {ln.text}  ({ln.confidence:.2f})"
+        font = _font(size)
+        if not sideways:
+            draw.text((x0, max(0, y0 - size - 2)), label, fill=(0, 0, 200), font=font)
+            continue
+        box = draw.textbbox((0, 0), label, font=font)
+        tile = Image.new("L", (box[2] + 2, box[3] + 2), 0)
+        ImageDraw.Draw(tile).text((0, 0), label, fill=255, font=font)
+        if page.rotation == 270:  # turned counter-clockwise: lines run bottom to top
+            tile = tile.rotate(90, expand=True)
+            at = (max(0, x0 - tile.width - 2), max(0, y1 - tile.height))
+        else:  # turned clockwise: lines run top to bottom
+            tile = tile.rotate(-90, expand=True)
+            at = (x1 + 2, y0)
+        base.paste((0, 0, 200), (*at, at[0] + tile.width, at[1] + tile.height), tile)
     return base

@@ -10,11 +10,11 @@ once more turned by 90/180/270 degrees or skewed 3 degrees, in turn):
 - line recall / precision: a found line box matches a true one at IoU >= 0.5 (true boxes
   are carried through the same turn or skew);
 - page CER: edit distance between the page's text in the method's own reading order and
-  the truth in ``pdftotext``'s order (NFKC, whitespace removed), summed over pages, over
-  the truth length. It charges reading-order differences as errors, including where the
-  truth's order is not a reading order (``pdftotext`` interleaves the lines of
-  newsletter columns, and reads tables row by row where crnn reads them column by
-  column);
+  the truth in the document's reading order (NFKC, whitespace removed), summed over
+  pages, over the truth length. The truth order is the one the page was written in
+  (``order`` in the page JSON: columns in flow order, tables row by row; pages made
+  before that field existed fall back to ``pdftotext``'s order), so reading-order
+  mistakes count as errors;
 - line CER: order-free. Each found line goes to the true line its box overlaps most (at
   least half of the found box); the found lines of one true line are joined left to
   right and compared with it; true lines with no found line count as deleted, found
@@ -243,7 +243,10 @@ def main() -> None:
                                         (ln["box"][2], ln["box"][3])]
                      for ln in truth["lines"]]
             want_lines = [ln["text"] for ln in truth["lines"]]
-            want = norm("".join(want_lines))
+            # the page's text in reading order: the pages' "order" field (document order:
+            # columns in flow order, tables row by row); pdftotext's order without it
+            in_order = sorted(truth["lines"], key=lambda ln: ln.get("order", 0))
+            want = norm("".join(ln["text"] for ln in in_order))
             cond0 = "upright, scan-degraded" if truth.get("degrade") else "upright, clean"
             variants = [cond0] + ([extra[i % len(extra)]] if args.rotate else [])
             for variant in variants:

@@ -7,6 +7,7 @@ import pytest
 from PIL import Image, ImageDraw, ImageFont
 
 from crnn.ocr.layout import (
+    LineBox,
     binarize,
     estimate_skew,
     find_lines,
@@ -97,6 +98,48 @@ def test_lines_found_and_read_in_order(two_columns):
     # map each found line to its truth index; reading order must follow the truth order
     idx = [max(range(len(truth)), key=lambda t: iou(b, truth[t][0])) for b in ordered]
     assert idx == sorted(idx)
+
+
+def _boxes(cells):
+    """(name, x0, y0, x1) with 30-px-high lines -> LineBoxes and a name lookup."""
+    lines = [LineBox((x0, y0, x1, y0 + 30), 20.0) for _, x0, y0, x1 in cells]
+    names = {ln.box: c[0] for ln, c in zip(lines, cells, strict=True)}
+    return lines, names
+
+
+def _read(lines, names):
+    return [names[ln.box] for block in reading_order(lines) for ln in block]
+
+
+def test_tables_read_row_by_row_text_columns_column_by_column():
+    # a ruled schedule: 4 columns of short cells; the last row's place takes two lines
+    # and its date sits between them (vertically centred); a value one pixel higher
+    # than its label still comes after it
+    cells = []
+    for r, y in enumerate((100, 160, 220)):
+        cells += [(f"date{r}", 50, y, 170), (f"time{r}", 260, y + (r == 1), 400),
+                  (f"what{r}", 480, y - (r == 1), 700), (f"place{r}", 780, y, 900)]
+    cells[-1] = ("place2a", 780, 205, 900)
+    cells.append(("place2b", 780, 240, 860))
+    lines, names = _boxes(cells)
+    assert _read(lines, names) == ["date0", "time0", "what0", "place0", "date1", "time1",
+                                   "what1", "place1", "date2", "time2", "what2", "place2a",
+                                   "place2b"]
+    # a form whose heading starts right of the label column (so the first cut is the
+    # vertical one beside the labels): heading first, then label, value, label, value
+    cells = [("unit", 600, 40, 900), ("title", 300, 90, 700)]
+    for r, y in enumerate((160, 220, 280)):
+        cells += [(f"label{r}", 50, y, 150), (f"value{r}", 250, y, 400),
+                  (f"label{r}b", 500, y, 600), (f"value{r}b", 700, y, 850)]
+    lines, names = _boxes(cells)
+    assert _read(lines, names) == ["unit", "title"] + [
+        f"{k}{r}{b}" for r in range(3) for b in ("", "b") for k in ("label", "value")]
+    # a two-column newsletter whose lines share rows: long lines, read column by column
+    cells = [(f"{side}{i}", x0, 100 + 45 * i, x0 + 420)
+             for side, x0 in (("left", 50), ("right", 530)) for i in range(6)]
+    lines, names = _boxes(cells)
+    assert _read(lines, names) == [f"left{i}" for i in range(6)] + \
+        [f"right{i}" for i in range(6)]
 
 
 def test_wide_gap_keeps_date_separate():

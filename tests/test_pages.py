@@ -80,6 +80,24 @@ def test_source_matching_recovers_spaces_and_rejects_mismatches() -> None:
     assert src.label_of("") is None
 
 
+def test_document_order_follows_the_source_not_pdftotext() -> None:
+    src = pages._Source(["Left column first line and its second line", "内容", "内容",
+                         "Right column text", "学号：2024", "2"])
+    taken: set[tuple[int, int]] = set()
+    # pdftotext interleaves the two columns row by row; a label used twice takes its
+    # occurrences in turn; a cell "2" is the cell, not the "2" inside the number before it
+    segs = ["Leftcolumnfirstline", "Rightcolumntext", "anditssecondline", "内容", "内容",
+            "2"]
+    pos = [src.position_of(t, taken) for t in segs]
+    assert pos == [(0, 0), (3, 0), (0, 19), (1, 0), (2, 0), (5, 0)]
+    assert pages._document_order(pos) == [0, 4, 1, 2, 3, 5]
+    # the continuation of the line before wins over an earlier occurrence
+    src = pages._Source(["毕业。", "学分方可毕业。"])
+    assert src.position_of("业。", set(), after=(1, 5)) == (1, 5)
+    # an unmatched line stays after the line before it
+    assert pages._document_order([(1, 0), None, (0, 0)]) == [1, 2, 0]
+
+
 _BBOX = """<!DOCTYPE html><html xmlns="http://www.w3.org/1999/xhtml"><head></head><body><doc>
 <page width="595" height="842"><flow><block xMin="70" yMin="80" xMax="500" yMax="96">
 <line xMin="70" yMin="80" xMax="500" yMax="96">

@@ -30,7 +30,8 @@ CLEAN = {
     "colors": {"paper": [255, 255], "ink": [0, 0], "opacity": [1.0, 1.0], "invert_p": 0.0},
     "background": {"flat": 1.0, "gradient": 0.0, "paper": 0.0},
     "degrade": {name: {"p": 0.0} for name in
-                ("rotate", "perspective", "shear", "light", "blur", "resample", "noise", "jpeg")},
+                ("stretch", "rotate", "perspective", "shear", "light", "blur", "resample",
+                 "noise", "jpeg")},
 }
 
 
@@ -215,6 +216,22 @@ def test_size_parsing() -> None:
     assert parse_size(None) == (None, 32)
     with pytest.raises(ConfigError):
         parse_size("wide")
+
+
+def test_stretch_widens_or_narrows_the_same_line() -> None:
+    """degrade.stretch scales lines horizontally: same seed, same text and face, a line
+    drawn at scale 1.25 is ~1.25x as wide as at 1 and at 0.8 ~0.8x (margins aside)."""
+    widths = {}
+    for scale in (0.8, 1.0, 1.25):
+        deg = {**CLEAN["degrade"], "stretch": {"p": 1.0, "scale": [scale, scale]}}
+        ovr = {**CLEAN, "degrade": deg, "margins": {k: [0.0, 0.0] for k in
+                                                    ("top", "bottom", "left", "right")}}
+        synth = Synthesizer(spec_for("zh", 50, seed=9, overrides=ovr))
+        widths[scale] = [synth.sample(i).image.shape[1] for i in range(0, 50, 5)]
+    for w08, w1, w125 in zip(widths[0.8], widths[1.0], widths[1.25], strict=True):
+        assert 1.1 < w125 / w1 < 1.4 and 0.7 < w08 / w1 < 0.9, (w08, w1, w125)
+    with pytest.raises(ConfigError, match="stretch"):
+        load_config(overrides={"degrade": {"stretch": {"p": 0.5, "scale": [0.0, 1.0]}}})
 
 
 def test_images_are_grey_tight_and_never_clipped() -> None:

@@ -244,7 +244,8 @@ def _split_gaps(cols: np.ndarray, min_gap: float) -> list[tuple[int, int]]:
 def reading_order(lines: list[LineBox]) -> list[list[LineBox]]:
     """Group lines into blocks in reading order with a recursive XY-cut: at each level cut
     along the widest empty band, vertical (columns, left to right) or horizontal (top to
-    bottom); a region with no band is one block, its lines top to bottom."""
+    bottom); a region with no band is one block, its lines top to bottom. A region whose
+    columns hold short items on shared rows is a table: one block read row by row."""
     if not lines:
         return []
     ch = float(np.median([ln.box[3] - ln.box[1] for ln in lines]))
@@ -283,6 +284,11 @@ def _xycut(lines: list[LineBox], ch: float, blocks: list[list[LineBox]],
     vbest = max(vgaps, default=None)
     hbest = max(hgaps, default=None)
     if vbest is not None and (hbest is None or vbest[0] >= hbest[0]):
+        if sort and not one_row:
+            table = _table_rows(lines, ch)
+            if table is not None:
+                blocks.extend(table)
+                return
         cut = (vbest[1] + vbest[2]) / 2
         _xycut([ln for ln in lines if ln.box[2] <= cut], ch, blocks, sort)
         _xycut([ln for ln in lines if ln.box[2] > cut], ch, blocks, sort)
@@ -295,6 +301,71 @@ def _xycut(lines: list[LineBox], ch: float, blocks: list[list[LineBox]],
     if not sort:
         blocks.append(lines)
         return
-    # one block: lines top to bottom (then left to right for lines sharing a row)
-    blocks.append(sorted(lines, key=lambda ln: (ln.box[1] + ln.box[3]) // max(1, int(ch))
-                         * 100000 + ln.box[0]))
+    # one block: a table (whose column gaps merged cells may have closed) row by row,
+    # else lines top to bottom, those sharing a row left to right
+    table = _table_rows(lines, ch) if not one_row else None
+    blocks.extend(table if table is not None else [_flat(_rows(lines, 0.5))])
+
+
+# A table's cells are short: text columns (a newsletter's) run to many characters a line.
+_TABLE_MAX_CELL = 12.0   # median line width, in line heights
+_TABLE_MIN_SHARED = 0.6  # share of rows holding items of two or more columns
+
+
+def _rows(lines: list[LineBox], overlap: float | None) -> list[list[list[LineBox]]]:
+    """Lines grouped into rows of cells, top to bottom: sorted by top, a line joins the
+    current row when it overlaps the row's vertical span by at least ``overlap`` of its
+    own height (None: by anything, so rows are what empty horizontal bands separate).
+    A row's cells run left to right; lines stacked in one cell (overlapping in x) top to
+    bottom."""
+    rows: list[list[LineBox]] = []
+    span = (0, 0)
+    for ln in sorted(lines, key=lambda ln: (ln.box[1], ln.box[0])):
+        h = ln.box[3] - ln.box[1]
+        need = 1e-9 if overlap is None else overlap * h
+        if rows and min(span[1], ln.box[3]) - max(span[0], ln.box[1]) >= need:
+            rows[-1].append(ln)
+            span = (min(span[0], ln.box[1]), max(span[1], ln.box[3]))
+        else:
+            rows.append([ln])
+            span = (ln.box[1], ln.box[3])
+    out = []
+    for row in rows:
+        cells: list[list[LineBox]] = []
+        right = -1
+        for ln in sorted(row, key=lambda ln: ln.box[0]):
+            if cells and ln.box[0] < right:
+                cells[-1].append(ln)
+                right = max(right, ln.box[2])
+            else:
+                cells.append([ln])
+                right = ln.box[2]
+        out.append([sorted(cell, key=lambda ln: ln.box[1]) for cell in cells])
+    return out
+
+
+def _flat(rows: list[list[list[LineBox]]]) -> list[LineBox]:
+    return [ln for row in rows for cell in row for ln in cell]
+
+
+def _table_rows(lines: list[LineBox], ch: float) -> list[list[LineBox]] | None:
+    """The region as blocks if it holds a table, else None: the single-item rows above
+    the table (a heading the cut could not separate), the table row by row (see
+    :func:`_rows`), the single-item rows below. A table: at least two rows, most of them
+    holding two or more cells side by side, and short items (text columns whose lines
+    share rows, as a newsletter's do, have long ones). A row is what a line overlapping
+    the rows's span by a fifth of its height joins, so a two-line cell stays in the row
+    its vertically centred neighbours span."""
+    widths = [ln.box[2] - ln.box[0] for ln in lines]
+    if float(np.median(widths)) > _TABLE_MAX_CELL * ch:
+        return None
+    rows = _rows(lines, 0.2)
+    multi = [i for i, row in enumerate(rows) if len(row) >= 2]
+    if not multi:
+        return None
+    top, bottom = multi[0], multi[-1] + 1
+    core = rows[top:bottom]
+    if len(core) < 2 or len(multi) < _TABLE_MIN_SHARED * len(core):
+        return None
+    parts = [rows[:top], core, rows[bottom:]]
+    return [_flat(p) for p in parts if p]

@@ -12,8 +12,10 @@ matching span of the source (NFC, single spaces between Latin words only).
 A share of the pages gets a mild scan degradation (contrast, a skew within +-1 degree,
 blur, noise, JPEG); line crops then follow the transform (each line is sampled along its
 rotated box). With ``--keep-pages DIR`` each page PNG is kept with a JSON of its lines
-(box and polygon in page pixels, text, whether verified, the sample number) for page-level
-OCR work.
+(box and polygon in page pixels, text, whether verified, the sample number, and ``order``:
+the line's rank in reading order, taken from the document's source so that columns read
+in flow order and tables row by row) for page-level OCR work. The list itself is in
+pdftotext's order.
 """
 
 from __future__ import annotations
@@ -386,6 +388,22 @@ def _bbox_pages(html: str, path: Path) -> list[list[_Segment]]:
     return pages
 
 
+def _document_order(positions: list[tuple[int, int] | None]) -> list[int]:
+    """Reading-order rank of each line from its place in the document's source (columns
+    in flow order, tables row by row), where pdftotext's own order may interleave
+    columns. A line not found in the source keeps its place after the line before it."""
+    keys = []
+    last: tuple[int, int] = (-1, -1)
+    for i, p in enumerate(positions):
+        if p is not None:
+            last = p
+        keys.append((last, i))
+    rank = [0] * len(positions)
+    for r, (_, i) in enumerate(sorted(keys)):
+        rank[i] = r
+    return rank
+
+
 def _make_segment(words: list[tuple[Any, ...]]) -> _Segment:
     return _Segment("".join("".join(w[0].split()) for w in words),
                     (min(w[1] for w in words), min(w[2] for w in words),
@@ -400,6 +418,33 @@ class _Source:
         for t in texts:
             idx = [i for i, c in enumerate(t) if not c.isspace()]
             self.entries.append((t, "".join(t[i] for i in idx), idx))
+
+    def position_of(self, stripped: str, taken: set[tuple[int, int]],
+                    after: tuple[int, int] | None = None) -> tuple[int, int] | None:
+        """Where ``stripped`` sits in the document: (source text index, offset), added to
+        ``taken``; None if nowhere. Preferred in turn: the continuation of the line before
+        (``after``: its text index and end offset), a whole source text (a table cell),
+        the first occurrence not yet taken (so a label used twice takes its occurrences in
+        turn, and a short cell is not placed inside an earlier paragraph)."""
+        if not stripped:
+            return None
+        if after is not None:
+            e, k = after
+            if self.entries[e][1].startswith(stripped, k) and (e, k) not in taken:
+                taken.add((e, k))
+                return e, k
+        for e, (_, flat, _) in enumerate(self.entries):
+            if flat == stripped and (e, 0) not in taken:
+                taken.add((e, 0))
+                return e, 0
+        for e, (_, flat, _) in enumerate(self.entries):
+            k = flat.find(stripped)
+            while k >= 0:
+                if (e, k) not in taken:
+                    taken.add((e, k))
+                    return e, k
+                k = flat.find(stripped, k + 1)
+        return None
 
     def label_of(self, stripped: str) -> str | None:
         """The source span whose non-space characters are exactly ``stripped``."""
@@ -520,8 +565,15 @@ def _render_pdf(pdf: Path, doc: Document, style: dict[str, Any], index: int,
         img_path.unlink()
         h, w = img.shape
         scale = dpi / 72.0
+        taken: set[tuple[int, int]] = set()
+        positions: list[tuple[int, int] | None] = []
+        after = None
         for s in segs:
             s.label = source.label_of(s.text)
+            pos = source.position_of(s.text, taken, after) if s.label is not None else None
+            after = None if pos is None else (pos[0], pos[1] + len(s.text))
+            positions.append(pos)
+        order = _document_order(positions)
         _crop_boxes(segs, scale, w, h)
         _trim_pads(segs, img, scale)
         deg = _draw_degrade(prng, dpi) if style["pages_degraded"] else None
@@ -544,6 +596,7 @@ def _render_pdf(pdf: Path, doc: Document, style: dict[str, Any], index: int,
             po.record["lines"].append({
                 "text": s.label if s.label is not None else s.text,
                 "verified": s.label is not None,
+                "order": order[li],
                 "box": [round(min(xs), 1), round(min(ys), 1), round(max(xs), 1),
                         round(max(ys), 1)],
                 "poly": [[round(a, 1), round(b, 1)] for a, b in poly]})

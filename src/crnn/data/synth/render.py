@@ -5,7 +5,8 @@ The pipeline, all seeded by one :class:`random.Random`:
 
 1. The text is assembled from glyphs PIL rasterised (and cached) at the font size
    (the output height by default), with optional extra spacing and fake bold.
-2. Rotation, perspective and shear warp the mask onto a canvas large enough to hold it.
+2. Horizontal stretch, rotation, perspective and shear warp the mask onto a canvas large
+   enough to hold it.
 3. The crop is the ink's bounding box, widened vertically to the font's line box (so
    "ooo" and "Ag国" get the same text height), plus small random margins. Text is never
    clipped: the crop always contains every inked pixel.
@@ -187,10 +188,15 @@ def text_mask(text: str, fonts: FontCache, k: int, style: LineStyle
 
 def _geometry(rng: random.Random, cfg: SynthConfig, h: int, w: int, size: int
               ) -> np.ndarray | None:
-    """A 3x3 homography (rotation, shear, perspective) about the mask centre, or None."""
+    """A 3x3 homography (horizontal stretch, rotation, shear, perspective) about the mask
+    centre, or None."""
     m = np.eye(3)
     changed = False
     cx, cy = w / 2.0, h / 2.0
+    st = cfg.effect("stretch")
+    if rng.random() < st.p:
+        m = np.array([[rng.uniform(st.lo, st.hi), 0, 0], [0, 1, 0], [0, 0, 1]]) @ m
+        changed = True
     rot = cfg.effect("rotate")
     if rng.random() < rot.p:
         a = math.radians(rng.uniform(rot.lo, rot.hi))

@@ -309,21 +309,19 @@ def _xycut(lines: list[LineBox], ch: float, blocks: list[list[LineBox]],
 
 # A table's cells are short: text columns (a newsletter's) run to many characters a line.
 _TABLE_MAX_CELL = 12.0   # median line width, in line heights
-_TABLE_MIN_SHARED = 0.6  # share of rows holding items of two or more columns
+_TABLE_MIN_SHARED = 0.6  # share of a table's rows holding two or more cells
 
 
-def _rows(lines: list[LineBox], overlap: float | None) -> list[list[list[LineBox]]]:
+def _rows(lines: list[LineBox], overlap: float) -> list[list[list[LineBox]]]:
     """Lines grouped into rows of cells, top to bottom: sorted by top, a line joins the
     current row when it overlaps the row's vertical span by at least ``overlap`` of its
-    own height (None: by anything, so rows are what empty horizontal bands separate).
-    A row's cells run left to right; lines stacked in one cell (overlapping in x) top to
-    bottom."""
+    own height. A row's cells run left to right; lines stacked in one cell (overlapping
+    in x) top to bottom."""
     rows: list[list[LineBox]] = []
     span = (0, 0)
     for ln in sorted(lines, key=lambda ln: (ln.box[1], ln.box[0])):
         h = ln.box[3] - ln.box[1]
-        need = 1e-9 if overlap is None else overlap * h
-        if rows and min(span[1], ln.box[3]) - max(span[0], ln.box[1]) >= need:
+        if rows and min(span[1], ln.box[3]) - max(span[0], ln.box[1]) >= overlap * h:
             rows[-1].append(ln)
             span = (min(span[0], ln.box[1]), max(span[1], ln.box[3]))
         else:
@@ -354,7 +352,7 @@ def _table_rows(lines: list[LineBox], ch: float) -> list[list[LineBox]] | None:
     :func:`_rows`), the single-item rows below. A table: at least two rows, most of them
     holding two or more cells side by side, and short items (text columns whose lines
     share rows, as a newsletter's do, have long ones). A row is what a line overlapping
-    the rows's span by a fifth of its height joins, so a two-line cell stays in the row
+    the row's span by a fifth of its height joins, so a two-line cell stays in the row
     its vertically centred neighbours span."""
     widths = [ln.box[2] - ln.box[0] for ln in lines]
     if float(np.median(widths)) > _TABLE_MAX_CELL * ch:

@@ -134,6 +134,27 @@ def test_tables_read_row_by_row_text_columns_column_by_column():
     lines, names = _boxes(cells)
     assert _read(lines, names) == ["unit", "title"] + [
         f"{k}{r}{b}" for r in range(3) for b in ("", "b") for k in ("label", "value")]
+    # four rows whose description cell wraps (top-aligned: the second line is a row of
+    # its own until joined to the cell above)
+    cells = []
+    for r in range(4):
+        y = 100 + 90 * r
+        cells += [(f"no{r}", 50, y, 90), (f"item{r}", 200, y, 500), (f"item{r}w", 200, y + 35,
+                                                                      330),
+                  (f"sum{r}", 600, y, 700)]
+    lines, names = _boxes(cells)
+    assert _read(lines, names) == [n for r in range(4) for n in
+                                   (f"no{r}", f"item{r}", f"item{r}w", f"sum{r}")]
+    # two columns of short list items: a table only where ruling lines run through it
+    cells = [(f"{side}{i}", x0, 100 + 45 * i, x0 + 250)
+             for side, x0 in (("L", 50), ("R", 600)) for i in range(5)]
+    lines, names = _boxes(cells)
+    by_column = [f"L{i}" for i in range(5)] + [f"R{i}" for i in range(5)]
+    assert _read(lines, names) == by_column
+    ruled = np.zeros((400, 1000), bool)
+    ruled[137, 40:900] = True   # a rule between the first two rows
+    order = [names[ln.box] for block in reading_order(lines, ruled) for ln in block]
+    assert order == [f"{side}{i}" for i in range(5) for side in "LR"]
     # a two-column newsletter whose lines share rows: long lines, read column by column
     cells = [(f"{side}{i}", x0, 100 + 45 * i, x0 + 420)
              for side, x0 in (("left", 50), ("right", 530)) for i in range(6)]

@@ -241,16 +241,20 @@ def _split_gaps(cols: np.ndarray, min_gap: float) -> list[tuple[int, int]]:
     return list(zip(starts, ends, strict=True))
 
 
-def reading_order(lines: list[LineBox]) -> list[list[LineBox]]:
+def reading_order(lines: list[LineBox], rules: np.ndarray | None = None
+                  ) -> list[list[LineBox]]:
     """Group lines into blocks in reading order with a recursive XY-cut: at each level cut
     along the widest empty band, vertical (columns, left to right) or horizontal (top to
     bottom); a region with no band is one block, its lines top to bottom. A region whose
-    columns hold short items on shared rows is a table: one block read row by row."""
+    columns hold short items on shared rows is a table, one block read row by row, when
+    it has three or more columns or ruling lines (``rules``: the mask
+    :func:`remove_rules` returns, in the lines' coordinates) run through it; two columns
+    of short lines without rules are read column by column."""
     if not lines:
         return []
     ch = float(np.median([ln.box[3] - ln.box[1] for ln in lines]))
     blocks: list[list[LineBox]] = []
-    _xycut(lines, ch, blocks)
+    _xycut(lines, ch, blocks, rules=rules)
     return blocks
 
 
@@ -267,7 +271,7 @@ def _gaps(intervals: list[tuple[int, int]]) -> list[tuple[int, int, int]]:
 
 
 def _xycut(lines: list[LineBox], ch: float, blocks: list[list[LineBox]],
-           sort: bool = True) -> None:
+           sort: bool = True, rules: np.ndarray | None = None) -> None:
     """``ch``: the typical line height. Vertical bands at least ``ch`` wide (``2.5 ch``
     within a single row) and horizontal ones at least ``0.6 ch`` high separate blocks;
     the wider band is cut first."""
@@ -285,25 +289,25 @@ def _xycut(lines: list[LineBox], ch: float, blocks: list[list[LineBox]],
     hbest = max(hgaps, default=None)
     if vbest is not None and (hbest is None or vbest[0] >= hbest[0]):
         if sort and not one_row:
-            table = _table_rows(lines, ch)
+            table = _table_rows(lines, ch, rules)
             if table is not None:
                 blocks.extend(table)
                 return
         cut = (vbest[1] + vbest[2]) / 2
-        _xycut([ln for ln in lines if ln.box[2] <= cut], ch, blocks, sort)
-        _xycut([ln for ln in lines if ln.box[2] > cut], ch, blocks, sort)
+        _xycut([ln for ln in lines if ln.box[2] <= cut], ch, blocks, sort, rules)
+        _xycut([ln for ln in lines if ln.box[2] > cut], ch, blocks, sort, rules)
         return
     if hbest is not None and hbest[0] >= 0.6 * ch:
         cut = (hbest[1] + hbest[2]) / 2
-        _xycut([ln for ln in lines if ln.box[3] <= cut], ch, blocks, sort)
-        _xycut([ln for ln in lines if ln.box[3] > cut], ch, blocks, sort)
+        _xycut([ln for ln in lines if ln.box[3] <= cut], ch, blocks, sort, rules)
+        _xycut([ln for ln in lines if ln.box[3] > cut], ch, blocks, sort, rules)
         return
     if not sort:
         blocks.append(lines)
         return
     # one block: a table (whose column gaps merged cells may have closed) row by row,
     # else lines top to bottom, those sharing a row left to right
-    table = _table_rows(lines, ch) if not one_row else None
+    table = _table_rows(lines, ch, rules) if not one_row else None
     blocks.extend(table if table is not None else [_flat(_rows(lines, 0.5))])
 
 
@@ -346,18 +350,30 @@ def _flat(rows: list[list[list[LineBox]]]) -> list[LineBox]:
     return [ln for row in rows for cell in row for ln in cell]
 
 
-def _table_rows(lines: list[LineBox], ch: float) -> list[list[LineBox]] | None:
+def _table_rows(lines: list[LineBox], ch: float, rules: np.ndarray | None
+                ) -> list[list[LineBox]] | None:
     """The region as blocks if it holds a table, else None: the single-item rows above
-    the table (a heading the cut could not separate), the table row by row (see
-    :func:`_rows`), the single-item rows below. A table: at least two rows, most of them
-    holding two or more cells side by side, and short items (text columns whose lines
-    share rows, as a newsletter's do, have long ones). A row is what a line overlapping
-    the row's span by a fifth of its height joins, so a two-line cell stays in the row
-    its vertically centred neighbours span."""
+    the table (a heading the cut could not separate) as one block, the table row by row
+    (see :func:`_rows`), the single-item rows below as one block.
+
+    A table: short items (text columns whose lines share rows, as a newsletter's do, have
+    long ones); at least two rows, most of them holding two or more cells side by side;
+    and three or more cells in at least half of those rows, or ruling lines in the
+    region. A row is what a line overlapping the row's span by a fifth of its height
+    joins, so a two-line cell stays in the row its vertically centred neighbours span; a
+    single-cell row just below a row and inside one of its cells' x-range is that cell's
+    next line (a top-aligned cell that wraps)."""
     widths = [ln.box[2] - ln.box[0] for ln in lines]
     if float(np.median(widths)) > _TABLE_MAX_CELL * ch:
         return None
-    rows = _rows(lines, 0.2)
+    rows: list[list[list[LineBox]]] = []
+    for row in _rows(lines, 0.2):
+        if rows and len(row) == 1:
+            cell = _wrapped_cell(rows[-1], row[0], ch)
+            if cell is not None:
+                cell.extend(row[0])
+                continue
+        rows.append(row)
     multi = [i for i, row in enumerate(rows) if len(row) >= 2]
     if not multi:
         return None
@@ -365,5 +381,34 @@ def _table_rows(lines: list[LineBox], ch: float) -> list[list[LineBox]] | None:
     core = rows[top:bottom]
     if len(core) < 2 or len(multi) < _TABLE_MIN_SHARED * len(core):
         return None
+    wide = sum(len(rows[i]) >= 3 for i in multi) >= 0.5 * len(multi)
+    if not wide:
+        # ruling lines between or around the rows (half a line height of margin)
+        m = int(0.5 * ch)
+        x0 = max(0, min(ln.box[0] for ln in lines) - m)
+        y0 = max(0, min(ln.box[1] for ln in lines) - m)
+        x1 = max(ln.box[2] for ln in lines) + m
+        y1 = max(ln.box[3] for ln in lines) + m
+        if rules is None or not rules[y0:y1, x0:x1].any():
+            return None
     parts = [rows[:top], core, rows[bottom:]]
     return [_flat(p) for p in parts if p]
+
+
+def _wrapped_cell(row: list[list[LineBox]], cell: list[LineBox], ch: float
+                  ) -> list[LineBox] | None:
+    """The cell of ``row`` that ``cell`` (a lone cell of the next row) continues: it
+    starts at most 0.6 line heights below the row and lies within that cell's x-range
+    (a few pixels of slack); else None."""
+    bottom = max(ln.box[3] for c in row for ln in c)
+    cx0 = min(ln.box[0] for ln in cell)
+    cx1 = max(ln.box[2] for ln in cell)
+    if min(ln.box[1] for ln in cell) - bottom > 0.6 * ch:
+        return None
+    slack = 0.3 * ch
+    for c in row:
+        x0 = min(ln.box[0] for ln in c)
+        x1 = max(ln.box[2] for ln in c)
+        if cx0 >= x0 - slack and cx1 <= x1 + slack:
+            return c
+    return None

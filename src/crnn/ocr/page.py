@@ -149,18 +149,18 @@ def analyze(image: np.ndarray, min_line_height: int = 6) -> Layout:
     """Find the lines of a page (grey or RGB uint8): seals masked, rules removed, a sideways
     page turned, skew corrected, lines found and ordered."""
     grey0 = _grey_without_seals(image)
-    ink0, _ = remove_rules(binarize(grey0))
+    ink0, rules0 = remove_rules(binarize(grey0))
     turn = 90 if is_sideways(ink0) else 0
     grey, m_turn = rotate(grey0, turn) if turn else (grey0, _identity())
-    ink = remove_rules(binarize(grey))[0] if turn else ink0
+    ink, rules = remove_rules(binarize(grey)) if turn else (ink0, rules0)
     skew = estimate_skew(ink)
     m_skew = _identity()
     if abs(skew) >= 0.1:
         grey, m_skew = rotate(grey, skew)
-        ink = remove_rules(binarize(grey))[0]
+        ink, rules = remove_rules(binarize(grey))
     lines = [ln for ln in find_lines(ink) if ln.box[3] - ln.box[1] >= min_line_height]
     to_orig = np.linalg.inv(_as3(m_skew) @ _as3(m_turn))[:2]
-    return Layout(grey, reading_order(lines), turn, round(skew, 2), to_orig)
+    return Layout(grey, reading_order(lines, rules), turn, round(skew, 2), to_orig)
 
 
 def read_page(image: np.ndarray | str | Path, recognizer: Recognizer | None = None,

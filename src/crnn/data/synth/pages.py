@@ -423,9 +423,11 @@ class _Source:
                     after: tuple[int, int] | None = None) -> tuple[int, int] | None:
         """Where ``stripped`` sits in the document: (source text index, offset), added to
         ``taken``; None if nowhere. Preferred in turn: the continuation of the line before
-        (``after``: its text index and end offset), a whole source text (a table cell),
-        the first occurrence not yet taken (so a label used twice takes its occurrences in
-        turn, and a short cell is not placed inside an earlier paragraph)."""
+        (``after``: its text index and end offset), a whole source text (a one-line table
+        cell, so that ``2`` is not placed inside an earlier number), the first occurrence
+        not yet taken (so a label used twice takes its occurrences in turn). A text that
+        also occurs inside an earlier paragraph and is neither of the first two (the
+        first line of a wrapped cell) is placed there: a known limit."""
         if not stripped:
             return None
         if after is not None:

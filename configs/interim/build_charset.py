@@ -2,7 +2,7 @@
 N most frequent Chinese characters, counted over jieba's word-frequency dictionary
 (each character of a word gets the word's frequency).
 
-    python configs/interim/build_charset.py --hanzi 2500 --with-fields \
+    python configs/interim/build_charset.py --hanzi 3500 --with-fields --late-punct \
         --out configs/interim/charset.txt
 
 ``--with-fields`` appends the characters that ``crnn synth``'s document-field generator
@@ -22,6 +22,9 @@ from collections import Counter
 from crnn.data.synth.text import jieba_dict_path
 
 PUNCT = "，。、：；（）《》“”‘’！？—·〇～％￥【】"
+# Punctuation added after the first models (the tortoise-shell brackets of official
+# document numbers, 校发〔2025〕12号): appended last so earlier rows keep their places.
+LATE_PUNCT = "〔〕"
 
 
 def frequent_hanzi(n: int) -> list[str]:
@@ -59,12 +62,16 @@ def main() -> None:
     ap.add_argument("--hanzi", type=int, default=2500)
     ap.add_argument("--with-fields", action="store_true",
                     help="add the characters of generated document fields")
+    ap.add_argument("--late-punct", action="store_true",
+                    help=f"append {LATE_PUNCT} (after the field characters)")
     ap.add_argument("--out", required=True)
     args = ap.parse_args()
     chars = ["blank"] + [chr(c) for c in range(0x20, 0x7F)] + list(PUNCT)
     chars += frequent_hanzi(args.hanzi)
     if args.with_fields:
         chars += field_characters(set(chars))
+    if args.late_punct:
+        chars += [c for c in LATE_PUNCT if c not in chars]
     with open(args.out, "w", encoding="utf-8") as fh:
         fh.write("\n".join(chars) + "\n")
     print(f"{args.out}: {len(chars) - 1} characters")

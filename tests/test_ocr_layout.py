@@ -155,6 +155,12 @@ def test_tables_read_row_by_row_text_columns_column_by_column():
     ruled[137, 40:900] = True   # a rule between the first two rows
     order = [names[ln.box] for block in reading_order(lines, ruled) for ln in block]
     assert order == [f"{side}{i}" for i in range(5) for side in "LR"]
+    # two fields on a row above a line under the first (a wide gap beside it): top to
+    # bottom; a right-aligned number just above a left-aligned greeting: likewise
+    cells = [("title", 300, 40, 700), ("name", 50, 100, 250), ("id", 600, 100, 900),
+             ("major", 50, 150, 230), ("no", 700, 210, 900), ("dear", 50, 242, 200)]
+    lines, names = _boxes(cells)
+    assert _read(lines, names) == ["title", "name", "id", "major", "no", "dear"]
     # a two-column newsletter whose lines share rows: long lines, read column by column
     cells = [(f"{side}{i}", x0, 100 + 45 * i, x0 + 420)
              for side, x0 in (("left", 50), ("right", 530)) for i in range(6)]

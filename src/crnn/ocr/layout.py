@@ -294,9 +294,17 @@ def _xycut(lines: list[LineBox], ch: float, blocks: list[list[LineBox]],
                 blocks.extend(table)
                 return
         cut = (vbest[1] + vbest[2]) / 2
-        _xycut([ln for ln in lines if ln.box[2] <= cut], ch, blocks, sort, rules)
-        _xycut([ln for ln in lines if ln.box[2] > cut], ch, blocks, sort, rules)
-        return
+        left = [ln for ln in lines if ln.box[2] <= cut]
+        right = [ln for ln in lines if ln.box[2] > cut]
+        # columns share their height and each holds lines set close together; two
+        # sides that do not (a field beside a heading, a second field on a row above a
+        # line, a date right of a paragraph's last line) are read top to bottom
+        if hbest is None or not sort or (_shared_height(left, right) >= 0.5
+                                         and _dense(left, ch) and _dense(right, ch)):
+            _xycut(left, ch, blocks, sort, rules)
+            _xycut(right, ch, blocks, sort, rules)
+            return
+        hbest = (max(hbest[0], ch), hbest[1], hbest[2])
     if hbest is not None and hbest[0] >= 0.6 * ch:
         cut = (hbest[1] + hbest[2]) / 2
         _xycut([ln for ln in lines if ln.box[3] <= cut], ch, blocks, sort, rules)
@@ -309,6 +317,23 @@ def _xycut(lines: list[LineBox], ch: float, blocks: list[list[LineBox]],
     # else lines top to bottom, those sharing a row left to right
     table = _table_rows(lines, ch, rules) if not one_row else None
     blocks.extend(table if table is not None else [_flat(_rows(lines, 0.5))])
+
+
+def _shared_height(a: list[LineBox], b: list[LineBox]) -> float:
+    """How much of the shorter vertical span of two groups of lines the other covers."""
+    a0, a1 = min(ln.box[1] for ln in a), max(ln.box[3] for ln in a)
+    b0, b1 = min(ln.box[1] for ln in b), max(ln.box[3] for ln in b)
+    return max(0, min(a1, b1) - max(a0, b0)) / max(1, min(a1 - a0, b1 - b0))
+
+
+def _dense(lines: list[LineBox], ch: float) -> bool:
+    """Several lines whose typical vertical gap is at most 1.5 line heights (a column of
+    text, double-spaced at most), as opposed to a single line or lines far apart."""
+    if len(lines) < 2:
+        return False
+    ls = sorted(lines, key=lambda ln: ln.box[1])
+    gaps = [max(0, b.box[1] - a.box[3]) for a, b in zip(ls, ls[1:], strict=False)]
+    return float(np.median(gaps)) <= 1.5 * ch
 
 
 # A table's cells are short: text columns (a newsletter's) run to many characters a line.

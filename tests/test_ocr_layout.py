@@ -190,3 +190,6 @@ def test_sideways_pages_are_detected():
     g = grey(img)
     assert not is_sideways(remove_rules(binarize(g))[0])
     assert is_sideways(remove_rules(binarize(np.ascontiguousarray(np.rot90(g))))[0])
+    # skewed pages are not sideways (their rows blur; columns must not win)
+    for angle in (-6.0, 3.0, 8.0):
+        assert not is_sideways(remove_rules(binarize(rotate(g, angle)[0]))[0]), angle

@@ -91,13 +91,20 @@ def estimate_skew(ink: np.ndarray, max_angle: float = 10.0) -> float:
     return best(np.arange(coarse - 1.0, coarse + 1.01, 0.1))
 
 
-def is_sideways(ink: np.ndarray) -> bool:
+def is_sideways(ink: np.ndarray, max_angle: float = 10.0) -> bool:
     """True when the text runs vertically (the page is turned 90 or 270 degrees): rows of
-    horizontal text give a much sharper row profile than column profile."""
+    horizontal text give a much sharper row profile than column profile. Both profiles
+    are taken at their best angle within ``max_angle`` degrees, so that a skewed page,
+    whose rows blur, is not taken for a turned one."""
     small = _small(ink)
     if small.sum() < 50:
         return False
-    return _profile_score(small.T) > 1.3 * _profile_score(small)
+    rows = cols = 0.0
+    for a in np.arange(-max_angle, max_angle + 0.01, 1.0):
+        turned = _rotate_mask(small, float(a))
+        rows = max(rows, _profile_score(turned))
+        cols = max(cols, _profile_score(turned.T))
+    return cols > 1.3 * rows
 
 
 def rotate(img: np.ndarray, angle: float, fill: int = 255) -> tuple[np.ndarray, np.ndarray]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import unicodedata
 from collections.abc import Sequence
 from pathlib import Path
@@ -152,12 +153,16 @@ def overlay(image: np.ndarray, page: Page) -> Image.Image:
     base = Image.blend(base, Image.new("RGB", base.size, "white"), 0.35)
     draw = ImageDraw.Draw(base)
     sideways = page.rotation in (90, 270)
+    tilt = abs(math.tan(math.radians(page.skew)))
     for n, ln in enumerate(page.lines, 1):
         x0, y0, x1, y1 = ln.box
         colour = (0, 150, 0) if ln.confidence >= 0.8 else (220, 120, 0) if \
             ln.confidence >= 0.5 else (220, 0, 0)
         draw.rectangle((x0, y0, x1, y1), outline=colour, width=2)
-        size = max(10, int(0.6 * ((x1 - x0) if sideways else (y1 - y0))))
+        # the line's own height: its box is taller by the skew across its length
+        across, along = (x1 - x0, y1 - y0) if sideways else (y1 - y0, x1 - x0)
+        height = max(0.3 * across, across - along * tilt)
+        size = max(10, int(0.6 * height))
         label = f"{n}. {ln.text}  ({ln.confidence:.2f})"
         font = _font(size)
         if not sideways:

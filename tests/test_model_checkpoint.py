@@ -92,3 +92,40 @@ def test_checkpoint_roundtrip_and_errors(tmp_path):
     torch.save({"epoch": 3, "weights": [1, 2]}, other)
     with pytest.raises(CheckpointError, match="not a crnn checkpoint"):
         load_checkpoint(other)
+
+
+def test_latin_stretch_rereads_only_latin_lines_and_keeps_the_surer_reading():
+    """Preprocess.latin_stretch: a line read as mostly Latin is read again wider and the
+    second reading kept when at least as confident; other lines are read once."""
+    import dataclasses
+
+    import numpy as np
+
+    from crnn.ctc import Decoded
+    from crnn.recognizer import Recognizer, _mostly_latin
+
+    assert _mostly_latin("Universiy of") and _mostly_latin("No. 2025年")
+    assert not _mostly_latin("收款单位：大学") and not _mostly_latin("a")
+    with pytest.raises(ConfigError, match="latin_stretch"):
+        Preprocess(latin_stretch=0.5)
+    cs = Charset.resolve("ascii")
+    rec = Recognizer(CRNN(ModelConfig(num_classes=cs.num_classes)), cs,
+                     Preprocess(latin_stretch=1.2), device="cpu")
+    first = {10: Decoded("Newsleter", 0.5), 11: Decoded("tutition", 0.9), 12: Decoded("中文", 0.4)}
+    second = {12: Decoded("Newsletter", 0.8), 13: Decoded("tuition", 0.6)}
+    calls = []
+
+    def fake_read(arrays, stretch):
+        calls.append((stretch, [a.shape[1] for a in arrays]))
+        return [(first if stretch == 1.0 else second)[a.shape[1] + (2 if stretch > 1 else 0)]
+                for a in arrays]
+
+    rec._read = fake_read  # widths 10, 11, 12 stand for the three lines
+    out = rec.recognize_arrays([np.zeros((32, w), np.uint8) for w in (10, 11, 12)])
+    assert [d.text for d in out] == ["Newsletter", "tutition", "中文"]
+    assert calls == [(1.0, [10, 11, 12]), (1.2, [10, 11])]   # the Chinese line: once
+    rec.preprocess = dataclasses.replace(rec.preprocess, latin_stretch=1.0)
+    calls.clear()
+    assert [d.text for d in rec.recognize_arrays([np.zeros((32, 10), np.uint8)])] == \
+        ["Newsleter"]
+    assert calls == [(1.0, [10])]

@@ -16,6 +16,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+import cv2
 import numpy as np
 import torch
 
@@ -197,7 +198,23 @@ class Recognizer:
         return out.float().cpu().numpy()
 
     def recognize_arrays(self, arrays: Sequence[np.ndarray]) -> list[Decoded]:
-        """uint8 line images -> decoded lines, batched by width, in input order."""
+        """uint8 line images -> decoded lines, batched by width, in input order. With
+        ``preprocess.latin_stretch`` > 1, lines read as mostly Latin are read once more,
+        that much wider, and the second reading is kept where it is at least as
+        confident."""
+        out = self._read(arrays, 1.0)
+        s = self.preprocess.latin_stretch
+        again = [i for i, d in enumerate(out) if s > 1.0 and _mostly_latin(d.text)]
+        if again:
+            for i, d in zip(again, self._read([arrays[i] for i in again], s), strict=True):
+                if d.confidence >= out[i].confidence:
+                    out[i] = d
+        return out
+
+    def _read(self, arrays: Sequence[np.ndarray], stretch: float) -> list[Decoded]:
+        if stretch != 1.0:
+            arrays = [cv2.resize(a, (max(1, round(a.shape[1] * stretch)), a.shape[0]),
+                                 interpolation=cv2.INTER_LINEAR) for a in arrays]
         prepped = [resize_line(a, self.preprocess) for a in arrays]
         order = sorted(range(len(prepped)), key=lambda i: prepped[i].shape[2])
         out: list[Any] = [None] * len(prepped)
@@ -235,6 +252,12 @@ class Recognizer:
         if r.error:
             raise DatasetError(r.error)
         return r
+
+
+def _mostly_latin(text: str) -> bool:
+    """At least two non-space characters, over 70% of them ASCII."""
+    chars = [c for c in text if not c.isspace()]
+    return len(chars) >= 2 and sum(c.isascii() for c in chars) > 0.7 * len(chars)
 
 
 def expand_inputs(items: Iterable[str]) -> tuple[list[str], list[str]]:

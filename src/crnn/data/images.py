@@ -30,6 +30,10 @@ class Preprocess:
     width: a fixed width (the tutorial's 100), or None to keep the aspect ratio.
     channels: 1 (grey) or 3 (RGB).
     min_width / max_width: bounds on the resized width when keeping aspect ratio.
+    latin_stretch: at recognition (not training), a line read as mostly Latin is read
+        again this much wider, and that reading is kept if it is at least as confident:
+        narrow letters (``tt``, ``t.``) get the frames CTC needs (T = W/4). 1 turns it
+        off; a model trained with ``degrade.stretch`` tolerates 1.2.
     """
 
     height: int = 32
@@ -37,6 +41,7 @@ class Preprocess:
     channels: int = 1
     min_width: int = 16
     max_width: int = 2048
+    latin_stretch: float = 1.0
 
     def __post_init__(self) -> None:
         if self.height < 16 or self.height % 16:
@@ -47,6 +52,8 @@ class Preprocess:
             raise ConfigError(f"fixed width {self.width} is too small (at least 8)")
         if self.min_width < 8 or self.max_width < self.min_width:
             raise ConfigError(f"bad width bounds {self.min_width}..{self.max_width}")
+        if not 1.0 <= self.latin_stretch <= 2.0:
+            raise ConfigError(f"latin_stretch {self.latin_stretch} must lie in [1, 2]")
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -54,7 +61,7 @@ class Preprocess:
     @classmethod
     def from_dict(cls, d: dict) -> Preprocess:
         return cls(**{k: d[k] for k in ("height", "width", "channels", "min_width",
-                                         "max_width") if k in d})
+                                         "max_width", "latin_stretch") if k in d})
 
     def target_width(self, h: int, w: int) -> int:
         if self.width is not None:

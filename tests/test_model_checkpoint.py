@@ -124,6 +124,9 @@ def test_latin_stretch_rereads_only_latin_lines_and_keeps_the_surer_reading():
     out = rec.recognize_arrays([np.zeros((32, w), np.uint8) for w in (10, 11, 12)])
     assert [d.text for d in out] == ["Newsletter", "tutition", "中文"]
     assert calls == [(1.0, [10, 11, 12]), (1.2, [10, 11])]   # the Chinese line: once
+    calls.clear()
+    out = rec.recognize_arrays([np.zeros((32, 10), np.uint8)], second_reading=False)
+    assert [d.text for d in out] == ["Newsleter"] and calls == [(1.0, [10])]
     rec.preprocess = dataclasses.replace(rec.preprocess, latin_stretch=1.0)
     calls.clear()
     assert [d.text for d in rec.recognize_arrays([np.zeros((32, 10), np.uint8)])] == \

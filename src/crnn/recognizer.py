@@ -197,13 +197,14 @@ class Recognizer:
         out = self.model(images.to(self.device, non_blocking=True))
         return out.float().cpu().numpy()
 
-    def recognize_arrays(self, arrays: Sequence[np.ndarray]) -> list[Decoded]:
+    def recognize_arrays(self, arrays: Sequence[np.ndarray], second_reading: bool = True
+                         ) -> list[Decoded]:
         """uint8 line images -> decoded lines, batched by width, in input order. With
-        ``preprocess.latin_stretch`` > 1, lines read as mostly Latin are read once more,
-        that much wider, and the second reading is kept where it is at least as
-        confident."""
+        ``preprocess.latin_stretch`` > 1 (and ``second_reading``), lines read as mostly
+        Latin are read once more, that much wider, and the second reading is kept where it
+        is at least as confident."""
         out = self._read(arrays, 1.0)
-        s = self.preprocess.latin_stretch
+        s = self.preprocess.latin_stretch if second_reading else 1.0
         again = [i for i, d in enumerate(out) if s > 1.0 and _mostly_latin(d.text)]
         if again:
             for i, d in zip(again, self._read([arrays[i] for i in again], s), strict=True):
@@ -226,9 +227,10 @@ class Recognizer:
                 out[i] = d
         return out
 
-    def recognize(self, images: Sequence[ImageInput],
-                  names: Sequence[str] | None = None) -> list[Result]:
-        """Read many images; a bad one gets a Result with ``error`` and the rest go on."""
+    def recognize(self, images: Sequence[ImageInput], names: Sequence[str] | None = None,
+                  second_reading: bool = True) -> list[Result]:
+        """Read many images; a bad one gets a Result with ``error`` and the rest go on.
+        ``second_reading``: see :meth:`recognize_arrays`."""
         names = list(names) if names is not None else [
             str(x) if isinstance(x, (str, Path)) else f"image {i}" for i, x in enumerate(images)
         ]
@@ -241,7 +243,7 @@ class Recognizer:
                 good.append(i)
             except CrnnError as exc:
                 results[i] = Result("", 0.0, (), names[i], str(exc))
-        for i, d in zip(good, self.recognize_arrays(arrays), strict=True):
+        for i, d in zip(good, self.recognize_arrays(arrays, second_reading), strict=True):
             results[i] = Result(d.text, d.confidence, d.char_probs, names[i],
                                 alternatives=d.alternatives)
         return results  # type: ignore[return-value]

@@ -173,11 +173,14 @@ def read_page(image: np.ndarray | str | Path, recognizer: Recognizer | None = No
     layout = analyze(image, min_line_height)
     blocks = layout.blocks
     crops = [_crop(layout.grey, ln.box) for b in blocks for ln in b]
-    results = rec.recognize(crops) if crops else []
+    # one reading per line: the second, wider reading of Latin lines (latin_stretch)
+    # changed page CER by under 0.1 point on whole pages and cost about 20% of the time
+    results = rec.recognize(crops, second_reading=False) if crops else []
     flipped = False
     if results and _should_flip(rec, crops, results):
         flipped = True
-        results = rec.recognize([np.ascontiguousarray(c[::-1, ::-1]) for c in crops])
+        results = rec.recognize([np.ascontiguousarray(c[::-1, ::-1]) for c in crops],
+                                second_reading=False)
     page = Page(width, height, (layout.turn + (180 if flipped else 0)) % 360, layout.skew,
                 number=number)
     # each crop's index in reading order; an upside-down page is read in reverse
@@ -204,7 +207,8 @@ def _should_flip(rec: Recognizer, crops: list[np.ndarray], results) -> bool:
     """Upside down? Compare the mean confidence of the widest lines read both ways."""
     order = sorted(range(len(crops)), key=lambda i: -crops[i].shape[1])[:6]
     upright = float(np.mean([results[i].confidence for i in order]))
-    flipped = rec.recognize([np.ascontiguousarray(crops[i][::-1, ::-1]) for i in order])
+    flipped = rec.recognize([np.ascontiguousarray(crops[i][::-1, ::-1]) for i in order],
+                            second_reading=False)
     return float(np.mean([r.confidence for r in flipped])) > upright + 0.1
 
 

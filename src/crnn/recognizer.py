@@ -204,7 +204,9 @@ class Recognizer:
         Latin are read once more, that much wider, and the second reading is kept where it
         is at least as confident."""
         out = self._read(arrays, 1.0)
-        s = self.preprocess.latin_stretch if second_reading else 1.0
+        # (a fixed input width would undo the stretch)
+        fixed = self.preprocess.width is not None
+        s = self.preprocess.latin_stretch if second_reading and not fixed else 1.0
         again = [i for i, d in enumerate(out) if s > 1.0 and _mostly_latin(d.text)]
         if again:
             for i, d in zip(again, self._read([arrays[i] for i in again], s), strict=True):

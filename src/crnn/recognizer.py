@@ -16,7 +16,6 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-import cv2
 import numpy as np
 import torch
 
@@ -215,10 +214,7 @@ class Recognizer:
         return out
 
     def _read(self, arrays: Sequence[np.ndarray], stretch: float) -> list[Decoded]:
-        if stretch != 1.0:
-            arrays = [cv2.resize(a, (max(1, round(a.shape[1] * stretch)), a.shape[0]),
-                                 interpolation=cv2.INTER_LINEAR) for a in arrays]
-        prepped = [resize_line(a, self.preprocess) for a in arrays]
+        prepped = [resize_line(a, self.preprocess, stretch) for a in arrays]
         order = sorted(range(len(prepped)), key=lambda i: prepped[i].shape[2])
         out: list[Any] = [None] * len(prepped)
         for s in range(0, len(order), self.batch_size):

@@ -106,10 +106,11 @@ def load_image(path: str | Path, channels: int = 1) -> np.ndarray:
     return decode_image(data, channels, name=str(path))
 
 
-def resize_line(img: np.ndarray, pre: Preprocess) -> np.ndarray:
-    """uint8 ``(H, W[, 3])`` -> float32 ``(C, height, W')`` in [-1, 1]."""
+def resize_line(img: np.ndarray, pre: Preprocess, stretch: float = 1.0) -> np.ndarray:
+    """uint8 ``(H, W[, 3])`` -> float32 ``(C, height, W')`` in [-1, 1]; ``stretch`` widens
+    the line first (as if it were that much wider), in the same resize."""
     h, w = img.shape[:2]
-    tw = pre.target_width(h, w)
+    tw = pre.target_width(h, round(w * stretch))
     if (h, w) != (pre.height, tw):
         shrink = tw < w and pre.height < h
         interp = cv2.INTER_AREA if shrink else cv2.INTER_LINEAR

@@ -326,10 +326,16 @@ def _xycut(lines: list[LineBox], ch: float, blocks: list[list[LineBox]],
     blocks.extend(table if table is not None else [_flat(_rows(lines, 0.5))])
 
 
+def _span(lines: list[LineBox]) -> Box:
+    """The box around a group of lines."""
+    return (min(ln.box[0] for ln in lines), min(ln.box[1] for ln in lines),
+            max(ln.box[2] for ln in lines), max(ln.box[3] for ln in lines))
+
+
 def _shared_height(a: list[LineBox], b: list[LineBox]) -> float:
     """How much of the shorter vertical span of two groups of lines the other covers."""
-    a0, a1 = min(ln.box[1] for ln in a), max(ln.box[3] for ln in a)
-    b0, b1 = min(ln.box[1] for ln in b), max(ln.box[3] for ln in b)
+    _, a0, _, a1 = _span(a)
+    _, b0, _, b1 = _span(b)
     return max(0, min(a1, b1) - max(a0, b0)) / max(1, min(a1 - a0, b1 - b0))
 
 
@@ -417,11 +423,8 @@ def _table_rows(lines: list[LineBox], ch: float, rules: np.ndarray | None
     if not wide:
         # ruling lines between or around the rows (half a line height of margin)
         m = int(0.5 * ch)
-        x0 = max(0, min(ln.box[0] for ln in lines) - m)
-        y0 = max(0, min(ln.box[1] for ln in lines) - m)
-        x1 = max(ln.box[2] for ln in lines) + m
-        y1 = max(ln.box[3] for ln in lines) + m
-        if rules is None or not rules[y0:y1, x0:x1].any():
+        x0, y0, x1, y1 = _span(lines)
+        if rules is None or not rules[max(0, y0 - m):y1 + m, max(0, x0 - m):x1 + m].any():
             return None
     parts = [rows[:top], core, rows[bottom:]]
     return [_flat(p) for p in parts if p]
@@ -432,15 +435,13 @@ def _wrapped_cell(row: list[list[LineBox]], cell: list[LineBox], ch: float
     """The cell of ``row`` that ``cell`` (a lone cell of the next row) continues: it
     starts at most 0.6 line heights below the row and lies within that cell's x-range
     (a few pixels of slack); else None."""
-    bottom = max(ln.box[3] for c in row for ln in c)
-    cx0 = min(ln.box[0] for ln in cell)
-    cx1 = max(ln.box[2] for ln in cell)
-    if min(ln.box[1] for ln in cell) - bottom > 0.6 * ch:
+    bottom = max(_span(c)[3] for c in row)
+    cx0, cy0, cx1, _ = _span(cell)
+    if cy0 - bottom > 0.6 * ch:
         return None
     slack = 0.3 * ch
     for c in row:
-        x0 = min(ln.box[0] for ln in c)
-        x1 = max(ln.box[2] for ln in c)
+        x0, _, x1, _ = _span(c)
         if cx0 >= x0 - slack and cx1 <= x1 + slack:
             return c
     return None

@@ -393,7 +393,9 @@ class Trainer:
         return m
 
     # ------------------------------------------------------------------ loop
-    def _train_step(self, batch: Batch | None) -> float:
+    def _train_step(self, batch: Batch | None) -> torch.Tensor:
+        """One optimiser step; returns the loss as a device tensor (reading it waits for the
+        GPU, so the loop reads it only when it logs)."""
         if batch is None:
             # every sample of this rank's batch was unusable: take part in the step with a
             # zero loss so the other ranks' gradient all-reduce does not wait forever
@@ -415,7 +417,7 @@ class Trainer:
             nn.utils.clip_grad_norm_(self.model.parameters(), self.cfg.grad_clip)
         self.optimizer.step()
         self.scheduler.step()
-        return float(loss.detach())
+        return loss.detach()
 
     def run(self) -> TrainResult:
         cfg = self.cfg
@@ -453,13 +455,17 @@ class Trainer:
                     self.step += 1
                     samples_seen += len(batch) * self.dist.world if batch else 0
                     _after_step(self.step)
-                    rate = samples_seen / max(1e-9, time.perf_counter() - t_rate)
+                    log_now = self.step % cfg.log_every == 0 or self.step == 1
                     if bar is not None:
-                        bar.set_postfix(loss=f"{loss:.4f}", rate=f"{rate:.0f}/s",
-                                        epoch=self.epoch, refresh=False)
+                        if log_now or self.device.type == "cpu":
+                            rate = samples_seen / max(1e-9, time.perf_counter() - t_rate)
+                            bar.set_postfix(loss=f"{float(loss):.4f}", rate=f"{rate:.0f}/s",
+                                            epoch=self.epoch, refresh=False)
                         bar.update(1)
-                    if self.step % cfg.log_every == 0 or self.step == 1:
-                        self._metrics({"step": self.step, "epoch": self.epoch, "loss": loss,
+                    if log_now:
+                        rate = samples_seen / max(1e-9, time.perf_counter() - t_rate)
+                        self._metrics({"step": self.step, "epoch": self.epoch,
+                                       "loss": float(loss),
                                        "lr": self.scheduler.get_last_lr()[0],
                                        "samples_per_s": rate})
                     stop = self.step >= self.total_steps

@@ -1,0 +1,97 @@
+#!/usr/bin/env bash
+# The GPU fine-tune of the bundled model, on a rented one-GPU machine with no package
+# access (configs/gpu/README.md). Three stages, so a session can keep the machine while
+# the training runs in the background:
+#
+#   bash configs/gpu/run.sh start END_S   # data + a step-rate probe, then training in the
+#                                         # background, sized to end END_S seconds from now
+#   bash configs/gpu/run.sh wait SECONDS  # report progress; copy the best model to $OUT
+#   bash configs/gpu/run.sh finish MAX_S  # wait for the end (at most MAX_S); results to $OUT
+#
+# Needs .gpu/ (made on the workstation, see the README): whl/ (lmdb, rapidfuzz wheels),
+# fonts.tar.xz (pack_fonts.py output), site/jieba/dict.txt, init.pt (the v4 checkpoint).
+set -u
+cd "$(dirname "$0")/../.."
+export PYTHONPATH=/tmp/site:$PWD/.gpu/site:$PWD/src PYTHONUNBUFFERED=1
+G=build/gpu
+OUT=${OUT:-$G/out}
+mkdir -p "$G" "$OUT"
+BATCH=256
+# sizes, overridable for a dry run on a workstation
+PROBE_N=${PROBE_N:-150000} PROBE_STEPS=${PROBE_STEPS:-400} SYNTH_S=${SYNTH_S:-150}
+now() { date +%s; }
+
+progress() {
+    [ -f $G/run/metrics.jsonl ] && tail -n 3 $G/run/metrics.jsonl
+    grep -a -o "Error.*\|Traceback.*" $G/train.log 2>/dev/null | tail -n 5
+    nvidia-smi --query-gpu=utilization.gpu,memory.used --format=csv,noheader 2>/dev/null
+}
+
+collect() {
+    for f in run/best.pt run/metrics.jsonl run/config.yaml synth_report.json times.txt; do
+        [ -f $G/$f ] && cp $G/$f "$OUT/"
+    done
+    [ -f $G/train.log ] && tail -c 20000 $G/train.log | tr '\r' '\n' | tail -n 40 > "$OUT/train_tail.log"
+}
+
+case "${1:-}" in
+start)
+    end=$(( $(now) + ${2:?END_S} ))
+    [ -n "${SKIP_PIP:-}" ] || python3 -m pip install -q --no-index --no-deps --no-compile \
+        --no-cache-dir --upgrade --target /tmp/site .gpu/whl/*.whl || exit 1
+    mkdir -p /tmp/fonts && tar -xJf .gpu/fonts.tar.xz -C /tmp/fonts || exit 1
+    nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader
+    python3 -c "import torch, lmdb, rapidfuzz; print('torch', torch.__version__, torch.cuda.get_device_name() if torch.cuda.is_available() else 'no GPU')" || exit 1
+    S="python3 -m crnn synth --charset configs/gpu/charset.txt --config configs/gpu/synth.yaml \
+        --no-system-fonts --fonts /tmp/fonts/fonts --workers $(nproc) --quiet --overwrite"
+    t=$(now); $S --count 4000 --seed 22 --out $G/val.lmdb || exit 1
+    echo "val: 4000 lines in $(( $(now) - t )) s" | tee -a $G/times.txt
+    t=$(date +%s.%N); $S --count $PROBE_N --seed 23 --out $G/probe.lmdb || exit 1
+    rate=$(python3 -c "import time; print(int($PROBE_N / (time.time() - $t)))")
+    echo "synth: $rate lines/s on $(nproc) processes ($PROBE_N lines)" | tee -a $G/times.txt
+    # step rate: PROBE_STEPS steps on the first chunk of the training data
+    rm -rf $G/probe
+    python3 -m crnn train --config configs/gpu/train.yaml --train $G/probe.lmdb \
+        --out $G/probe --max-steps $PROBE_STEPS --set val_every=100000 \
+        --set log_every=$(( PROBE_STEPS / 2 )) --quiet || exit 1
+    sps=$(python3 - <<EOF
+import json
+rows = [json.loads(x) for x in open("$G/probe/metrics.jsonl") if '"loss"' in x]
+a, b = rows[-2], rows[-1]          # cumulative rates at the probe's middle and end
+t = lambda r: r["step"] * $BATCH / r["samples_per_s"]
+print(round((b["step"] - a["step"]) / (t(b) - t(a)), 2))
+EOF
+)
+    echo "training: $sps steps/s at batch $BATCH (probe, second half)" | tee -a $G/times.txt
+    # the rest of the data: as many lines as ~SYNTH_S seconds of rendering gives (<= 4M)
+    n=$(( rate * SYNTH_S )); [ $n -gt 4000000 ] && n=4000000
+    t=$(now); $S --count $n --seed 21 --out $G/train.lmdb --report $G/synth_report.json || exit 1
+    echo "train: $n lines in $(( $(now) - t )) s" | tee -a $G/times.txt
+    # steps that fit before the end, less ~90 s for start-up (label scan) and validations
+    left=$(( end - $(now) - 90 ))
+    steps=$(python3 -c "print(int($left * $sps))")
+    echo "training $steps steps (${left} s at $sps steps/s)" | tee -a $G/times.txt
+    [ "$steps" -ge 1000 ] || { echo "too little time left to train"; exit 1; }
+    rm -rf $G/run
+    setsid nohup python3 -m crnn train --config configs/gpu/train.yaml \
+        --train $G/probe.lmdb $G/train.lmdb --max-steps "$steps" \
+        > $G/train.log 2>&1 < /dev/null &
+    sleep 60; progress; collect
+    ;;
+wait)
+    stop=$(( $(now) + ${2:?SECONDS} ))
+    while [ "$(now)" -lt "$stop" ]; do
+        sleep 60; echo "--- $(date +%T)"; progress
+        pgrep -f "crnn train" > /dev/null || { echo "training has ended"; break; }
+    done
+    collect
+    ;;
+finish)
+    stop=$(( $(now) + ${2:?MAX_S} ))
+    while pgrep -f "crnn train" > /dev/null && [ "$(now)" -lt "$stop" ]; do sleep 10; done
+    progress; collect; ls -la "$OUT"
+    ;;
+*)
+    echo "usage: $0 start END_S | wait SECONDS | finish MAX_S" >&2; exit 2
+    ;;
+esac

@@ -204,7 +204,9 @@ class Trainer:
         self.criterion = nn.CTCLoss(blank=0, reduction="mean", zero_infinity=True)
         self.use_amp = cfg.amp and self.device.type == "cuda"
         if self.device.type == "cuda":
-            torch.backends.cudnn.benchmark = True
+            # cudnn tries every algorithm for each new input shape: a gain when the width is
+            # fixed, a loss of ~1 s per step when batches come in many widths
+            torch.backends.cudnn.benchmark = cfg.width is not None
         self.step = 0
         self.epoch = 0
         self.batch_in_epoch = 0

@@ -132,3 +132,11 @@ def test_latin_stretch_rereads_only_latin_lines_and_keeps_the_surer_reading():
     assert [d.text for d in rec.recognize_arrays([np.zeros((32, 10), np.uint8)])] == \
         ["Newsleter"]
     assert calls == [(1.0, [10])]
+    # latin_below: only first readings at most that confident are read again
+    with pytest.raises(ConfigError, match="latin_below"):
+        Preprocess(latin_below=1.5)
+    rec.preprocess = dataclasses.replace(rec.preprocess, latin_stretch=1.2, latin_below=0.7)
+    calls.clear()
+    out = rec.recognize_arrays([np.zeros((32, w), np.uint8) for w in (10, 11)])
+    assert [d.text for d in out] == ["Newsletter", "tutition"]
+    assert calls == [(1.0, [10, 11]), (1.2, [10])]   # "tutition" (0.9) is read once

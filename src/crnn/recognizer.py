@@ -200,13 +200,16 @@ class Recognizer:
                          ) -> list[Decoded]:
         """uint8 line images -> decoded lines, batched by width, in input order. With
         ``preprocess.latin_stretch`` > 1 (and ``second_reading``), lines read as mostly
-        Latin are read once more, that much wider, and the second reading is kept where it
-        is at least as confident."""
+        Latin (and read with a confidence of at most ``preprocess.latin_below``) are read
+        once more, that much wider, and the second reading is kept where it is at least as
+        confident."""
         out = self._read(arrays, 1.0)
         # (a fixed input width would undo the stretch)
         fixed = self.preprocess.width is not None
         s = self.preprocess.latin_stretch if second_reading and not fixed else 1.0
-        again = [i for i, d in enumerate(out) if s > 1.0 and _mostly_latin(d.text)]
+        below = self.preprocess.latin_below
+        again = [i for i, d in enumerate(out)
+                 if s > 1.0 and d.confidence <= below and _mostly_latin(d.text)]
         if again:
             for i, d in zip(again, self._read([arrays[i] for i in again], s), strict=True):
                 if d.confidence >= out[i].confidence:

@@ -34,6 +34,8 @@ class Preprocess:
         again this much wider, and that reading is kept if it is at least as confident:
         narrow letters (``tt``, ``t.``) get the frames CTC needs (T = W/4). 1 turns it
         off; a model trained with ``degrade.stretch`` tolerates 1.2.
+    latin_below: the second reading happens only when the first one's confidence is at
+        most this (1: always); sure first readings are kept as they are.
     """
 
     height: int = 32
@@ -42,6 +44,7 @@ class Preprocess:
     min_width: int = 16
     max_width: int = 2048
     latin_stretch: float = 1.0
+    latin_below: float = 1.0
 
     def __post_init__(self) -> None:
         if self.height < 16 or self.height % 16:
@@ -54,6 +57,8 @@ class Preprocess:
             raise ConfigError(f"bad width bounds {self.min_width}..{self.max_width}")
         if not 1.0 <= self.latin_stretch <= 2.0:
             raise ConfigError(f"latin_stretch {self.latin_stretch} must lie in [1, 2]")
+        if not 0.0 <= self.latin_below <= 1.0:
+            raise ConfigError(f"latin_below {self.latin_below} must lie in [0, 1]")
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -61,7 +66,8 @@ class Preprocess:
     @classmethod
     def from_dict(cls, d: dict) -> Preprocess:
         return cls(**{k: d[k] for k in ("height", "width", "channels", "min_width",
-                                         "max_width", "latin_stretch") if k in d})
+                                         "max_width", "latin_stretch", "latin_below")
+                           if k in d})
 
     def target_width(self, h: int, w: int) -> int:
         if self.width is not None:

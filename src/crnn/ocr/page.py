@@ -173,14 +173,7 @@ def read_page(image: np.ndarray | str | Path, recognizer: Recognizer | None = No
     layout = analyze(image, min_line_height)
     blocks = layout.blocks
     crops = [_crop(layout.grey, ln.box) for b in blocks for ln in b]
-    # one reading per line: the second, wider reading of Latin lines (latin_stretch)
-    # changed page CER by under 0.1 point on whole pages and cost about 20% of the time
-    results = rec.recognize(crops, second_reading=False) if crops else []
-    flipped = False
-    if results and _should_flip(rec, crops, results):
-        flipped = True
-        results = rec.recognize([np.ascontiguousarray(c[::-1, ::-1]) for c in crops],
-                                second_reading=False)
+    flipped, results = _read_upright(rec, crops)
     page = Page(width, height, (layout.turn + (180 if flipped else 0)) % 360, layout.skew,
                 number=number)
     # each crop's index in reading order; an upside-down page is read in reverse
@@ -203,13 +196,32 @@ def read_page(image: np.ndarray | str | Path, recognizer: Recognizer | None = No
     return page
 
 
-def _should_flip(rec: Recognizer, crops: list[np.ndarray], results) -> bool:
-    """Upside down? Compare the mean confidence of the widest lines read both ways."""
-    order = sorted(range(len(crops)), key=lambda i: -crops[i].shape[1])[:6]
-    upright = float(np.mean([results[i].confidence for i in order]))
-    flipped = rec.recognize([np.ascontiguousarray(crops[i][::-1, ::-1]) for i in order],
-                            second_reading=False)
-    return float(np.mean([r.confidence for r in flipped])) > upright + 0.1
+def _read_upright(rec: Recognizer, crops: list[np.ndarray]) -> tuple[bool, list]:
+    """Read every crop the right way up: first the widest lines both ways (upside down
+    when their mean confidence is over 0.1 higher turned 180 degrees), then the rest in
+    that orientation only, so an upside-down page is not read twice.
+
+    One reading per line: the second, wider reading of Latin lines (latin_stretch)
+    changed page CER by under 0.1 point on whole pages and cost about 20% of the time."""
+    if not crops:
+        return False, []
+    probe = sorted(range(len(crops)), key=lambda i: -crops[i].shape[1])[:6]
+    def turn(c: np.ndarray) -> np.ndarray:
+        return np.ascontiguousarray(c[::-1, ::-1])
+
+    up = rec.recognize([crops[i] for i in probe], second_reading=False)
+    down = rec.recognize([turn(crops[i]) for i in probe], second_reading=False)
+    flipped = (float(np.mean([r.confidence for r in down]))
+               > float(np.mean([r.confidence for r in up])) + 0.1)
+    use = [turn(c) for c in crops] if flipped else crops
+    results: list = [None] * len(crops)
+    for i, r in zip(probe, down if flipped else up, strict=True):
+        results[i] = r
+    rest = [i for i in range(len(crops)) if results[i] is None]
+    for i, r in zip(rest, rec.recognize([use[i] for i in rest], second_reading=False),
+                    strict=True):
+        results[i] = r
+    return flipped, results
 
 
 def _identity() -> np.ndarray:

@@ -10,9 +10,13 @@
 #
 # Needs .gpu/ (made on the workstation, see the README): whl/ (lmdb, rapidfuzz wheels),
 # fonts.tar.xz (pack_fonts.py output), site/jieba/dict.txt, init.pt (the v4 checkpoint).
+# Carry .gpu on every call: an ignored folder a call does not carry is deleted there.
+# Never `pkill -f "crnn train"` from a call's command line: the pattern matches the
+# call's own shell, which then dies with no output.
 set -u
 cd "$(dirname "$0")/../.."
 export PYTHONPATH=/tmp/site:$PWD/.gpu/site:$PWD/src PYTHONUNBUFFERED=1
+export OMP_NUM_THREADS=1   # as in the v5 run: the GPU does the math, processes the rest
 G=build/gpu
 OUT=${OUT:-$G/out}
 mkdir -p "$G" "$OUT"

@@ -28,9 +28,12 @@ from .errors import CheckpointError, CrnnError, DatasetError
 from .model import CRNN, output_length
 
 __all__ = ["Recognizer", "Result", "ImageInput", "expand_inputs", "bundled_model_path",
-           "resolve_model_path"]
+           "resolve_model_path", "width_batches"]
 
 ImageInput = str | Path | bytes | np.ndarray
+
+# a batch of lines ends before a line this many times wider than its narrowest
+BATCH_WIDTH_GROWTH = 1.3
 
 
 @dataclass(frozen=True)
@@ -99,8 +102,9 @@ class Recognizer:
         charset: the model's charset.
         preprocess: how images become input (from the checkpoint).
         device: ``auto`` (CUDA when available), ``cpu``, ``cuda:0``...
-        batch_size: lines per forward pass; lines are sorted by width so each batch pads
-            little, and results come back in input order.
+        batch_size: most lines per forward pass; lines are sorted by width and a batch
+            also ends where widths grow by over 30% (:func:`width_batches`), so each batch
+            pads little; results come back in input order.
         decoder: how logits become text (greedy by default; beam search, lexicon, allowed
             characters, language model: :class:`crnn.decoders.DecoderConfig`). Lexicon and
             language model files are loaded here, once.
@@ -218,10 +222,8 @@ class Recognizer:
 
     def _read(self, arrays: Sequence[np.ndarray], stretch: float) -> list[Decoded]:
         prepped = [resize_line(a, self.preprocess, stretch) for a in arrays]
-        order = sorted(range(len(prepped)), key=lambda i: prepped[i].shape[2])
         out: list[Any] = [None] * len(prepped)
-        for s in range(0, len(order), self.batch_size):
-            idx = order[s:s + self.batch_size]
+        for idx in width_batches([p.shape[2] for p in prepped], self.batch_size):
             batch = to_tensor_batch([prepped[i] for i in idx])
             lengths = np.array([output_length(prepped[i].shape[2]) for i in idx])
             for i, d in zip(idx, self.decoder(self.logits(batch), lengths), strict=True):
@@ -255,6 +257,22 @@ class Recognizer:
         if r.error:
             raise DatasetError(r.error)
         return r
+
+
+def width_batches(widths: Sequence[int], batch_size: int,
+                  growth: float = BATCH_WIDTH_GROWTH) -> list[list[int]]:
+    """Indices of ``widths`` in batches of similar width: sorted by width, a batch holds
+    at most ``batch_size`` lines and ends before a line wider than ``growth`` times its
+    narrowest, so no batch pads a short line out to a page's widest (a page of 32 lines
+    in one batch padded every line to the widest and read 2.4x slower)."""
+    order = sorted(range(len(widths)), key=lambda i: widths[i])
+    batches: list[list[int]] = []
+    for i in order:
+        if (not batches or len(batches[-1]) >= batch_size
+                or widths[i] > growth * widths[batches[-1][0]]):
+            batches.append([])
+        batches[-1].append(i)
+    return batches
 
 
 def _mostly_latin(text: str) -> bool:

@@ -140,3 +140,19 @@ def test_latin_stretch_rereads_only_latin_lines_and_keeps_the_surer_reading():
     out = rec.recognize_arrays([np.zeros((32, w), np.uint8) for w in (10, 11)])
     assert [d.text for d in out] == ["Newsletter", "tutition"]
     assert calls == [(1.0, [10, 11]), (1.2, [10])]   # "tutition" (0.9) is read once
+
+
+def test_width_batches_split_on_count_and_on_width_growth():
+    """Recognizer batches: sorted by width, at most batch_size lines, and a new batch
+    before a line over 1.3x the batch's narrowest, so short lines are not padded out to
+    a page's widest; every index exactly once."""
+    from crnn.recognizer import width_batches
+
+    widths = [100, 900, 110, 120, 125, 1000, 50, 60, 64]
+    batches = width_batches(widths, batch_size=3)
+    assert sorted(i for b in batches for i in b) == list(range(len(widths)))
+    assert [[widths[i] for i in b] for b in batches] == \
+        [[50, 60, 64], [100, 110, 120], [125], [900, 1000]]
+    assert width_batches(widths, batch_size=64, growth=100.0) == \
+        [sorted(range(len(widths)), key=lambda i: widths[i])]
+    assert width_batches([], 8) == []

@@ -263,8 +263,8 @@ def width_batches(widths: Sequence[int], batch_size: int,
                   growth: float = BATCH_WIDTH_GROWTH) -> list[list[int]]:
     """Indices of ``widths`` in batches of similar width: sorted by width, a batch holds
     at most ``batch_size`` lines and ends before a line wider than ``growth`` times its
-    narrowest, so no batch pads a short line out to a page's widest (a page of 32 lines
-    in one batch padded every line to the widest and read 2.4x slower)."""
+    narrowest, so no batch pads a short line out to a page's widest (read as one batch,
+    a 32-line page took over 4x as long)."""
     order = sorted(range(len(widths)), key=lambda i: widths[i])
     batches: list[list[int]] = []
     for i in order:

@@ -206,14 +206,11 @@ def _read_upright(rec: Recognizer, crops: list[np.ndarray]) -> tuple[bool, list]
     if not crops:
         return False, []
     probe = sorted(range(len(crops)), key=lambda i: -crops[i].shape[1])[:6]
-    def turn(c: np.ndarray) -> np.ndarray:
-        return np.ascontiguousarray(c[::-1, ::-1])
-
     up = rec.recognize([crops[i] for i in probe], second_reading=False)
-    down = rec.recognize([turn(crops[i]) for i in probe], second_reading=False)
+    down = rec.recognize([_turn(crops[i]) for i in probe], second_reading=False)
     flipped = (float(np.mean([r.confidence for r in down]))
                > float(np.mean([r.confidence for r in up])) + 0.1)
-    use = [turn(c) for c in crops] if flipped else crops
+    use = [_turn(c) for c in crops] if flipped else crops
     results: list = [None] * len(crops)
     for i, r in zip(probe, down if flipped else up, strict=True):
         results[i] = r
@@ -222,6 +219,11 @@ def _read_upright(rec: Recognizer, crops: list[np.ndarray]) -> tuple[bool, list]
                     strict=True):
         results[i] = r
     return flipped, results
+
+
+def _turn(crop: np.ndarray) -> np.ndarray:
+    """The crop turned by 180 degrees."""
+    return np.ascontiguousarray(crop[::-1, ::-1])
 
 
 def _identity() -> np.ndarray:

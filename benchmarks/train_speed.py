@@ -102,7 +102,14 @@ def crnn_train(data: Path, charset: str, width: int, batch: int, steps: int, wor
     from crnn.config import load_config
 
     times: list[float] = []
-    train_mod._after_step = lambda step: times.append(time.perf_counter())
+
+    def after_step(step: int) -> None:
+        # the loop no longer waits for the GPU each step: wait here, as the baseline does
+        if torch.cuda.is_available():
+            torch.cuda.synchronize()
+        times.append(time.perf_counter())
+
+    train_mod._after_step = after_step
     cfg = load_config(train=[str(data)], charset=charset, oov="drop-char", width=width,
                       batch_size=batch,
         max_steps=steps + WARMUP, workers=workers, out=str(out), val_every=10**9,

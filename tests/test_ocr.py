@@ -157,3 +157,40 @@ def test_overlay_labels_follow_sideways_lines():
         blue = (out[:, :, 2] > 150) & (out[:, :, 0] < 80)
         assert blue[100:500, side].sum() > 50, rotation  # the label beside, along the line
         assert blue[:95, :].sum() == 0  # nothing drawn above the box as on upright pages
+
+
+def test_read_upright_checks_the_widest_lines_first_and_reads_each_line_once():
+    """page._read_upright: the 6 widest crops read both ways decide the orientation; the
+    others are read once, in that orientation; results come back in crop order."""
+    import numpy as np
+
+    from crnn.ocr.page import _read_upright
+    from crnn.recognizer import Result
+
+    class FakeRecognizer:
+        def __init__(self):
+            self.calls = []
+
+        def recognize(self, images, second_reading=True):
+            assert images and second_reading is False
+            self.calls.append(len(images))
+            # the ink marker sits top-left when a crop is the right way up
+            return [Result(str(int(im[1, 1])), 0.9 if im[0, 0] == 255 else 0.3)
+                    for im in images]
+
+    def crops(n, upside_down):
+        out = []
+        for k in range(n):
+            c = np.full((20, 40 + 10 * ((k * 7) % n)), k + 1, np.uint8)
+            c[0, 0] = 255
+            out.append(np.ascontiguousarray(c[::-1, ::-1]) if upside_down else c)
+        return out
+
+    for n, upside_down in ((10, False), (10, True), (3, False), (3, True)):
+        rec = FakeRecognizer()
+        flipped, results = _read_upright(rec, crops(n, upside_down))
+        assert flipped is upside_down
+        assert [r.text for r in results] == [str(k + 1) for k in range(n)]
+        assert all(r.confidence == 0.9 for r in results)
+        assert rec.calls == ([6, 6, n - 6] if n > 6 else [n, n])
+    assert _read_upright(FakeRecognizer(), []) == (False, [])

@@ -265,6 +265,8 @@ def width_batches(widths: Sequence[int], batch_size: int,
     at most ``batch_size`` lines and ends before a line wider than ``growth`` times its
     narrowest, so no batch pads a short line out to a page's widest (read as one batch,
     a 32-line page took over 4x as long)."""
+    if batch_size < 1 or growth < 1.0:
+        raise ValueError(f"batch_size {batch_size} must be >= 1 and growth {growth} >= 1")
     order = sorted(range(len(widths)), key=lambda i: widths[i])
     batches: list[list[int]] = []
     for i in order:

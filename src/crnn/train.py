@@ -458,16 +458,18 @@ class Trainer:
                     samples_seen += len(batch) * self.dist.world if batch else 0
                     _after_step(self.step)
                     log_now = self.step % cfg.log_every == 0 or self.step == 1
+                    # on a GPU the loss is read (a wait for the GPU) only when logging; the
+                    # progress bar then shows the loss of the last logged step
+                    loss_f = float(loss) if log_now or self.device.type == "cpu" else None
+                    rate = samples_seen / max(1e-9, time.perf_counter() - t_rate)
                     if bar is not None:
-                        if log_now or self.device.type == "cpu":
-                            rate = samples_seen / max(1e-9, time.perf_counter() - t_rate)
-                            bar.set_postfix(loss=f"{float(loss):.4f}", rate=f"{rate:.0f}/s",
+                        if loss_f is not None:
+                            bar.set_postfix(loss=f"{loss_f:.4f}", rate=f"{rate:.0f}/s",
                                             epoch=self.epoch, refresh=False)
                         bar.update(1)
                     if log_now:
-                        rate = samples_seen / max(1e-9, time.perf_counter() - t_rate)
                         self._metrics({"step": self.step, "epoch": self.epoch,
-                                       "loss": float(loss),
+                                       "loss": loss_f,
                                        "lr": self.scheduler.get_last_lr()[0],
                                        "samples_per_s": rate})
                     stop = self.step >= self.total_steps

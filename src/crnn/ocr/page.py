@@ -1,8 +1,9 @@
 """``read_page``: whole printed pages -> lines of text with boxes, in reading order.
 
 Page in (grey or colour, any size) -> red seals masked out -> ink mask -> rules removed ->
-90/270 and skew correction -> line boxes -> blocks in reading order -> grey crops read by
-the :class:`Recognizer` in width-sorted batches -> 180-degree check by confidence.
+90/270 and skew correction -> line boxes -> blocks in reading order -> 180-degree check
+by the confidence of the widest crops read both ways -> every grey crop read by the
+:class:`Recognizer` in width-bucketed batches, the right way up.
 """
 
 from __future__ import annotations
@@ -210,14 +211,15 @@ def _read_upright(rec: Recognizer, crops: list[np.ndarray]) -> tuple[bool, list]
     down = rec.recognize([_turn(crops[i]) for i in probe], second_reading=False)
     flipped = (float(np.mean([r.confidence for r in down]))
                > float(np.mean([r.confidence for r in up])) + 0.1)
-    use = [_turn(c) for c in crops] if flipped else crops
     results: list = [None] * len(crops)
     for i, r in zip(probe, down if flipped else up, strict=True):
         results[i] = r
     rest = [i for i in range(len(crops)) if results[i] is None]
-    for i, r in zip(rest, rec.recognize([use[i] for i in rest], second_reading=False),
-                    strict=True):
-        results[i] = r
+    use = {i: _turn(crops[i]) if flipped else crops[i] for i in rest}
+    if rest:
+        for i, r in zip(rest, rec.recognize([use[i] for i in rest], second_reading=False),
+                        strict=True):
+            results[i] = r
     return flipped, results
 
 

@@ -211,9 +211,11 @@ class Recognizer:
         # (a fixed input width would undo the stretch)
         fixed = self.preprocess.width is not None
         s = self.preprocess.latin_stretch if second_reading and not fixed else 1.0
+        if s <= 1.0:
+            return out
         below = self.preprocess.latin_below
         again = [i for i, d in enumerate(out)
-                 if s > 1.0 and d.confidence <= below and _mostly_latin(d.text)]
+                 if d.confidence <= below and _mostly_latin(d.text)]
         if again:
             for i, d in zip(again, self._read([arrays[i] for i in again], s), strict=True):
                 if d.confidence >= out[i].confidence:

@@ -215,10 +215,9 @@ def _read_upright(rec: Recognizer, crops: list[np.ndarray]) -> tuple[bool, list]
     for i, r in zip(probe, down if flipped else up, strict=True):
         results[i] = r
     rest = [i for i in range(len(crops)) if results[i] is None]
-    use = {i: _turn(crops[i]) if flipped else crops[i] for i in rest}
     if rest:
-        for i, r in zip(rest, rec.recognize([use[i] for i in rest], second_reading=False),
-                        strict=True):
+        todo = [_turn(crops[i]) if flipped else crops[i] for i in rest]
+        for i, r in zip(rest, rec.recognize(todo, second_reading=False), strict=True):
             results[i] = r
     return flipped, results
 

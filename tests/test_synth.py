@@ -16,13 +16,14 @@ import pytest
 from crnn.charset import Charset
 from crnn.data.lmdb import LmdbReader
 from crnn.data.synth import fields
+from crnn.data.synth import lexicon as lx
 from crnn.data.synth.cli import main
 from crnn.data.synth.config import load_config
 from crnn.data.synth.dataset import SynthDataset
 from crnn.data.synth.fonts import FontSet, find_font_files, scan_faces
 from crnn.data.synth.generate import iter_encoded
 from crnn.data.synth.synthesizer import Synthesizer, build_spec, fonts_for, parse_size
-from crnn.data.synth.text import CoverageSchedule, TextSampler, clip_em
+from crnn.data.synth.text import CoverageSchedule, TextSampler, clip_em, pseudo_word
 from crnn.errors import ConfigError
 
 # Renders without any random effect: flat paper, fixed ink, no geometry or degradation.
@@ -127,6 +128,23 @@ def test_text_only_uses_charset_characters(charset: str, pattern: str | None) ->
             assert re.fullmatch(pattern, text), text
     if charset == "zh":
         assert {"corpus", "fields", "english", "numbers", "random"} <= set(sources)
+
+
+def test_english_lines_hold_made_up_words_doubled_letters_and_line_end_commas() -> None:
+    rng = random.Random(3)
+    made_up = [pseudo_word(rng) for _ in range(300)]
+    assert all(re.fullmatch("[a-z]+", w) for w in made_up)
+    assert len(set(made_up)) > 250
+    assert sum(bool(re.search(r"(tt|ff|ll|ss)", w)) for w in made_up) > 20
+    cfg = load_config(overrides={"text": {"sources": {"corpus": 0, "fields": 0, "english": 1,
+                                            "numbers": 0, "random": 0}}})
+    sampler = TextSampler(Charset.resolve("ascii").chars, cfg)
+    lines = [sampler.sample(rng)[0] for _ in range(600)]
+    ends = Counter(line[-1] for line in lines)
+    assert ends[","] > 20 and ends["."] > 20 and ends[":"] > 0, ends
+    known = set(lx.ENGLISH_WORDS) | set(lx.SYLLABLES) | {a.lower() for a in lx.ABBREVIATIONS}
+    words = {w.strip(",.;:!?()").lower() for line in lines for w in line.split()}
+    assert len({w for w in words if w.isalpha()} - known) > 30, "no made-up English words"
 
 
 def test_dates_in_printed_forms() -> None:

@@ -2,7 +2,7 @@
 
 Natural Chinese comes from jieba's frequency dictionary (see :mod:`.text`); these lists
 only supply what a frequency dictionary lacks: name parts, place and field names, and a
-modest English vocabulary.
+modest English vocabulary (and the pieces of made-up English words).
 """
 
 from __future__ import annotations
@@ -10,7 +10,8 @@ from __future__ import annotations
 __all__ = [
     "SURNAMES", "COMPOUND_SURNAMES", "GIVEN_CHARS", "PROVINCES", "CITIES", "DISTRICTS",
     "ROADS", "ROAD_SUFFIXES", "SCHOOL_SUFFIXES", "MAJORS", "FIELD_LABELS", "ETHNIC",
-    "ENGLISH_WORDS", "DOMAINS", "TLDS", "SYLLABLES", "ABBREVIATIONS",
+    "ENGLISH_WORDS", "DOMAINS", "TLDS", "SYLLABLES", "ABBREVIATIONS", "ONSETS", "VOWELS",
+    "CODAS",
 ]
 
 SURNAMES = (
@@ -66,7 +67,7 @@ ETHNIC = ("汉族", "回族", "满族", "壮族", "苗族", "维吾尔族", "土
           "藏族", "布依族", "侗族", "瑶族", "朝鲜族", "白族", "哈尼族")
 
 # A modest general vocabulary, roughly by frequency, for English lines.
-ENGLISH_WORDS = tuple("""
+ENGLISH_WORDS = tuple(dict.fromkeys("""
 the of and to in is for that on with as was by at from this be are or an it not have
 which has but all were they one their more will can new other been also if about time
 when there people two year first after who its into only would should some these may
@@ -90,7 +91,34 @@ history culture art music film book story news paper journal review edition volu
 model network computer software hardware digital online mobile internet web site page
 image text line character word sentence language english chinese recognition training
 test testing result results error errors accuracy value values level levels rate price
-""".split())
+accept access according account accommodation across add added address adjust allow
+already apply approve arrival arrive attach attend attendance arrange assess assessment
+assist assistant associate bottom better borrow bulletin call carry cell collect commit
+commitment committee community connect correct cross current different difficult dinner
+discuss dollar effect effective efficient essay excellent express fall feel fill follow
+football full happen happy hello illustrate immediate immediately innovation install
+kettle lesson letter little lobby middle miss mission need needed officer official offered
+opportunity passport pass passed possess press process professor programme proceed
+recommend recommended summit settle shell skill smell spell still stuff succeed
+successful suggest summary summer supply swimming tall tell terrible three till too
+traffic tunnel village wall well yellow carriage cotton coffee dress egg feet glass hall
+manner matter meeting mirror narrow occur occurred pattern planning pull rabbit setting
+sheet shopping sleep speed stopped street sweet tennis tuition within admitted allowance
+appoint appointment assembly baggage balloon battery committed cooperation dessert
+dormitory excess fellowship grammar hobby ladder luggage millimetre official parallel
+puzzle scissors semester spelling staff sufficient supplement teller transferred wool
+""".split()))
+# Pieces of pronounceable made-up words (:func:`crnn.data.synth.text.pseudo_word`), so a
+# model learns letters, doubled ones (tt, ff, ll) included, rather than a fixed vocabulary.
+ONSETS = ("", "", "b", "c", "d", "f", "g", "h", "j", "k", "l", "m", "n", "p", "r", "s", "t",
+          "v", "w", "y", "z", "bl", "br", "ch", "cl", "cr", "dr", "fl", "fr", "gl", "gr",
+          "ph", "pl", "pr", "qu", "sc", "sh", "sk", "sl", "sm", "sn", "sp", "st", "str",
+          "sw", "th", "tr", "wh")
+VOWELS = ("a", "e", "i", "o", "u", "a", "e", "i", "o", "y", "ai", "ea", "ee", "ie", "oa",
+          "oo", "ou", "io")
+CODAS = ("", "", "", "b", "ck", "d", "f", "ft", "g", "l", "lt", "m", "n", "nd", "ng", "nt",
+         "p", "r", "rd", "rt", "s", "st", "t", "x", "ff", "ll", "mm", "nn", "pp", "rr", "ss",
+         "tt", "cc", "dd", "gg")
 DOMAINS = ("example", "mail", "edu", "gov", "school", "univ", "campus", "service", "office",
            "info", "news", "data", "cloud", "online", "portal", "admission", "zsb", "yjs")
 TLDS = ("com", "cn", "edu.cn", "org", "net", "gov.cn", "com.cn", "org.cn", "io")

@@ -30,7 +30,7 @@ from .config import SynthConfig
 
 __all__ = [
     "CoverageSchedule", "TextSampler", "build_word_index", "clip_em", "drawable", "em_width",
-    "jieba_dict_path", "load_words", "text_em",
+    "jieba_dict_path", "load_words", "pseudo_word", "text_em",
 ]
 
 _ZH_PUNCT_MID = "，，，、、；：,"
@@ -38,6 +38,8 @@ _ZH_PUNCT_END = "。。。！？；"
 _ZH_PAIRS = ("（）", "《》", "“”", "【】", "「」", "()", "〔〕")
 _EN_PUNCT_MID = ",,,;:"
 _EN_PUNCT_END = "...!?"
+# a line of a wrapped paragraph, a salutation or a list item may end in any of these
+_EN_PUNCT_TAIL = ",,,.;:"
 # Unicode categories never generated: controls, format characters, combining marks and
 # separators other than the plain space draw nothing (or nothing on their own).
 _INVISIBLE = ("Cc", "Cf", "Cs", "Mn", "Me", "Zl", "Zp", "Zs")
@@ -57,6 +59,13 @@ def em_width(ch: str) -> float:
 def _joined(ch: str) -> bool:
     """Characters that glue into one token (Latin words, numbers, URLs)."""
     return ch.isascii() and (ch.isalnum() or ch in "@._-:/%,+")
+
+
+def pseudo_word(rng: random.Random) -> str:
+    """A pronounceable made-up lower-case word of one to three syllables (``brellomtiff``)."""
+    n = rng.choices((1, 2, 3), weights=(3, 4, 2))[0]
+    return "".join(rng.choice(lx.ONSETS) + rng.choice(lx.VOWELS) + rng.choice(lx.CODAS)
+                   for _ in range(n))
 
 
 def text_em(text: str) -> float:
@@ -332,6 +341,10 @@ class TextSampler:
         return fields.document_field(rng)
 
     def _english(self, rng: random.Random, em: float) -> str:
+        """Words of a small vocabulary, made-up words (letters the vocabulary would never
+        put side by side), names, abbreviations and numbers; sentence, title or upper
+        case; a line may end in a comma or colon (wrapped text, salutations) as well as a
+        full stop, and a word may stand in brackets."""
         words: list[str] = []
         length = 0.0
         while length < em:
@@ -342,8 +355,12 @@ class TextSampler:
                 w = rng.choice(lx.ABBREVIATIONS)
             elif r < 0.16:
                 w = self._numbers(rng, 2)
+            elif r < 0.32:
+                w = pseudo_word(rng)
             else:
                 w = rng.choice(lx.ENGLISH_WORDS)
+            if rng.random() < 0.03:
+                w = f"({w})"
             words.append(w)
             length += text_em(w) + 0.3
             if rng.random() < 0.08 and length < em:
@@ -351,12 +368,15 @@ class TextSampler:
         style = rng.random()
         if style < 0.55:
             words[0] = words[0][:1].upper() + words[0][1:]
-            if rng.random() < 0.5:
-                words[-1] += rng.choice(_EN_PUNCT_END)
         elif style < 0.75:
             words = [w[:1].upper() + w[1:] for w in words]
         elif style < 0.85:
             words = [w.upper() for w in words]
+        tail = rng.random()
+        if tail < 0.3:
+            words[-1] = words[-1].rstrip(",;:") + rng.choice(_EN_PUNCT_END)
+        elif tail < 0.5:
+            words[-1] = words[-1].rstrip(",;:") + rng.choice(_EN_PUNCT_TAIL)
         return " ".join(words)
 
     def _numbers(self, rng: random.Random, em: float) -> str:

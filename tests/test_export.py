@@ -79,6 +79,22 @@ def test_fp16_export_is_smaller_and_reads_the_same(tmp_path, tiny_checkpoint, fo
     assert b(img).text == a(img).text
 
 
+def test_export_stores_second_reading_settings(tmp_path, tiny_checkpoint, capsys):
+    from crnn.export import OnnxModel
+
+    for fmt, name in (("fp16", "s.pt"), ("onnx", "s.onnx")):
+        assert main(["export", "--model", str(tiny_checkpoint), "--format", fmt,
+                     "--latin-stretch", "1.25", "--latin-below", "0.9",
+                     "--out", str(tmp_path / name)]) == 0
+    pre = load_checkpoint(tmp_path / "s.pt").preprocess
+    assert (pre.latin_stretch, pre.latin_below) == (1.25, 0.9)
+    assert OnnxModel(tmp_path / "s.onnx").preprocess == pre
+    assert main(["export", "--model", str(tiny_checkpoint), "--format", "fp16",
+                 "--latin-stretch", "3", "--out", str(tmp_path / "bad.pt")]) != 0
+    assert "latin_stretch 3.0 must lie in [1, 2]" in capsys.readouterr().err
+    assert not (tmp_path / "bad.pt").exists()
+
+
 def test_onnx_backend_uses_the_same_decoders(tmp_path, tiny_checkpoint, font_path):
     from crnn.decoders import DecoderConfig
     from crnn.export import export_onnx

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sys
 import warnings
@@ -177,6 +178,12 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--int8", action="store_true", help="dynamic int8 weight quantization")
     sp.add_argument("--out", required=True, help="the file to write")
     sp.add_argument("--charset", help="alphabet for a plain crnn.pytorch state dict")
+    sp.add_argument("--latin-stretch", type=float, metavar="S",
+                    help="store this second-reading stretch for mostly-Latin lines "
+                         "(1 = off, the bundled model has 1.2; docs/models.md)")
+    sp.add_argument("--latin-below", type=float, metavar="C",
+                    help="store this confidence: only first readings at most this sure "
+                         "get the second reading (the bundled model has 0.99)")
 
     # ocr
     sp = sub.add_parser(
@@ -289,6 +296,10 @@ def _cmd_export(args: argparse.Namespace) -> int:
     from .recognizer import resolve_model_path
 
     ckpt = load_checkpoint(resolve_model_path(args.model), charset=args.charset)
+    changes = {k: v for k, v in (("latin_stretch", args.latin_stretch),
+                                 ("latin_below", args.latin_below)) if v is not None}
+    if changes:
+        ckpt.preprocess = dataclasses.replace(ckpt.preprocess, **changes)
     if args.format == "fp16":
         out = export_fp16(ckpt, args.out)
         print(f"wrote {out} ({out.stat().st_size / 1e6:.1f} MB, fp16)")

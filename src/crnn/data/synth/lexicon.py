@@ -66,7 +66,8 @@ FIELD_LABELS = ("姓名", "性别", "民族", "出生日期", "身份证号", "�
 ETHNIC = ("汉族", "回族", "满族", "壮族", "苗族", "维吾尔族", "土家族", "彝族", "蒙古族",
           "藏族", "布依族", "侗族", "瑶族", "朝鲜族", "白族", "哈尼族")
 
-# A modest general vocabulary, roughly by frequency, for English lines.
+# A modest general vocabulary for English lines: common words roughly by frequency, then
+# words with doubled letters and words of letters, forms and campus life.
 ENGLISH_WORDS = tuple(dict.fromkeys("""
 the of and to in is for that on with as was by at from this be are or an it not have
 which has but all were they one their more will can new other been also if about time

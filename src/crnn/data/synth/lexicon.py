@@ -106,7 +106,7 @@ traffic tunnel village wall well yellow carriage cotton coffee dress egg feet gl
 manner matter meeting mirror narrow occur occurred pattern planning pull rabbit setting
 sheet shopping sleep speed stopped street sweet tennis tuition within admitted allowance
 appoint appointment assembly baggage balloon battery committed cooperation dessert
-dormitory excess fellowship grammar hobby ladder luggage millimetre official parallel
+dormitory excess fellowship grammar hobby ladder luggage millimetre parallel
 puzzle scissors semester spelling staff sufficient supplement teller transferred wool
 """.split()))
 # Pieces of pronounceable made-up words (:func:`crnn.data.synth.text.pseudo_word`), so a

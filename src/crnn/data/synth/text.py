@@ -39,7 +39,7 @@ _ZH_PAIRS = ("（）", "《》", "“”", "【】", "「」", "()", "〔〕")
 _EN_PUNCT_MID = ",,,;:"
 _EN_PUNCT_END = "...!?"
 # a line of a wrapped paragraph, a salutation or a list item may end in any of these
-_EN_PUNCT_TAIL = ",,,.;:"
+_EN_PUNCT_TAIL = _EN_PUNCT_MID + "."
 # Unicode categories never generated: controls, format characters, combining marks and
 # separators other than the plain space draw nothing (or nothing on their own).
 _INVISIBLE = ("Cc", "Cf", "Cs", "Mn", "Me", "Zl", "Zp", "Zs")
@@ -373,10 +373,9 @@ class TextSampler:
         elif style < 0.85:
             words = [w.upper() for w in words]
         tail = rng.random()
-        if tail < 0.3:
-            words[-1] = words[-1].rstrip(",;:") + rng.choice(_EN_PUNCT_END)
-        elif tail < 0.5:
-            words[-1] = words[-1].rstrip(",;:") + rng.choice(_EN_PUNCT_TAIL)
+        if tail < 0.5:
+            marks = _EN_PUNCT_END if tail < 0.3 else _EN_PUNCT_TAIL
+            words[-1] = words[-1].rstrip(",;:") + rng.choice(marks)
         return " ".join(words)
 
     def _numbers(self, rng: random.Random, em: float) -> str:

@@ -12,6 +12,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
+from PIL import features
 
 from crnn.charset import Charset
 from crnn.data.lmdb import LmdbReader
@@ -22,6 +23,7 @@ from crnn.data.synth.config import load_config
 from crnn.data.synth.dataset import SynthDataset
 from crnn.data.synth.fonts import FontSet, find_font_files, scan_faces
 from crnn.data.synth.generate import iter_encoded
+from crnn.data.synth.render import FontCache, LineStyle, text_mask
 from crnn.data.synth.synthesizer import Synthesizer, build_spec, fonts_for, parse_size
 from crnn.data.synth.text import CoverageSchedule, TextSampler, clip_em, pseudo_word
 from crnn.errors import ConfigError
@@ -250,6 +252,41 @@ def test_stretch_widens_or_narrows_the_same_line() -> None:
         assert 1.1 < w125 / w1 < 1.4 and 0.7 < w08 / w1 < 0.9, (w08, w1, w125)
     with pytest.raises(ConfigError, match="stretch"):
         load_config(overrides={"degrade": {"stretch": {"p": 0.5, "scale": [0.0, 1.0]}}})
+
+
+def _latin_face_index(fonts: FontCache) -> int:
+    for k, face in enumerate(fonts.faces):
+        if "DejaVu Sans" in face.family or "Liberation Sans" in face.family:
+            return k
+    pytest.skip("no DejaVu Sans or Liberation Sans (make system-deps installs them)")
+
+
+def test_kerning_word_spacing_and_underline_shape_the_mask() -> None:
+    """Kerning pulls ``AV`` together as a text shaper would; word spacing widens only the
+    spaces of a justified line; an underline is a full-width bar below the baseline that
+    may run on past the text (a fill-in line such as ``姓名：____``)."""
+    fonts = FontCache(_faces())
+    k = _latin_face_index(fonts)
+
+    def width(text: str, **style) -> int:
+        return text_mask(text, fonts, k, LineStyle(40, **style))[0].shape[1]
+
+    if features.check("raqm"):
+        assert fonts.kern(k, 40, "AV") < -1 and fonts.kern(k, 40, "国A") == 0.0
+        assert width("AVAV", kerning=1.0) < width("AVAV") - 3
+        assert width("ooo", kerning=1.0) == width("ooo")  # no kerning pair: unchanged
+    assert width("a b c", word_spacing=10.0) == width("a b c") + 20
+    assert width("abc", word_spacing=10.0) == width("abc")
+
+    plain, base = text_mask("Office", fonts, k, LineStyle(40))
+    under, ubase = text_mask("Office", fonts, k, LineStyle(40, underline=3))
+    inner = under[:, 2:-2] > 0  # the mask has a 2-pixel blank border
+    rows = np.flatnonzero(inner.all(axis=1))  # rows inked from end to end
+    assert rows.size == 3 and rows[0] > ubase, (rows, ubase)
+    assert not (plain[:, 2:-2] > 0).all(axis=1).any()
+    longer, _ = text_mask("Office", fonts, k, LineStyle(40, underline=3,
+                                                       underline_ends=(0.0, 50.0)))
+    assert longer.shape[1] == under.shape[1] + 50
 
 
 def test_images_are_grey_tight_and_never_clipped() -> None:

@@ -140,7 +140,7 @@ def _check(d: dict[str, Any], where: str) -> None:
     if not 0.25 <= d["degrade"]["stretch"]["scale"][0] <= d["degrade"]["stretch"]["scale"][1] \
             <= 4.0:
         fail("degrade.stretch.scale must lie within [0.25, 4] (1 = unchanged)")
-    for name in ("fake_bold", "spacing"):
+    for name in ("fake_bold", "spacing", "kerning", "word_spacing", "underline"):
         if not 0.0 <= d["fonts"][name]["p"] <= 1.0:
             fail(f"fonts.{name}.p is not a probability in [0, 1]")
     weights = d["text"]["sources"]

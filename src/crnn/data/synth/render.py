@@ -4,7 +4,9 @@ scan/photo degradations.
 The pipeline, all seeded by one :class:`random.Random`:
 
 1. The text is assembled from glyphs PIL rasterised (and cached) at the font size
-   (the output height by default), with optional extra spacing and fake bold.
+   (the output height by default), kerned as the font's kerning table says, with
+   optional extra character or word spacing (justified lines), fake bold and an
+   underline.
 2. Horizontal stretch, rotation, perspective and shear warp the mask onto a canvas large
    enough to hold it.
 3. The crop is the ink's bounding box, widened vertically to the font's line box (so
@@ -26,7 +28,7 @@ from typing import NamedTuple
 
 import cv2
 import numpy as np
-from PIL import Image, ImageDraw, ImageFont
+from PIL import Image, ImageDraw, ImageFont, features
 
 from .config import SynthConfig
 from .fonts import FontFace
@@ -60,13 +62,15 @@ class FontCache:
         self.faces = tuple(faces)
         self.max_glyphs = max_glyphs
         self._fonts: dict[tuple[int, int], ImageFont.FreeTypeFont] = {}
+        self._shapers: dict[tuple[int, int], ImageFont.FreeTypeFont | None] = {}
+        self._kerns: dict[tuple[int, int, str], float] = {}
         self._glyphs: dict[tuple[int, int, str], Glyph] = {}
         self._refs: dict[tuple[int, int], tuple[int, int]] = {}
         self._scratch: dict[int, Image.Image] = {}
 
     def __getstate__(self) -> dict:
         return {"faces": self.faces, "max_glyphs": self.max_glyphs, "_fonts": {},
-                "_glyphs": {}, "_refs": {}, "_scratch": {}}
+                "_shapers": {}, "_kerns": {}, "_glyphs": {}, "_refs": {}, "_scratch": {}}
 
     def font(self, k: int, size: int) -> ImageFont.FreeTypeFont:
         key = (k, size)
@@ -77,6 +81,38 @@ class FontCache:
                                    layout_engine=ImageFont.Layout.BASIC)
             self._fonts[key] = f
         return f
+
+    def kern(self, k: int, size: int, pair: str) -> float:
+        """The font's kerning between the two characters of ``pair``, in pixels (negative:
+        closer), as a text shaper (libraqm) applies it: ``AV``, ``Wa``, ``r.``. Zero where
+        PIL has no raqm, and for pairs with a CJK character (CJK faces do not kern)."""
+        if max(pair) >= "\u2e80":
+            return 0.0
+        key = (k, size, pair)
+        v = self._kerns.get(key)
+        if v is None:
+            shaper = self._shaper(k, size)
+            v = 0.0
+            if shaper is not None:
+                # ligatures off: the glyphs are still drawn one by one
+                lengths = [shaper.getlength(t, features=["-liga", "-clig"])
+                           for t in (pair, pair[0], pair[1])]
+                v = lengths[0] - lengths[1] - lengths[2]
+            if len(self._kerns) >= self.max_glyphs:
+                self._kerns.clear()
+            self._kerns[key] = v
+        return v
+
+    def _shaper(self, k: int, size: int) -> ImageFont.FreeTypeFont | None:
+        key = (k, size)
+        if key not in self._shapers:
+            shaper = None
+            if features.check("raqm"):
+                face = self.faces[k]
+                shaper = ImageFont.truetype(face.path, size, index=face.index,
+                                            layout_engine=ImageFont.Layout.RAQM)
+            self._shapers[key] = shaper
+        return self._shapers[key]
 
     def glyph(self, k: int, size: int, ch: str) -> Glyph:
         key = (k, size, ch)
@@ -135,11 +171,15 @@ class LineStyle:
     size: int
     spacing: float = 0.0  # extra pixels between characters
     stroke: int = 0       # fake-bold dilation in pixels
+    kerning: float = 0.0  # multiple of the font's own kerning (0: none)
+    word_spacing: float = 0.0  # extra pixels after each space (a justified line)
+    underline: int = 0    # underline thickness in pixels (0: none)
+    underline_ends: tuple[float, float] = (0.0, 0.0)  # how far it runs past the text, px
 
 
 def draw_style(rng: random.Random, cfg: SynthConfig, height: int) -> LineStyle:
     """Font pixel size (``fonts.scale`` x output height, rounded to ``fonts.size_step``),
-    extra character spacing and fake bold for one line."""
+    kerning, extra character and word spacing, fake bold and underline for one line."""
     step = int(cfg.get("fonts", "size_step"))
     lo, hi = cfg.range("fonts", "scale")
     size = max(8, round(rng.uniform(lo, hi) * height / step) * step)
@@ -151,7 +191,22 @@ def draw_style(rng: random.Random, cfg: SynthConfig, height: int) -> LineStyle:
     fb = cfg.effect("fake_bold")
     if rng.random() < fb.p:
         stroke = rng.randint(int(fb.lo), int(fb.hi))
-    return LineStyle(size, spacing, stroke)
+    kerning = 0.0
+    kr = cfg.effect("kerning")
+    if rng.random() < kr.p:
+        kerning = rng.uniform(kr.lo, kr.hi)
+    word_spacing = 0.0
+    ws = cfg.effect("word_spacing")
+    if rng.random() < ws.p:
+        word_spacing = rng.uniform(ws.lo, ws.hi) * size
+    underline, ends = 0, (0.0, 0.0)
+    ul = cfg.effect("underline")
+    if rng.random() < ul.p:
+        underline = max(1, round(rng.uniform(ul.lo, ul.hi) * size))
+        # a fill-in line: often runs on past the text, now and then starts before it
+        ends = (rng.uniform(0, 0.5) * size if rng.random() < 0.2 else 0.0,
+                rng.uniform(0, 2.0) * size if rng.random() < 0.6 else 0.0)
+    return LineStyle(size, spacing, stroke, kerning, word_spacing, underline, ends)
 
 
 def text_mask(text: str, fonts: FontCache, k: int, style: LineStyle
@@ -162,14 +217,27 @@ def text_mask(text: str, fonts: FontCache, k: int, style: LineStyle
     """
     placed = []
     pen = 0.0
-    for ch in text:
+    for i, ch in enumerate(text):
+        if style.kerning and i:
+            pen += style.kerning * fonts.kern(k, style.size, text[i - 1] + ch)
         g = fonts.glyph(k, style.size, ch)
         if g.bitmap.size:
             placed.append((round(pen) + g.dx, g.dy, g.bitmap))
         pen += g.advance + style.spacing
+        if ch == " ":
+            pen += style.word_spacing
     pad = 2 + style.stroke
     if not placed:
         return np.zeros((2 * pad + 1, 2 * pad + 1), np.uint8), pad
+    if style.underline:
+        # a bar below the baseline (a tenth of the size down), from the first ink to the
+        # last, run on by ``underline_ends``; drawn before the dilation so bold thickens it
+        ink_x0 = min(p[0] for p in placed)
+        ink_x1 = max(p[0] + p[2].shape[1] for p in placed)
+        x0 = ink_x0 - round(style.underline_ends[0])
+        width = ink_x1 + round(style.underline_ends[1]) - x0
+        y = max(1, round(0.1 * style.size))
+        placed.append((x0, y, np.full((style.underline, max(1, width)), 255, np.uint8)))
     x0 = min(p[0] for p in placed)
     y0 = min(p[1] for p in placed)
     x1 = max(p[0] + p[2].shape[1] for p in placed)

@@ -84,15 +84,20 @@ def test_export_stores_second_reading_settings(tmp_path, tiny_checkpoint, capsys
 
     for fmt, name in (("fp16", "s.pt"), ("onnx", "s.onnx")):
         assert main(["export", "--model", str(tiny_checkpoint), "--format", fmt,
-                     "--latin-stretch", "1.25", "--latin-below", "0.9",
-                     "--out", str(tmp_path / name)]) == 0
+                     "--reread", "1.1,1.25", "--reread-below", "0.9",
+                     "--reread-scope", "latin", "--out", str(tmp_path / name)]) == 0
     pre = load_checkpoint(tmp_path / "s.pt").preprocess
-    assert (pre.latin_stretch, pre.latin_below) == (1.25, 0.9)
+    assert (pre.reread, pre.reread_below, pre.reread_latin) == ((1.1, 1.25), 0.9, True)
     assert OnnxModel(tmp_path / "s.onnx").preprocess == pre
-    assert main(["export", "--model", str(tiny_checkpoint), "--format", "fp16",
-                 "--latin-stretch", "3", "--out", str(tmp_path / "bad.pt")]) != 0
-    assert "latin_stretch 3.0 must lie in [1, 2]" in capsys.readouterr().err
-    assert not (tmp_path / "bad.pt").exists()
+    assert main(["export", "--model", str(tmp_path / "s.pt"), "--format", "fp16",
+                 "--reread", "none", "--out", str(tmp_path / "off.pt")]) == 0
+    assert load_checkpoint(tmp_path / "off.pt").preprocess.reread == ()
+    for bad, says in ((["--reread", "3"], "reread stretch 3.0 must lie in (1, 2]"),
+                      (["--reread", "1.1,x"], "give stretches such as 1.1,1.2")):
+        assert main(["export", "--model", str(tiny_checkpoint), "--format", "fp16", *bad,
+                     "--out", str(tmp_path / "bad.pt")]) != 0
+        assert says in capsys.readouterr().err
+        assert not (tmp_path / "bad.pt").exists()
 
 
 def test_onnx_backend_uses_the_same_decoders(tmp_path, tiny_checkpoint, font_path):

@@ -94,52 +94,67 @@ def test_checkpoint_roundtrip_and_errors(tmp_path):
         load_checkpoint(other)
 
 
-def test_latin_stretch_rereads_only_latin_lines_and_keeps_the_surer_reading():
-    """Preprocess.latin_stretch: a line read as mostly Latin is read again wider and the
-    second reading kept when at least as confident; other lines are read once."""
+def test_rereads_vote_and_only_unsure_lines_are_read_again():
+    """Preprocess.reread: a line read with a confidence of at most reread_below is read
+    again at each stretch and keeps the text with the highest summed confidence;
+    reread_latin limits that to lines read as mostly Latin."""
     import dataclasses
 
     import numpy as np
 
     from crnn.ctc import Decoded
-    from crnn.recognizer import Recognizer, _mostly_latin
+    from crnn.recognizer import Recognizer, _mostly_latin, vote
 
     assert _mostly_latin("Universiy of") and _mostly_latin("No. 2025年")
     assert not _mostly_latin("收款单位：大学") and not _mostly_latin("a")
-    with pytest.raises(ConfigError, match="latin_stretch"):
-        Preprocess(latin_stretch=0.5)
+    with pytest.raises(ConfigError, match="reread stretch"):
+        Preprocess(reread=(0.5,))
+    with pytest.raises(ConfigError, match="reread_below"):
+        Preprocess(reread_below=1.5)
+    # two readings agreeing outvote one surer reading; two readings: the surer one
+    assert vote([Decoded("Ofice", 0.99), Decoded("Office", 0.6),
+                 Decoded("Office", 0.7)]) == Decoded("Office", 0.7)
+    assert vote([Decoded("ww", 0.5), Decoded("www", 0.8)]).text == "www"
+    assert vote([Decoded("a", 0.5), Decoded("b", 0.5)]).text == "a"
+
     cs = Charset.resolve("ascii")
     rec = Recognizer(CRNN(ModelConfig(num_classes=cs.num_classes)), cs,
-                     Preprocess(latin_stretch=1.2), device="cpu")
-    first = {10: Decoded("Newsleter", 0.5), 11: Decoded("tutition", 0.9), 12: Decoded("中文", 0.4)}
-    second = {12: Decoded("Newsletter", 0.8), 13: Decoded("tuition", 0.6)}
+                     Preprocess(reread=(1.1, 1.2), reread_below=0.95), device="cpu")
+    readings = {1.0: {10: Decoded("Newsleter", 0.5), 11: Decoded("tutition", 0.99),
+                      12: Decoded("中文", 0.4)},
+                1.1: {10: Decoded("Newsletter", 0.45), 12: Decoded("中文", 0.3)},
+                1.2: {10: Decoded("Newsletter", 0.4), 12: Decoded("申文", 0.6)}}
     calls = []
 
-    def fake_read(arrays, stretch):
+    def fake_read(arrays, stretch):  # widths 10, 11, 12 stand for the three lines
         calls.append((stretch, [a.shape[1] for a in arrays]))
-        return [(first if stretch == 1.0 else second)[a.shape[1] + (2 if stretch > 1 else 0)]
-                for a in arrays]
+        return [readings[stretch][a.shape[1]] for a in arrays]
 
-    rec._read = fake_read  # widths 10, 11, 12 stand for the three lines
-    out = rec.recognize_arrays([np.zeros((32, w), np.uint8) for w in (10, 11, 12)])
+    rec._read = fake_read
+    lines = [np.zeros((32, w), np.uint8) for w in (10, 11, 12)]
+    out = rec.recognize_arrays(lines)
     assert [d.text for d in out] == ["Newsletter", "tutition", "中文"]
-    assert calls == [(1.0, [10, 11, 12]), (1.2, [10, 11])]   # the Chinese line: once
+    assert calls == [(1.0, [10, 11, 12]), (1.1, [10, 12]), (1.2, [10, 12])]  # 0.99: once
     calls.clear()
-    out = rec.recognize_arrays([np.zeros((32, 10), np.uint8)], second_reading=False)
-    assert [d.text for d in out] == ["Newsleter"] and calls == [(1.0, [10])]
-    rec.preprocess = dataclasses.replace(rec.preprocess, latin_stretch=1.0)
+    assert [d.text for d in rec.recognize_arrays(lines, second_reading=False)] == \
+        ["Newsleter", "tutition", "中文"] and calls == [(1.0, [10, 11, 12])]
+    rec.preprocess = dataclasses.replace(rec.preprocess, reread_latin=True)
     calls.clear()
-    assert [d.text for d in rec.recognize_arrays([np.zeros((32, 10), np.uint8)])] == \
-        ["Newsleter"]
-    assert calls == [(1.0, [10])]
-    # latin_below: only first readings at most that confident are read again
-    with pytest.raises(ConfigError, match="latin_below"):
-        Preprocess(latin_below=1.5)
-    rec.preprocess = dataclasses.replace(rec.preprocess, latin_stretch=1.2, latin_below=0.7)
+    assert rec.recognize_arrays(lines)[0].text == "Newsletter"
+    assert calls == [(1.0, [10, 11, 12]), (1.1, [10]), (1.2, [10])]  # not the Chinese line
+    rec.preprocess = dataclasses.replace(rec.preprocess, reread=())
     calls.clear()
-    out = rec.recognize_arrays([np.zeros((32, w), np.uint8) for w in (10, 11)])
-    assert [d.text for d in out] == ["Newsletter", "tutition"]
-    assert calls == [(1.0, [10, 11]), (1.2, [10])]   # "tutition" (0.9) is read once
+    assert rec.recognize_arrays(lines)[0].text == "Newsleter" and len(calls) == 1
+
+
+def test_checkpoints_from_before_reread_keep_their_latin_second_reading():
+    old = {"height": 32, "latin_stretch": 1.2, "latin_below": 0.99}
+    assert Preprocess.from_dict(old) == Preprocess(reread=(1.2,), reread_below=0.99,
+                                                   reread_latin=True)
+    assert Preprocess.from_dict({"height": 32, "latin_stretch": 1.0}) == Preprocess()
+    pre = Preprocess(reread=(1.1, 1.2), reread_below=0.97)
+    assert Preprocess.from_dict(pre.to_dict()) == pre
+    assert Preprocess.from_dict({**pre.to_dict(), "reread": [1.1, 1.2]}) == pre  # JSON
 
 
 def test_width_batches_split_on_count_and_on_width_growth():

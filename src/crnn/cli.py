@@ -9,7 +9,7 @@ import sys
 import warnings
 from pathlib import Path
 
-from .errors import CrnnError
+from .errors import ConfigError, CrnnError
 
 __all__ = ["main", "build_parser"]
 
@@ -178,12 +178,15 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--int8", action="store_true", help="dynamic int8 weight quantization")
     sp.add_argument("--out", required=True, help="the file to write")
     sp.add_argument("--charset", help="alphabet for a plain crnn.pytorch state dict")
-    sp.add_argument("--latin-stretch", type=float, metavar="S",
-                    help="store this second-reading stretch for mostly-Latin lines "
-                         "(1 = off, the bundled model has 1.2; docs/models.md)")
-    sp.add_argument("--latin-below", type=float, metavar="C",
+    sp.add_argument("--reread", metavar="S[,S...]",
+                    help="store these stretches: an unsure line is read again this much "
+                         "wider and its readings vote ('none' = one reading; the bundled "
+                         "model has 1.1,1.2; docs/models.md)")
+    sp.add_argument("--reread-below", type=float, metavar="C",
                     help="store this confidence: only first readings at most this sure "
-                         "get the second reading (the bundled model has 0.99)")
+                         "are read again (the bundled model has 0.97)")
+    sp.add_argument("--reread-scope", choices=("all", "latin"),
+                    help="read again every unsure line, or only lines read as mostly Latin")
 
     # ocr
     sp = sub.add_parser(
@@ -296,8 +299,18 @@ def _cmd_export(args: argparse.Namespace) -> int:
     from .recognizer import resolve_model_path
 
     ckpt = load_checkpoint(resolve_model_path(args.model), charset=args.charset)
-    changes = {k: v for k, v in (("latin_stretch", args.latin_stretch),
-                                 ("latin_below", args.latin_below)) if v is not None}
+    changes: dict = {}
+    if args.reread is not None:
+        try:
+            changes["reread"] = () if args.reread.strip().lower() in ("none", "1", "") else \
+                tuple(float(x) for x in args.reread.split(","))
+        except ValueError:
+            raise ConfigError(f"--reread {args.reread!r}: give stretches such as 1.1,1.2, "
+                              "or none") from None
+    if args.reread_below is not None:
+        changes["reread_below"] = args.reread_below
+    if args.reread_scope is not None:
+        changes["reread_latin"] = args.reread_scope == "latin"
     if changes:
         ckpt.preprocess = dataclasses.replace(ckpt.preprocess, **changes)
     if args.format == "fp16":

@@ -203,23 +203,25 @@ class Recognizer:
     def recognize_arrays(self, arrays: Sequence[np.ndarray], second_reading: bool = True
                          ) -> list[Decoded]:
         """uint8 line images -> decoded lines, batched by width, in input order. With
-        ``preprocess.latin_stretch`` > 1 (and ``second_reading``), lines read as mostly
-        Latin (and read with a confidence of at most ``preprocess.latin_below``) are read
-        once more, that much wider, and the second reading is kept where it is at least as
-        confident."""
+        ``preprocess.reread`` (and ``second_reading``), lines read with a confidence of
+        at most ``preprocess.reread_below`` (and, with ``reread_latin``, read as mostly
+        Latin) are read again at each of those stretches, and each keeps the text its
+        readings vote for (:func:`vote`)."""
         out = self._read(arrays, 1.0)
+        pre = self.preprocess
         # (a fixed input width would undo the stretch)
-        fixed = self.preprocess.width is not None
-        s = self.preprocess.latin_stretch if second_reading and not fixed else 1.0
-        if s <= 1.0:
+        if not second_reading or not pre.reread or pre.width is not None:
             return out
-        below = self.preprocess.latin_below
-        again = [i for i, d in enumerate(out)
-                 if d.confidence <= below and _mostly_latin(d.text)]
-        if again:
+        again = [i for i, d in enumerate(out) if d.confidence <= pre.reread_below
+                 and (not pre.reread_latin or _mostly_latin(d.text))]
+        if not again:
+            return out
+        readings: dict[int, list[Decoded]] = {i: [out[i]] for i in again}
+        for s in pre.reread:
             for i, d in zip(again, self._read([arrays[i] for i in again], s), strict=True):
-                if d.confidence >= out[i].confidence:
-                    out[i] = d
+                readings[i].append(d)
+        for i in again:
+            out[i] = vote(readings[i])
         return out
 
     def _read(self, arrays: Sequence[np.ndarray], stretch: float) -> list[Decoded]:
@@ -277,6 +279,17 @@ def width_batches(widths: Sequence[int], batch_size: int,
             batches.append([])
         batches[-1].append(i)
     return batches
+
+
+def vote(readings: Sequence[Decoded]) -> Decoded:
+    """The reading whose text has the highest summed confidence over ``readings`` (the
+    surest reading of that text; on a tie, the text read first). Two readings: the surer
+    one."""
+    totals: dict[str, float] = {}
+    for d in readings:
+        totals[d.text] = totals.get(d.text, 0.0) + d.confidence
+    best = max(totals, key=lambda t: totals[t])  # max keeps the first of equal totals
+    return max((d for d in readings if d.text == best), key=lambda d: d.confidence)
 
 
 def _mostly_latin(text: str) -> bool:

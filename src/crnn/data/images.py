@@ -30,12 +30,15 @@ class Preprocess:
     width: a fixed width (the tutorial's 100), or None to keep the aspect ratio.
     channels: 1 (grey) or 3 (RGB).
     min_width / max_width: bounds on the resized width when keeping aspect ratio.
-    latin_stretch: at recognition (not training), a line read as mostly Latin is read
-        again this much wider, and that reading is kept if it is at least as confident:
-        narrow letters (``tt``, ``t.``) get the frames CTC needs (T = W/4). 1 turns it
-        off; a model trained with ``degrade.stretch`` tolerates 1.2.
-    latin_below: the second reading happens only when the first one's confidence is at
-        most this (1: always); sure first readings are kept as they are.
+    reread: at recognition (not training), stretches at which an unsure line is read
+        again (``(1.1, 1.2)``: 1.1x and 1.2x wider); of all its readings, the text with
+        the highest summed confidence is kept. Narrow letters (``tt``, ``ff``, ``t.``)
+        get the frames CTC needs (T = W/4) in one reading or another, and a slip of one
+        reading is outvoted by the others. Empty: one reading. A model trained with
+        ``degrade.stretch`` tolerates up to about 1.3.
+    reread_below: only lines whose first reading's confidence is at most this are read
+        again (1: every line); sure first readings are kept as they are.
+    reread_latin: read again only lines read as mostly Latin.
     """
 
     height: int = 32
@@ -43,8 +46,9 @@ class Preprocess:
     channels: int = 1
     min_width: int = 16
     max_width: int = 2048
-    latin_stretch: float = 1.0
-    latin_below: float = 1.0
+    reread: tuple[float, ...] = ()
+    reread_below: float = 1.0
+    reread_latin: bool = False
 
     def __post_init__(self) -> None:
         if self.height < 16 or self.height % 16:
@@ -55,19 +59,25 @@ class Preprocess:
             raise ConfigError(f"fixed width {self.width} is too small (at least 8)")
         if self.min_width < 8 or self.max_width < self.min_width:
             raise ConfigError(f"bad width bounds {self.min_width}..{self.max_width}")
-        if not 1.0 <= self.latin_stretch <= 2.0:
-            raise ConfigError(f"latin_stretch {self.latin_stretch} must lie in [1, 2]")
-        if not 0.0 <= self.latin_below <= 1.0:
-            raise ConfigError(f"latin_below {self.latin_below} must lie in [0, 1]")
+        object.__setattr__(self, "reread", tuple(float(s) for s in self.reread))
+        bad = [s for s in self.reread if not 1.0 < s <= 2.0]
+        if bad:
+            raise ConfigError(f"reread stretch {bad[0]} must lie in (1, 2]")
+        if not 0.0 <= self.reread_below <= 1.0:
+            raise ConfigError(f"reread_below {self.reread_below} must lie in [0, 1]")
 
     def to_dict(self) -> dict:
         return asdict(self)
 
     @classmethod
     def from_dict(cls, d: dict) -> Preprocess:
-        return cls(**{k: d[k] for k in ("height", "width", "channels", "min_width",
-                                         "max_width", "latin_stretch", "latin_below")
-                           if k in d})
+        kw = {k: d[k] for k in ("height", "width", "channels", "min_width", "max_width",
+                                "reread", "reread_below", "reread_latin") if k in d}
+        if d.get("latin_stretch", 1.0) > 1.0 and "reread" not in d:
+            # written before v7: one second reading, of mostly-Latin lines only
+            kw.update(reread=(d["latin_stretch"],), reread_below=d.get("latin_below", 1.0),
+                      reread_latin=True)
+        return cls(**kw)
 
     def target_width(self, h: int, w: int) -> int:
         if self.width is not None:

@@ -84,15 +84,16 @@ def test_export_stores_second_reading_settings(tmp_path, tiny_checkpoint, capsys
 
     for fmt, name in (("fp16", "s.pt"), ("onnx", "s.onnx")):
         assert main(["export", "--model", str(tiny_checkpoint), "--format", fmt,
-                     "--reread", "1.1,1.25", "--reread-below", "0.9",
+                     "--read-stretch", "1.1", "--reread", "1.0,1.25", "--reread-below", "0.9",
                      "--reread-scope", "latin", "--out", str(tmp_path / name)]) == 0
     pre = load_checkpoint(tmp_path / "s.pt").preprocess
-    assert (pre.reread, pre.reread_below, pre.reread_latin) == ((1.1, 1.25), 0.9, True)
+    assert (pre.read_stretch, pre.reread, pre.reread_below, pre.reread_latin) == \
+        (1.1, (1.0, 1.25), 0.9, True)
     assert OnnxModel(tmp_path / "s.onnx").preprocess == pre
     assert main(["export", "--model", str(tmp_path / "s.pt"), "--format", "fp16",
                  "--reread", "none", "--out", str(tmp_path / "off.pt")]) == 0
     assert load_checkpoint(tmp_path / "off.pt").preprocess.reread == ()
-    for bad, says in ((["--reread", "3"], "reread stretch 3.0 must lie in (1, 2]"),
+    for bad, says in ((["--reread", "3"], "reading stretch 3.0 must lie in [0.5, 2]"),
                       (["--reread", "1.1,x"], "give stretches such as 1.1,1.2")):
         assert main(["export", "--model", str(tiny_checkpoint), "--format", "fp16", *bad,
                      "--out", str(tmp_path / "bad.pt")]) != 0

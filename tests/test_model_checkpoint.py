@@ -107,8 +107,10 @@ def test_rereads_vote_and_only_unsure_lines_are_read_again():
 
     assert _mostly_latin("Universiy of") and _mostly_latin("No. 2025年")
     assert not _mostly_latin("收款单位：大学") and not _mostly_latin("a")
-    with pytest.raises(ConfigError, match="reread stretch"):
-        Preprocess(reread=(0.5,))
+    with pytest.raises(ConfigError, match="reading stretch"):
+        Preprocess(reread=(0.4,))
+    with pytest.raises(ConfigError, match="repeats read_stretch"):
+        Preprocess(read_stretch=1.1, reread=(1.0, 1.1))
     with pytest.raises(ConfigError, match="reread_below"):
         Preprocess(reread_below=1.5)
     # two readings agreeing outvote one surer reading; two readings: the surer one
@@ -145,6 +147,17 @@ def test_rereads_vote_and_only_unsure_lines_are_read_again():
     rec.preprocess = dataclasses.replace(rec.preprocess, reread=())
     calls.clear()
     assert rec.recognize_arrays(lines)[0].text == "Newsleter" and len(calls) == 1
+    # read_stretch: the first reading is that much wider; 1.0 may then be a reread
+    readings[1.1][11] = Decoded("tuition", 0.98)
+    readings[1.0][10] = Decoded("Newsleter", 0.2)
+    rec.preprocess = Preprocess(read_stretch=1.1, reread=(1.0, 1.2), reread_below=0.95)
+    calls.clear()
+    assert [d.text for d in rec.recognize_arrays(lines)] == ["Newsletter", "tuition", "中文"]
+    assert calls == [(1.1, [10, 11, 12]), (1.0, [10, 12]), (1.2, [10, 12])]
+    # a fixed input width would undo any stretch: one reading, as it is
+    rec.preprocess = Preprocess(width=100, read_stretch=1.1, reread=(1.2,))
+    calls.clear()
+    assert rec.recognize_arrays(lines)[1].text == "tutition" and calls == [(1.0, [10, 11, 12])]
 
 
 def test_checkpoints_from_before_reread_keep_their_latin_second_reading():
@@ -152,9 +165,9 @@ def test_checkpoints_from_before_reread_keep_their_latin_second_reading():
     assert Preprocess.from_dict(old) == Preprocess(reread=(1.2,), reread_below=0.99,
                                                    reread_latin=True)
     assert Preprocess.from_dict({"height": 32, "latin_stretch": 1.0}) == Preprocess()
-    pre = Preprocess(reread=(1.1, 1.2), reread_below=0.97)
+    pre = Preprocess(read_stretch=1.1, reread=(1.0, 1.2), reread_below=0.97)
     assert Preprocess.from_dict(pre.to_dict()) == pre
-    assert Preprocess.from_dict({**pre.to_dict(), "reread": [1.1, 1.2]}) == pre  # JSON
+    assert Preprocess.from_dict({**pre.to_dict(), "reread": [1.0, 1.2]}) == pre  # JSON
 
 
 def test_width_batches_split_on_count_and_on_width_growth():

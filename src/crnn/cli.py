@@ -178,6 +178,9 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--int8", action="store_true", help="dynamic int8 weight quantization")
     sp.add_argument("--out", required=True, help="the file to write")
     sp.add_argument("--charset", help="alphabet for a plain crnn.pytorch state dict")
+    sp.add_argument("--read-stretch", type=float, metavar="S",
+                    help="store this stretch: every line is read this much wider "
+                         "(1 = as it is; the bundled model has 1.1)")
     sp.add_argument("--reread", metavar="S[,S...]",
                     help="store these stretches: an unsure line is read again this much "
                          "wider and its readings vote ('none' = one reading; the bundled "
@@ -302,11 +305,13 @@ def _cmd_export(args: argparse.Namespace) -> int:
     changes: dict = {}
     if args.reread is not None:
         try:
-            changes["reread"] = () if args.reread.strip().lower() in ("none", "1", "") else \
+            changes["reread"] = () if args.reread.strip().lower() in ("none", "") else \
                 tuple(float(x) for x in args.reread.split(","))
         except ValueError:
             raise ConfigError(f"--reread {args.reread!r}: give stretches such as 1.1,1.2, "
                               "or none") from None
+    if args.read_stretch is not None:
+        changes["read_stretch"] = args.read_stretch
     if args.reread_below is not None:
         changes["reread_below"] = args.reread_below
     if args.reread_scope is not None:

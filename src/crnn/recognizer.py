@@ -202,15 +202,18 @@ class Recognizer:
 
     def recognize_arrays(self, arrays: Sequence[np.ndarray], second_reading: bool = True
                          ) -> list[Decoded]:
-        """uint8 line images -> decoded lines, batched by width, in input order. With
-        ``preprocess.reread`` (and ``second_reading``), lines read with a confidence of
-        at most ``preprocess.reread_below`` (and, with ``reread_latin``, read as mostly
-        Latin) are read again at each of those stretches, and each keeps the text its
-        readings vote for (:func:`vote`)."""
-        out = self._read(arrays, 1.0)
+        """uint8 line images -> decoded lines, batched by width, in input order, read
+        ``preprocess.read_stretch`` wider. With ``preprocess.reread`` (and
+        ``second_reading``), lines read with a confidence of at most
+        ``preprocess.reread_below`` (and, with ``reread_latin``, read as mostly Latin) are
+        read again at each of those stretches, and each keeps the text its readings vote
+        for (:func:`vote`). A fixed input width (``preprocess.width``) would undo any
+        stretch: such models read once, as they are."""
         pre = self.preprocess
-        # (a fixed input width would undo the stretch)
-        if not second_reading or not pre.reread or pre.width is not None:
+        if pre.width is not None:
+            return self._read(arrays, 1.0)
+        out = self._read(arrays, pre.read_stretch)
+        if not second_reading or not pre.reread:
             return out
         again = [i for i, d in enumerate(out) if d.confidence <= pre.reread_below
                  and (not pre.reread_latin or _mostly_latin(d.text))]

@@ -30,12 +30,15 @@ class Preprocess:
     width: a fixed width (the tutorial's 100), or None to keep the aspect ratio.
     channels: 1 (grey) or 3 (RGB).
     min_width / max_width: bounds on the resized width when keeping aspect ratio.
-    reread: at recognition (not training), stretches at which an unsure line is read
+    read_stretch: at recognition (not training), lines are read this much wider (1:
+        as they are). Page crops are tighter than most training lines; a model trained
+        on glyph-by-glyph synthetic lines may read them better slightly widened.
+    reread: at recognition, further stretches at which an unsure line is read
         again (``(1.1, 1.2)``: 1.1x and 1.2x wider); of all its readings, the text with
         the highest summed confidence is kept. Narrow letters (``tt``, ``ff``, ``t.``)
         get the frames CTC needs (T = W/4) in one reading or another, and a slip of one
         reading is outvoted by the others. Empty: one reading. A model trained with
-        ``degrade.stretch`` tolerates up to about 1.3.
+        ``degrade.stretch`` tolerates 0.9 to about 1.3.
     reread_below: only lines whose first reading's confidence is at most this are read
         again (1: every line); sure first readings are kept as they are.
     reread_latin: read again only lines read as mostly Latin.
@@ -46,6 +49,7 @@ class Preprocess:
     channels: int = 1
     min_width: int = 16
     max_width: int = 2048
+    read_stretch: float = 1.0
     reread: tuple[float, ...] = ()
     reread_below: float = 1.0
     reread_latin: bool = False
@@ -60,9 +64,11 @@ class Preprocess:
         if self.min_width < 8 or self.max_width < self.min_width:
             raise ConfigError(f"bad width bounds {self.min_width}..{self.max_width}")
         object.__setattr__(self, "reread", tuple(float(s) for s in self.reread))
-        bad = [s for s in self.reread if not 1.0 < s <= 2.0]
+        bad = [s for s in (self.read_stretch, *self.reread) if not 0.5 <= s <= 2.0]
         if bad:
-            raise ConfigError(f"reread stretch {bad[0]} must lie in (1, 2]")
+            raise ConfigError(f"reading stretch {bad[0]} must lie in [0.5, 2]")
+        if self.read_stretch in self.reread:
+            raise ConfigError(f"reread {self.reread} repeats read_stretch {self.read_stretch}")
         if not 0.0 <= self.reread_below <= 1.0:
             raise ConfigError(f"reread_below {self.reread_below} must lie in [0, 1]")
 
@@ -72,7 +78,7 @@ class Preprocess:
     @classmethod
     def from_dict(cls, d: dict) -> Preprocess:
         kw = {k: d[k] for k in ("height", "width", "channels", "min_width", "max_width",
-                                "reread", "reread_below", "reread_latin") if k in d}
+                                "read_stretch", "reread", "reread_below", "reread_latin") if k in d}
         if d.get("latin_stretch", 1.0) > 1.0 and "reread" not in d:
             # written before v7: one second reading, of mostly-Latin lines only
             kw.update(reread=(d["latin_stretch"],), reread_below=d.get("latin_below", 1.0),

@@ -213,6 +213,14 @@ def main() -> None:
         print(f"{len(images)} lines from {args.data}; width at 32 px: median "
               f"{int(np.median(widths))}, max {max(widths)}; {args.threads} threads; "
               f"CPU: {os.cpu_count()} cores")
+        if trained:
+            from crnn.checkpoint import load_checkpoint
+
+            pre = load_checkpoint(model).preprocess
+            scope = "mostly-Latin" if pre.reread_latin else "all"
+            print(f"crnn {model.name}: read {pre.read_stretch}x wide; rereads at "
+                  f"{', '.join(map(str, pre.reread)) or 'none'} of {scope} lines read "
+                  f"at confidence <= {pre.reread_below}")
         print(f"{'recognizer':44} {'lines/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'accuracy':>9}")
         results = []
         for row in rows:

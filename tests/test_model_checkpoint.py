@@ -154,6 +154,10 @@ def test_rereads_vote_and_only_unsure_lines_are_read_again():
     calls.clear()
     assert [d.text for d in rec.recognize_arrays(lines)] == ["Newsletter", "tuition", "中文"]
     assert calls == [(1.1, [10, 11, 12]), (1.0, [10, 12]), (1.2, [10, 12])]
+    # the caller may name the first reading's stretch (page OCR reads its crops at 1x)
+    calls.clear()
+    rec.recognize_arrays(lines, second_reading=False, stretch=1.0)
+    assert calls == [(1.0, [10, 11, 12])]
     # a fixed input width would undo any stretch: one reading, as it is
     rec.preprocess = Preprocess(width=100, read_stretch=1.1, reread=(1.2,))
     calls.clear()

@@ -171,8 +171,8 @@ def test_read_upright_checks_the_widest_lines_first_and_reads_each_line_once():
         def __init__(self):
             self.calls = []
 
-        def recognize(self, images, second_reading=True):
-            assert images and second_reading is False
+        def recognize(self, images, second_reading=True, stretch=None):
+            assert images and second_reading is False and stretch == 1.0
             self.calls.append(len(images))
             # the ink marker sits top-left when a crop is the right way up
             return [Result(str(int(im[1, 1])), 0.9 if im[0, 0] == 255 else 0.3)

@@ -200,10 +200,10 @@ class Recognizer:
         out = self.model(images.to(self.device, non_blocking=True))
         return out.float().cpu().numpy()
 
-    def recognize_arrays(self, arrays: Sequence[np.ndarray], second_reading: bool = True
-                         ) -> list[Decoded]:
+    def recognize_arrays(self, arrays: Sequence[np.ndarray], second_reading: bool = True,
+                         stretch: float | None = None) -> list[Decoded]:
         """uint8 line images -> decoded lines, batched by width, in input order, read
-        ``preprocess.read_stretch`` wider. With ``preprocess.reread`` (and
+        ``stretch`` (default ``preprocess.read_stretch``) wider. With ``preprocess.reread`` (and
         ``second_reading``), lines read with a confidence of at most
         ``preprocess.reread_below`` (and, with ``reread_latin``, read as mostly Latin) are
         read again at each of those stretches, and each keeps the text its readings vote
@@ -212,7 +212,7 @@ class Recognizer:
         pre = self.preprocess
         if pre.width is not None:
             return self._read(arrays, 1.0)
-        out = self._read(arrays, pre.read_stretch)
+        out = self._read(arrays, pre.read_stretch if stretch is None else stretch)
         if not second_reading or not pre.reread:
             return out
         again = [i for i, d in enumerate(out) if d.confidence <= pre.reread_below
@@ -238,9 +238,10 @@ class Recognizer:
         return out
 
     def recognize(self, images: Sequence[ImageInput], names: Sequence[str] | None = None,
-                  second_reading: bool = True) -> list[Result]:
+                  second_reading: bool = True, stretch: float | None = None
+                  ) -> list[Result]:
         """Read many images; a bad one gets a Result with ``error`` and the rest go on.
-        ``second_reading``: see :meth:`recognize_arrays`."""
+        ``second_reading``, ``stretch``: see :meth:`recognize_arrays`."""
         names = list(names) if names is not None else [
             str(x) if isinstance(x, (str, Path)) else f"image {i}" for i, x in enumerate(images)
         ]
@@ -253,7 +254,8 @@ class Recognizer:
                 good.append(i)
             except CrnnError as exc:
                 results[i] = Result("", 0.0, (), names[i], str(exc))
-        for i, d in zip(good, self.recognize_arrays(arrays, second_reading), strict=True):
+        for i, d in zip(good, self.recognize_arrays(arrays, second_reading, stretch),
+                        strict=True):
             results[i] = Result(d.text, d.confidence, d.char_probs, names[i],
                                 alternatives=d.alternatives)
         return results  # type: ignore[return-value]

@@ -202,14 +202,17 @@ def _read_upright(rec: Recognizer, crops: list[np.ndarray]) -> tuple[bool, list]
     when their mean confidence is over 0.1 higher turned 180 degrees), then the rest in
     that orientation only, so an upside-down page is not read twice.
 
-    One reading per line: rereading unsure lines (``preprocess.reread``; measured as one
-    1.2x reading of Latin lines) changed page CER by under 0.1 point on whole pages and
-    cost about 20% of the time."""
+    One reading per line, as the line is (stretch 1). The crops here carry the line
+    finder's margins, unlike the tight line crops the model's ``read_stretch`` and
+    ``reread`` were chosen on: with model v7, ``benchmarks/page.py --rotate`` gave a page
+    CER of 0.0050 / 0.0048 (seeds 55 / 77) read at 1x, 0.0060 / 0.0066 at its 1.1x, and
+    0.0051 / 0.0056 with its rereads as well, 30% slower."""
     if not crops:
         return False, []
     probe = sorted(range(len(crops)), key=lambda i: -crops[i].shape[1])[:6]
-    up = rec.recognize([crops[i] for i in probe], second_reading=False)
-    down = rec.recognize([_turn(crops[i]) for i in probe], second_reading=False)
+    once = {"second_reading": False, "stretch": 1.0}
+    up = rec.recognize([crops[i] for i in probe], **once)
+    down = rec.recognize([_turn(crops[i]) for i in probe], **once)
     flipped = (float(np.mean([r.confidence for r in down]))
                > float(np.mean([r.confidence for r in up])) + 0.1)
     results: list = [None] * len(crops)
@@ -218,7 +221,7 @@ def _read_upright(rec: Recognizer, crops: list[np.ndarray]) -> tuple[bool, list]
     rest = [i for i in range(len(crops)) if results[i] is None]
     if rest:
         todo = [_turn(crops[i]) if flipped else crops[i] for i in rest]
-        for i, r in zip(rest, rec.recognize(todo, second_reading=False), strict=True):
+        for i, r in zip(rest, rec.recognize(todo, **once), strict=True):
             results[i] = r
     return flipped, results
 

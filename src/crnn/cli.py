@@ -184,10 +184,10 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--reread", metavar="S[,S...]",
                     help="store these stretches: an unsure line is read again this much "
                          "wider and its readings vote ('none' = one reading; the bundled "
-                         "model has 1.1,1.2; docs/models.md)")
+                         "model has 1.0,1.2; docs/models.md)")
     sp.add_argument("--reread-below", type=float, metavar="C",
                     help="store this confidence: only first readings at most this sure "
-                         "are read again (the bundled model has 0.97)")
+                         "are read again (the bundled model has 0.9)")
     sp.add_argument("--reread-scope", choices=("all", "latin"),
                     help="read again every unsure line, or only lines read as mostly Latin")
 

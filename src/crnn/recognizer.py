@@ -212,15 +212,17 @@ class Recognizer:
         pre = self.preprocess
         if pre.width is not None:
             return self._read(arrays, 1.0)
-        out = self._read(arrays, pre.read_stretch if stretch is None else stretch)
-        if not second_reading or not pre.reread:
+        first = pre.read_stretch if stretch is None else stretch
+        out = self._read(arrays, first)
+        rereads = [s for s in pre.reread if s != first]
+        if not second_reading or not rereads:
             return out
         again = [i for i, d in enumerate(out) if d.confidence <= pre.reread_below
                  and (not pre.reread_latin or _mostly_latin(d.text))]
         if not again:
             return out
         readings: dict[int, list[Decoded]] = {i: [out[i]] for i in again}
-        for s in pre.reread:
+        for s in rereads:
             for i, d in zip(again, self._read([arrays[i] for i in again], s), strict=True):
                 readings[i].append(d)
         for i in again:

@@ -31,8 +31,8 @@ class Preprocess:
     channels: 1 (grey) or 3 (RGB).
     min_width / max_width: bounds on the resized width when keeping aspect ratio.
     read_stretch: at recognition (not training), lines are read this much wider (1:
-        as they are). Page crops are tighter than most training lines; a model trained
-        on glyph-by-glyph synthetic lines may read them better slightly widened.
+        as they are). Tight line crops (``crnn synth pages`` cuts) read better slightly
+        widened by models trained on glyph-by-glyph synthetic lines (docs/models.md).
     reread: at recognition, further stretches at which an unsure line is read
         again (``(1.1, 1.2)``: 1.1x and 1.2x wider); of all its readings, the text with
         the highest summed confidence is kept. Narrow letters (``tt``, ``ff``, ``t.``)

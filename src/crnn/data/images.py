@@ -31,8 +31,9 @@ class Preprocess:
     channels: 1 (grey) or 3 (RGB).
     min_width / max_width: bounds on the resized width when keeping aspect ratio.
     read_stretch: at recognition (not training), lines are read this much wider (1:
-        as they are). Tight line crops (``crnn synth pages`` cuts) read better slightly
-        widened by models trained on glyph-by-glyph synthetic lines (docs/models.md).
+        as they are). Line cuts with wide top and bottom margins (``crnn synth pages``:
+        ink fills ~57% of the height, ~72% in training lines) read better slightly
+        widened (docs/models.md).
     reread: at recognition, further stretches at which an unsure line is read
         again (``(1.1, 1.2)``: 1.1x and 1.2x wider); of all its readings, the text with
         the highest summed confidence is kept. Narrow letters (``tt``, ``ff``, ``t.``)

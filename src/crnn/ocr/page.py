@@ -202,9 +202,9 @@ def _read_upright(rec: Recognizer, crops: list[np.ndarray]) -> tuple[bool, list]
     when their mean confidence is over 0.1 higher turned 180 degrees), then the rest in
     that orientation only, so an upside-down page is not read twice.
 
-    One reading per line, as the line is (stretch 1). The crops here carry the line
-    finder's margins, unlike the tight line crops the model's ``read_stretch`` and
-    ``reread`` were chosen on: with model v7, ``benchmarks/page.py --rotate`` gave a page
+    One reading per line, as the line is (stretch 1). The model's ``read_stretch`` and
+    ``reread`` were chosen on the page sets' own line cuts, not on the line finder's
+    crops, and do not carry over: with model v7, ``benchmarks/page.py --rotate`` gave a page
     CER of 0.0050 / 0.0048 (seeds 55 / 77) read at 1x, 0.0060 / 0.0066 at its 1.1x, and
     0.0051 / 0.0056 with its rereads as well, 30% slower."""
     if not crops:

@@ -220,6 +220,55 @@ def test_coverage_schedule_reaches_k_per_character() -> None:
     assert not small.reachable and "--count 750" in small.describe()
 
 
+def test_coverage_focus_lifts_chosen_characters_evenly() -> None:
+    chars = [chr(0x4E00 + k) for k in range(300)]
+    focus = chars[:20]
+    sched = CoverageSchedule(chars, count=1000, min_count=2, max_per_line=2, seed=1,
+                             focus=focus + ["x"], focus_min_count=30)  # x: not a char
+    assert sched.reachable and sched.focus == sorted(focus)
+    lines = [sched.required(i) for i in range(1000)]
+    counts = Counter("".join(lines))
+    assert min(counts[c] for c in focus) >= 30
+    assert min(counts[c] for c in chars[20:]) >= 2 and max(counts[c] for c in chars[20:]) <= 2
+    assert max(len(x) for x in lines) <= 2
+    # evenly spread: each half of the lines holds about half of a focus character's share
+    first = Counter("".join(lines[:500]))
+    assert all(13 <= first[c] <= 17 for c in focus)
+    assert "each of 20 focus characters >= 30" in sched.describe()
+    # cut short by max_per_line, every character keeps its share of the slots
+    short = CoverageSchedule(chars, count=300, min_count=2, max_per_line=2, seed=1,
+                             focus=focus, focus_min_count=30)
+    assert not short.reachable
+    got = Counter("".join(short.required(i) for i in range(300)))
+    assert min(got[c] for c in focus) >= 14 and sum(got.values()) == 600
+    # no focus: the plain schedule, unchanged
+    plain = CoverageSchedule(chars, count=1000, min_count=2, max_per_line=2, seed=1)
+    same = CoverageSchedule(chars, count=1000, min_count=2, max_per_line=2, seed=1,
+                            focus=focus, focus_min_count=2)  # not above min_count: off
+    assert [plain.required(i) for i in range(50)] == [same.required(i) for i in range(50)]
+
+
+def test_coverage_focus_file_in_generated_labels(tmp_path) -> None:
+    charset = "chars:0123456789abcdefghijklmnopqrstuvwxyz.-@:年月日号路"
+    focus = tmp_path / "new.txt"
+    focus.write_text("路\n号\n", encoding="utf-8")
+    ovr = {"text": {"coverage": {"min_count": 1, "max_per_line": 2, "focus": str(focus),
+                                 "focus_min_count": 40}}, **CLEAN}
+    spec = spec_for(charset, 100, overrides=ovr)
+    assert spec.focus == "路号"
+    counts = Counter("".join(Synthesizer(spec).sample(i).label for i in range(100)))
+    assert counts["路"] >= 40 and counts["号"] >= 40
+    focus.write_text("路\n剽\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match="outside the charset.*剽"):
+        spec_for(charset, 100, overrides=ovr)
+    ovr["text"]["coverage"]["focus"] = str(tmp_path / "missing.txt")
+    with pytest.raises(ConfigError, match="missing.txt does not exist"):
+        spec_for(charset, 100, overrides=ovr)
+    ovr["text"]["coverage"]["focus"] = ""
+    with pytest.raises(ConfigError, match="focus_min_count needs"):
+        spec_for(charset, 100, overrides=ovr)
+
+
 def test_coverage_in_generated_labels() -> None:
     charset = "chars:0123456789abcdefghijklmnopqrstuvwxyz.-@:年月日号路"
     ovr = {"text": {"coverage": {"min_count": 4, "max_per_line": 2}}, **CLEAN}

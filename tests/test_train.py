@@ -93,6 +93,23 @@ def test_finetune_with_new_charset_keeps_shared_rows():
     assert torch.equal(new.cnn.conv0.weight, old.cnn.conv0.weight)
 
 
+def test_head_lr_gives_the_output_layer_its_own_rate(tmp_path, digits_lmdb):
+    cfg = tiny_config(tmp_path, digits_lmdb, lr=1e-3, head_lr=1e-2, max_steps=2,
+                      scheduler="cosine")
+    trainer = Trainer(cfg)
+    body, head = trainer.optimizer.param_groups
+    assert (body["initial_lr"], head["initial_lr"]) == (1e-3, 1e-2)
+    names = {id(p): n for n, p in trainer.model.named_parameters()}
+    assert {names[id(p)] for p in head["params"]} == {"rnn.1.embedding.weight",
+                                                       "rnn.1.embedding.bias"}
+    assert len(body["params"]) + 2 == len(list(trainer.model.parameters()))
+    trainer.run()
+    body, head = trainer.optimizer.param_groups  # the schedule scales both alike
+    assert head["lr"] == pytest.approx(10 * body["lr"]) and body["lr"] != 1e-3
+    with pytest.raises(ConfigError, match="head_lr"):
+        load_config(overrides=["head_lr=0"])
+
+
 def test_config_overrides_and_errors(tmp_path):
     p = tmp_path / "c.yaml"
     p.write_text("lr: 0.01\nbatch_size: 16\ntrain: [a.lmdb]\n")

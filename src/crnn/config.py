@@ -49,6 +49,8 @@ class TrainConfig:
     max_steps: int | None = None  # stop after this many steps (overrides epochs)
     optimizer: str = "adam"
     lr: float = 1e-3
+    head_lr: float | None = None  # the output layer's lr (default: lr), e.g. to train the
+    # new rows of a grown charset faster than the fine-tuned body
     weight_decay: float = 0.0
     momentum: float = 0.0  # rmsprop
     scheduler: str = "constant"
@@ -93,6 +95,8 @@ class TrainConfig:
                               f"{self.batch_size!r}")
         if self.epochs < 1 or self.lr <= 0:
             raise ConfigError("epochs must be >= 1 and lr > 0")
+        if self.head_lr is not None and self.head_lr <= 0:
+            raise ConfigError("head_lr must be > 0 (or left out to use lr)")
         if self.max_steps is not None and self.max_steps < 1:
             raise ConfigError("max_steps must be >= 1")
         if self.workers < 0:

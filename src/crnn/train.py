@@ -100,7 +100,7 @@ def transfer_weights(model: CRNN, init: Checkpoint, charset: Charset) -> tuple[i
     fresh initialisation. Returns (shared characters, new characters)."""
     sd = model.state_dict()
     src = init.state_dict
-    last = f"rnn.{model.config.n_rnn - 1}.embedding"
+    last = head_prefix(model).rstrip(".")
     for k, v in src.items():
         if k.startswith(last) or k not in sd:
             continue
@@ -124,6 +124,11 @@ def transfer_weights(model: CRNN, init: Checkpoint, charset: Charset) -> tuple[i
             sd[key][new_i] = src[key][old_i]
     model.load_state_dict(sd)
     return shared, len(charset) - shared
+
+
+def head_prefix(model: CRNN) -> str:
+    """Parameter-name prefix of the output layer (charset + blank scores)."""
+    return f"rnn.{model.config.n_rnn - 1}.embedding."
 
 
 def _rng_state() -> dict[str, Any]:
@@ -190,7 +195,7 @@ class Trainer:
         # the learning rate for the effective (global) batch; see docs/distributed.md
         self.lr_scale = {"none": 1.0, "linear": float(self.dist.world),
                          "sqrt": math.sqrt(self.dist.world)}[cfg.lr_scaling]
-        self.optimizer = make_optimizer(cfg, self.model.parameters(), cfg.lr * self.lr_scale)
+        self.optimizer = make_optimizer(cfg, self._param_groups(), cfg.lr * self.lr_scale)
         if self.dist.enabled:
             self._log(f"{self.dist.world} processes ({self.dist.backend}) x batch "
                       f"{self.batch_size} = effective batch {self.sampler.global_batch}; lr "
@@ -231,6 +236,18 @@ class Trainer:
                 else None)
 
     # ------------------------------------------------------------------ data
+    def _param_groups(self) -> list[dict[str, Any]]:
+        """One group, or two when ``head_lr`` gives the output layer its own rate (the
+        scheduler scales both alike)."""
+        cfg = self.cfg
+        if cfg.head_lr is None:
+            return [{"params": list(self.model.parameters())}]
+        head = head_prefix(self.model)
+        named = list(self.model.named_parameters())
+        return [{"params": [p for n, p in named if not n.startswith(head)]},
+                {"params": [p for n, p in named if n.startswith(head)],
+                 "lr": cfg.head_lr * self.lr_scale}]
+
     def _load_data(self) -> None:
         cfg = self.cfg
         source = open_sources(cfg.train, cfg.images_root, cfg.label_format, self.charset)

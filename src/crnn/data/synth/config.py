@@ -150,8 +150,11 @@ def _check(d: dict[str, Any], where: str) -> None:
         fail("text.file_fraction must lie in [0, 1]")
     if d["text"]["length"][0] <= 0:
         fail("text.length must be positive")
-    if d["text"]["coverage"]["min_count"] < 0 or d["text"]["coverage"]["max_per_line"] < 0:
-        fail("text.coverage values must be >= 0")
+    cov = d["text"]["coverage"]
+    if min(cov["min_count"], cov["max_per_line"], cov["focus_min_count"]) < 0:
+        fail("text.coverage counts must be >= 0")
+    if cov["focus_min_count"] and not cov["focus"]:
+        fail("text.coverage.focus_min_count needs text.coverage.focus (a file of characters)")
     if not 0.25 <= d["fonts"]["scale"][0] <= d["fonts"]["scale"][1] <= 4.0:
         fail("fonts.scale must lie within [0.25, 4] (multiples of the output height)")
     step = d["fonts"]["size_step"]

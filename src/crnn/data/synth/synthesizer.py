@@ -78,6 +78,7 @@ class SynthSpec:
     seed: int = 0
     size: tuple[int | None, int] = (None, 32)
     text_file: str | None = None
+    focus: str = ""  # the characters of text.coverage.focus (read by build_spec)
 
 
 class Synthesizer:
@@ -91,7 +92,8 @@ class Synthesizer:
         cov = spec.config.get("text", "coverage")
         self.schedule = CoverageSchedule(
             self.text.allowed - {" "}, spec.count,
-            int(cov["min_count"]), int(cov["max_per_line"]), spec.seed)
+            int(cov["min_count"]), int(cov["max_per_line"]), spec.seed,
+            focus=spec.focus, focus_min_count=int(cov["focus_min_count"]))
         self.fonts = FontCache(spec.fonts.faces)
         out = spec.config.get("output")
         if out["encoding"] == "png":
@@ -170,4 +172,28 @@ def build_spec(charset: str | Path | Charset, count: int, seed: int = 0,
     fs = fonts if isinstance(fonts, FontSet) else fonts_for(cs, cfg, fonts or (), system_fonts)
     return SynthSpec(cs, fs, cfg, int(count), int(seed),
                      parse_size(size, int(cfg.get("output", "height"))),
-                     str(text_file) if text_file else None)
+                     str(text_file) if text_file else None,
+                     read_focus(cfg.get("text", "coverage")["focus"], cs))
+
+
+def read_focus(path: str, charset: Charset) -> str:
+    """The characters of ``text.coverage.focus`` (any UTF-8 text; whitespace and a
+    ``blank`` line ignored), in file order; each must be in ``charset``."""
+    if not path:
+        return ""
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"text.coverage.focus: {p} does not exist; give a file of the "
+                          "characters to lift, or \"\" for none") from None
+    except UnicodeDecodeError as e:
+        raise ConfigError(f"text.coverage.focus: {p} is not UTF-8 ({e})") from None
+    chars = dict.fromkeys(c for line in text.splitlines() if line.strip() != "blank"
+                          for c in line if not c.isspace())
+    outside = [c for c in chars if c not in charset]
+    if outside:
+        raise ConfigError(f"text.coverage.focus: {p} holds {len(outside)} character(s) "
+                          f"outside the charset, e.g. {''.join(outside[:10])!r}; focus "
+                          "only characters of --charset")
+    return "".join(chars)

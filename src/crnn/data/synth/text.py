@@ -131,31 +131,53 @@ def build_word_index(words: list[str], cum: list[float], per_char: int = 6
 
 class CoverageSchedule:
     """Which characters line ``i`` of ``count`` must carry so that each of ``chars``
-    appears at least ``min_count`` times.
+    appears at least ``min_count`` times, and each of ``focus`` at least ``focus_min_count``
+    times.
 
-    The ``min_count * C`` slots are spread evenly over the lines (line ``i`` owns slots
-    ``i*S//count .. (i+1)*S//count - 1``, at most ``max_per_line`` of them) and slot ``s``
-    holds ``perm[s % C]``, so every run of ``C`` slots shows each character once. Common
-    characters appear far more often anyway; the schedule lifts the rare ones.
+    The slots (``min_count * C``, plus the focus characters' extra appearances) are spread
+    evenly over the lines (line ``i`` owns slots ``i*S//count .. (i+1)*S//count - 1``, at
+    most ``max_per_line`` of them). Without a focus, slot ``s`` holds ``perm[s % C]``, so
+    every run of ``C`` slots shows each character once. With one, each character's
+    appearances sit at even strides over the slot sequence (a random phase per character),
+    so a schedule cut short by ``max_per_line`` still gives every character its share.
+    Common characters appear far more often anyway; the schedule lifts the rare ones, and
+    a focus lifts chosen ones further (the new rows of a grown charset).
     """
 
     def __init__(self, chars: Iterable[str], count: int, min_count: int, max_per_line: int,
-                 seed: int) -> None:
+                 seed: int, focus: Iterable[str] = (), focus_min_count: int = 0) -> None:
         self.chars = sorted(set(chars))
-        random.Random(f"crnn-synth-coverage:{seed}").shuffle(self.chars)
+        rng = random.Random(f"crnn-synth-coverage:{seed}")
+        rng.shuffle(self.chars)
         c = len(self.chars)
         self.count = count
         self.min_count = min_count
         self.max_per_line = max_per_line
-        self.need = min_count * c if count and max_per_line else 0
+        have = set(self.chars)
+        self.focus = sorted(set(focus) & have) if focus_min_count > min_count else []
+        self.focus_min_count = focus_min_count if self.focus else 0
+        extra = (self.focus_min_count - min_count) * len(self.focus)
+        self.need = min_count * c + extra if count and max_per_line else 0
         self.slots = min(self.need, max_per_line * count)
         self.reachable = self.slots >= self.need
+        self._sequence: list[str] | None = None
+        if self.focus and self.slots:
+            focus_set = set(self.focus)
+            keyed = []
+            for ch in self.chars:
+                n = self.focus_min_count if ch in focus_set else min_count
+                phase = rng.random()
+                keyed.extend(((j + phase) / n, ch) for j in range(n))
+            keyed.sort()
+            self._sequence = [ch for _, ch in keyed[:self.slots]]
 
     def required(self, i: int) -> str:
         if not self.slots:
             return ""
         a = i * self.slots // self.count
         b = (i + 1) * self.slots // self.count
+        if self._sequence is not None:
+            return "".join(self._sequence[a:b])
         c = len(self.chars)
         return "".join(self.chars[s % c] for s in range(a, b))
 
@@ -164,12 +186,15 @@ class CoverageSchedule:
         if not self.slots:
             return "coverage sampling off"
         per_line = self.slots / self.count
+        focus = (f", each of {len(self.focus):,} focus characters >= {self.focus_min_count}"
+                 if self.focus else "")
         if self.reachable:
             return (f"coverage: {per_line:.2f} scheduled character(s) per line; each of {c:,} "
-                    f"characters appears >= {self.min_count} times in {self.count:,} lines")
+                    f"characters appears >= {self.min_count} times{focus} in "
+                    f"{self.count:,} lines")
         lines_needed = math.ceil(self.need / self.max_per_line)
         return (f"coverage: {self.count:,} lines x {self.max_per_line} cannot give each of "
-                f"{c:,} characters {self.min_count} appearances; use --count "
+                f"{c:,} characters {self.min_count} appearances{focus}; use --count "
                 f"{lines_needed:,} or more, or raise text.coverage.max_per_line")
 
 

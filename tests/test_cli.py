@@ -49,7 +49,7 @@ def test_bundled_model_reads_the_bundled_samples(capsys):
     from crnn.recognizer import Recognizer
 
     rec = Recognizer.load()
-    assert len(rec.charset) == 5133
+    assert len(rec.charset) == 5649
     lines = Path(__file__).parents[1] / "examples" / "lines"
     assert main(["eval", "--data", str(lines / "labels.tsv"), "--nfkc", "--ignore-space",
                  "--json"]) == 0

@@ -235,7 +235,6 @@ class Trainer:
                 self.model, device_ids=[self.device.index] if self.device.type == "cuda"
                 else None)
 
-    # ------------------------------------------------------------------ data
     def _param_groups(self) -> list[dict[str, Any]]:
         """One group, or two when ``head_lr`` gives the output layer its own rate (the
         scheduler scales both alike)."""
@@ -248,6 +247,7 @@ class Trainer:
                 {"params": [p for n, p in named if n.startswith(head)],
                  "lr": cfg.head_lr * self.lr_scale}]
 
+    # ------------------------------------------------------------------ data
     def _load_data(self) -> None:
         cfg = self.cfg
         source = open_sources(cfg.train, cfg.images_root, cfg.label_format, self.charset)

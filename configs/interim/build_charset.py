@@ -99,11 +99,11 @@ def main() -> None:
             base = [line.rstrip("\n") for line in fh]
         if within is not None:
             keep = set(field_characters(set()))
-            dropped = [c for c in base if "\u4e00" <= c <= "\u9fff" and c not in within
-                       and c not in keep]
-            base = [c for c in base if c not in set(dropped)]
+            dropped = {c for c in base if "\u4e00" <= c <= "\u9fff" and c not in within
+                       and c not in keep}
+            base = [c for c in base if c not in dropped]
             print(f"dropped {len(dropped)} hanzi of {args.base} outside --within "
-                  f"{args.within}, e.g. {''.join(dropped[:12])}")
+                  f"{args.within}, e.g. {''.join(sorted(dropped)[:12])}")
         have = set(base)
         chars = base + [c for c in chars if c not in have]
     with open(args.out, "w", encoding="utf-8") as fh:

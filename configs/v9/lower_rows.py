@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 
+from crnn.charset import Charset
 from crnn.checkpoint import load_checkpoint, save_checkpoint
 from crnn.errors import CheckpointError
 
@@ -22,13 +23,13 @@ from crnn.errors import CheckpointError
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--model", required=True)
-    ap.add_argument("--chars", required=True, help="UTF-8 file of the characters to lower")
+    ap.add_argument("--chars", required=True,
+                    help="charset-style file (one character per line) of the rows to lower")
     ap.add_argument("--by", type=float, required=True, help="amount subtracted (logits)")
     ap.add_argument("--out", required=True)
     args = ap.parse_args()
     ck = load_checkpoint(args.model)
-    with open(args.chars, encoding="utf-8") as fh:
-        chars = {c for c in fh.read() if not c.isspace()}
+    chars = set(Charset.from_file(args.chars).chars)
     missing = sorted(chars - set(ck.charset.chars))
     if missing:
         raise CheckpointError(f"{args.chars}: {len(missing)} character(s) are not in "

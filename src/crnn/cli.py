@@ -187,7 +187,7 @@ def build_parser() -> argparse.ArgumentParser:
                          "model has 1.0,1.2; docs/models.md)")
     sp.add_argument("--reread-below", type=float, metavar="C",
                     help="store this confidence: only first readings at most this sure "
-                         "are read again (the bundled model has 0.9)")
+                         "are read again (the bundled model has 0.8)")
     sp.add_argument("--reread-scope", choices=("all", "latin"),
                     help="read again every unsure line, or only lines read as mostly Latin")
 

@@ -16,7 +16,7 @@ import cv2
 import numpy as np
 
 from ...charset import Charset
-from ...errors import ConfigError, DatasetError
+from ...errors import CharsetError, ConfigError, DatasetError
 from .config import SynthConfig
 from .fonts import FontFace, FontSet
 from .render import FontCache, render_line
@@ -177,20 +177,19 @@ def build_spec(charset: str | Path | Charset, count: int, seed: int = 0,
 
 
 def read_focus(path: str, charset: Charset) -> str:
-    """The characters of ``text.coverage.focus`` (any UTF-8 text; whitespace and a
-    ``blank`` line ignored), in file order; each must be in ``charset``."""
+    """The characters of ``text.coverage.focus``, a charset-style file (one character per
+    line, UTF-8 or GBK, an optional ``blank`` first line), in file order; each must be in
+    ``charset``."""
     if not path:
         return ""
     p = Path(path)
-    try:
-        text = p.read_text(encoding="utf-8")
-    except FileNotFoundError:
+    if not p.is_file():
         raise ConfigError(f"text.coverage.focus: {p} does not exist; give a file of the "
-                          "characters to lift, or \"\" for none") from None
-    except UnicodeDecodeError as e:
-        raise ConfigError(f"text.coverage.focus: {p} is not UTF-8 ({e})") from None
-    chars = dict.fromkeys(c for line in text.splitlines() if line.strip() != "blank"
-                          for c in line if not c.isspace())
+                          "characters to lift, or \"\" for none")
+    try:
+        chars = Charset.from_file(p).chars
+    except CharsetError as e:
+        raise ConfigError(f"text.coverage.focus: {e}") from None
     outside = [c for c in chars if c not in charset]
     if outside:
         raise ConfigError(f"text.coverage.focus: {p} holds {len(outside)} character(s) "

@@ -149,6 +149,23 @@ def test_english_lines_hold_made_up_words_doubled_letters_and_line_end_commas() 
     assert len({w for w in words if w.isalpha()} - known) > 30, "no made-up English words"
 
 
+def test_lines_hold_apostrophes_hyphens_codes_and_opening_brackets() -> None:
+    """Printed letters say "Bachelor's", "passport-sized", "Room A-204" and open lines
+    with a bracket (（记者：……）); a model never shown these drops the mark."""
+    rng = random.Random(7)
+    only = {"corpus": 0, "fields": 0, "english": 0, "numbers": 0, "random": 0}
+    cfg = load_config(overrides={"text": {"sources": {**only, "english": 1}}})
+    lines = [TextSampler(Charset.resolve("zh").chars, cfg).sample(rng)[0] for _ in range(600)]
+    text = " ".join(lines)
+    assert len(re.findall(r"[A-Za-z]'(s|t|ll|re|m|ve)?\b", text)) > 20
+    assert len(re.findall(r"[a-z]-[a-z]", text)) > 10
+    assert len(re.findall(r"\b[A-Z]-?\d+\b", text)) > 5
+    assert "@" in text and " · " in text
+    cfg = load_config(overrides={"text": {"sources": {**only, "corpus": 1}}})
+    zh = [TextSampler(Charset.resolve("zh").chars, cfg).sample(rng)[0] for _ in range(600)]
+    assert sum(line[0] in "（《“【「(〔" for line in zh) > 10
+
+
 def test_dates_in_printed_forms() -> None:
     assert fields.chinese_date(2025, 9, 1) == "二〇二五年九月一日"
     assert fields.chinese_date(2010, 12, 31) == "二〇一〇年十二月三十一日"

@@ -109,6 +109,12 @@ appoint appointment assembly baggage balloon battery committed cooperation desse
 dormitory excess fellowship grammar hobby ladder luggage millimetre parallel
 puzzle scissors semester spelling staff sufficient supplement teller transferred wool
 """.split()))
+# Contractions, and the joins and separators of printed English: a line may hold
+# "Bachelor's", "don't", "passport-sized", "Room A-204" or "University · www.x.edu.cn".
+CONTRACTIONS = ("don't", "can't", "won't", "isn't", "it's", "we'll", "we're", "you're",
+                "I'm", "I'll", "let's", "didn't", "doesn't", "that's", "there's", "we've")
+ROOM_WORDS = ("Room", "Building", "Block", "Gate", "Hall", "Floor", "Suite", "Unit", "Lab")
+SEPARATORS = ("·", "·", "|", "/", "-", "–", "—")
 # Pieces of pronounceable made-up words (:func:`crnn.data.synth.text.pseudo_word`), so a
 # model learns letters, doubled ones (tt, ff, ll) included, rather than a fixed vocabulary.
 ONSETS = ("", "", "b", "c", "d", "f", "g", "h", "j", "k", "l", "m", "n", "p", "r", "s", "t",

@@ -129,6 +129,22 @@ def build_word_index(words: list[str], cum: list[float], per_char: int = 6
     return index
 
 
+def _code(rng: random.Random) -> str:
+    """A room, seat or form code: ``A-204``, ``Room B312``, ``No. 5``, ``3-2-1101``."""
+    letter = rng.choice("ABCDEFGHJKLMNPRSTWXYZ")
+    n = rng.randint(1, 9999)
+    form = rng.randrange(5)
+    if form == 0:
+        return f"{letter}-{n}"
+    if form == 1:
+        return f"{rng.choice(lx.ROOM_WORDS)} {letter}{'-' if rng.random() < 0.5 else ''}{n}"
+    if form == 2:
+        return f"{letter}{n}"
+    if form == 3:
+        return f"No. {rng.randint(1, 99)}"
+    return f"{rng.randint(1, 30)}-{rng.randint(1, 9)}-{rng.randint(101, 2999)}"
+
+
 class CoverageSchedule:
     """Which characters line ``i`` of ``count`` must carry so that each of ``chars``
     appears at least ``min_count`` times, and each of ``focus`` at least ``focus_min_count``
@@ -334,6 +350,9 @@ class TextSampler:
         out: list[str] = []
         length, phrase = 0.0, 0
         open_pair: str | None = None
+        if rng.random() < 0.05:  # a line that opens with a bracket: （记者：……）
+            open_pair = rng.choice(_ZH_PAIRS)
+            out.append(open_pair[0])
         while length < em:
             r = rng.random()
             if r < latin_p and (self.has_latin or self.has_digits):
@@ -369,8 +388,12 @@ class TextSampler:
         """Words of a small vocabulary, made-up words (letters the vocabulary would never
         put side by side), names, abbreviations and numbers; sentence, title or upper
         case; a line may end in a comma or colon (wrapped text, salutations) as well as a
-        full stop, and a word may stand in brackets."""
+        full stop, and a word may stand in brackets. Words may be possessive
+        (``Bachelor's``), contracted (``don't``) or hyphenated (``passport-sized``); a
+        line may hold a room or code (``A-204``), an e-mail address or URL, or a
+        separator between parts (``University · www.x.edu.cn``)."""
         words: list[str] = []
+        verbatim: set[int] = set()  # e-mail addresses and URLs keep their case
         length = 0.0
         while length < em:
             r = rng.random()
@@ -380,23 +403,38 @@ class TextSampler:
                 w = rng.choice(lx.ABBREVIATIONS)
             elif r < 0.16:
                 w = self._numbers(rng, 2)
-            elif r < 0.32:
+            elif r < 0.31:
                 w = pseudo_word(rng)
+            elif r < 0.33:
+                w = _code(rng)
+            elif r < 0.345:
+                w = rng.choice(lx.CONTRACTIONS)
+            elif r < 0.355:
+                w = fields.email(rng) if rng.random() < 0.5 else fields.url(rng)
+                verbatim.add(len(words))
+            elif r < 0.37 and words:
+                w = rng.choice(lx.SEPARATORS)
             else:
                 w = rng.choice(lx.ENGLISH_WORDS)
-            if rng.random() < 0.03:
+                k = rng.random()
+                if k < 0.04:
+                    w += "'" if w.endswith("s") else "'s"
+                elif k < 0.07:
+                    w += "-" + rng.choice(lx.ENGLISH_WORDS)
+            if rng.random() < 0.03 or (not words and rng.random() < 0.02):
                 w = f"({w})"
             words.append(w)
             length += text_em(w) + 0.3
             if rng.random() < 0.08 and length < em:
                 words[-1] += rng.choice(_EN_PUNCT_MID)
         style = rng.random()
-        if style < 0.55:
-            words[0] = words[0][:1].upper() + words[0][1:]
-        elif style < 0.75:
-            words = [w[:1].upper() + w[1:] for w in words]
-        elif style < 0.85:
-            words = [w.upper() for w in words]
+        for i, w in enumerate(words):
+            if i in verbatim:
+                continue
+            if (style < 0.55 and i == 0) or 0.55 <= style < 0.75:
+                words[i] = w[:1].upper() + w[1:]
+            elif 0.75 <= style < 0.85:
+                words[i] = w.upper()
         tail = rng.random()
         if tail < 0.5:
             marks = _EN_PUNCT_END if tail < 0.3 else _EN_PUNCT_TAIL

@@ -174,17 +174,42 @@ def test_checkpoints_from_before_reread_keep_their_latin_second_reading():
     assert Preprocess.from_dict({**pre.to_dict(), "reread": [1.0, 1.2]}) == pre  # JSON
 
 
-def test_width_batches_split_on_count_and_on_width_growth():
-    """Recognizer batches: sorted by width, at most batch_size lines, and a new batch
-    before a line over 1.3x the batch's narrowest, so short lines are not padded out to
-    a page's widest; every index exactly once."""
-    from crnn.recognizer import width_batches
+def test_lines_pad_to_a_width_of_their_own_and_batch_only_with_equal_widths():
+    """Recognizer batches: each line pads to a grid width that depends on it alone (at
+    least 1+pad times its width, at most about 5% + 4 px more), and a batch holds at most
+    batch_size lines, all of one padded width; every index exactly once."""
+    from crnn.recognizer import padded_width, width_batches
 
-    widths = [100, 900, 110, 120, 125, 1000, 50, 60, 64]
-    batches = width_batches(widths, batch_size=3)
+    for w in (8, 9, 50, 97, 100, 101, 333, 1000, 2048, 100000):
+        for pad in (0.0, 0.1, 0.3):
+            g = padded_width(w, pad)
+            assert g % 4 == 0 and w * (1 + pad) <= g <= w * (1 + pad) * 1.05 + 4, (w, pad, g)
+    assert padded_width(100) == padded_width(98) != padded_width(130)
+    widths = [padded_width(w) for w in (100, 900, 98, 99, 125, 1000, 50, 49, 64)]
+    batches = width_batches(widths, batch_size=2)
     assert sorted(i for b in batches for i in b) == list(range(len(widths)))
-    assert [[widths[i] for i in b] for b in batches] == \
-        [[50, 60, 64], [100, 110, 120], [125], [900, 1000]]
-    assert width_batches(widths, batch_size=64, growth=100.0) == \
-        [sorted(range(len(widths)), key=lambda i: widths[i])]
+    assert all(len(b) <= 2 and len({widths[i] for i in b}) == 1 for b in batches)
+    assert [len(b) for b in batches] == [2, 1, 2, 1, 1, 1, 1]
     assert width_batches([], 8) == []
+
+
+def test_a_line_reads_the_same_alone_and_in_any_batch(tmp_path):
+    """Padding depends on each line alone, so a short line read beside a long one, or in
+    a batch of 1 or 64, gets the same logits frames and the same text."""
+    import numpy as np
+
+    from crnn.recognizer import Recognizer
+
+    torch.manual_seed(0)
+    cs = Charset.resolve("digits")
+    model = CRNN(ModelConfig(num_classes=cs.num_classes, cnn_channels=(8, 8, 16, 16, 16, 16, 16),
+                             hidden=8, n_rnn=1))
+    rng = np.random.default_rng(0)
+    lines = [rng.integers(0, 255, (32, w), dtype=np.uint8) for w in (60, 61, 64, 300, 90)]
+    for pad in (0.0, 0.2):
+        pre = Preprocess(read_pad=pad)
+        alone = [Recognizer(model, cs, pre, "cpu", batch_size=1).recognize_arrays([a])[0]
+                 for a in lines]
+        together = Recognizer(model, cs, pre, "cpu", batch_size=64).recognize_arrays(lines)
+        for a, b in zip(alone, together, strict=True):
+            assert a.text == b.text and abs(a.confidence - b.confidence) < 1e-5

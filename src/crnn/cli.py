@@ -190,6 +190,9 @@ def build_parser() -> argparse.ArgumentParser:
                          "are read again (the bundled model has 0.8)")
     sp.add_argument("--reread-scope", choices=("all", "latin"),
                     help="read again every unsure line, or only lines read as mostly Latin")
+    sp.add_argument("--read-pad", type=float, metavar="F",
+                    help="store this right margin: each line is read padded with its "
+                         "background to at least 1+F times its width (docs/models.md)")
 
     # ocr
     sp = sub.add_parser(
@@ -316,6 +319,8 @@ def _cmd_export(args: argparse.Namespace) -> int:
         changes["reread_below"] = args.reread_below
     if args.reread_scope is not None:
         changes["reread_latin"] = args.reread_scope == "latin"
+    if args.read_pad is not None:
+        changes["read_pad"] = args.read_pad
     if changes:
         ckpt.preprocess = dataclasses.replace(ckpt.preprocess, **changes)
     if args.format == "fp16":

@@ -8,10 +8,13 @@ the HTTP service.
 
 from __future__ import annotations
 
+import bisect
 import glob
+import math
 import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -28,12 +31,14 @@ from .errors import CheckpointError, CrnnError, DatasetError
 from .model import CRNN, output_length
 
 __all__ = ["Recognizer", "Result", "ImageInput", "expand_inputs", "bundled_model_path",
-           "resolve_model_path", "width_batches"]
+           "padded_width", "resolve_model_path", "width_batches"]
 
 ImageInput = str | Path | bytes | np.ndarray
 
-# a batch of lines ends before a line this many times wider than its narrowest
-BATCH_WIDTH_GROWTH = 1.3
+# lines are padded up to a point of a geometric grid of widths, each this much wider
+# than the last (and a multiple of 4); only lines padded to the same width share a batch
+PAD_GRID_GROWTH = 1.05
+PAD_GRID_MAX = 65536
 
 
 @dataclass(frozen=True)
@@ -102,9 +107,10 @@ class Recognizer:
         charset: the model's charset.
         preprocess: how images become input (from the checkpoint).
         device: ``auto`` (CUDA when available), ``cpu``, ``cuda:0``...
-        batch_size: most lines per forward pass; lines are sorted by width and a batch
-            also ends where widths grow by over 30% (:func:`width_batches`), so each batch
-            pads little; results come back in input order.
+        batch_size: most lines per forward pass. Each line is padded to a width that
+            depends on it alone (:func:`padded_width`) and only lines of one padded
+            width share a batch (:func:`width_batches`), so a line reads the same alone
+            or among others; results come back in input order.
         decoder: how logits become text (greedy by default; beam search, lexicon, allowed
             characters, language model: :class:`crnn.decoders.DecoderConfig`). Lexicon and
             language model files are loaded here, once.
@@ -231,9 +237,11 @@ class Recognizer:
 
     def _read(self, arrays: Sequence[np.ndarray], stretch: float) -> list[Decoded]:
         prepped = [resize_line(a, self.preprocess, stretch) for a in arrays]
+        pad = 0.0 if self.preprocess.width is not None else self.preprocess.read_pad
+        widths = [padded_width(p.shape[2], pad) for p in prepped]
         out: list[Any] = [None] * len(prepped)
-        for idx in width_batches([p.shape[2] for p in prepped], self.batch_size):
-            batch = to_tensor_batch([prepped[i] for i in idx])
+        for idx in width_batches(widths, self.batch_size):
+            batch = to_tensor_batch([prepped[i] for i in idx], width=widths[idx[0]])
             lengths = np.array([output_length(prepped[i].shape[2]) for i in idx])
             for i, d in zip(idx, self.decoder(self.logits(batch), lengths), strict=True):
                 out[i] = d
@@ -270,19 +278,38 @@ class Recognizer:
         return r
 
 
-def width_batches(widths: Sequence[int], batch_size: int,
-                  growth: float = BATCH_WIDTH_GROWTH) -> list[list[int]]:
-    """Indices of ``widths`` in batches of similar width: sorted by width, a batch holds
-    at most ``batch_size`` lines and ends before a line wider than ``growth`` times its
-    narrowest, so no batch pads a short line out to a page's widest (read as one batch,
-    a 32-line page took over 4x as long)."""
-    if batch_size < 1 or growth < 1.0:
-        raise ValueError(f"batch_size {batch_size} must be >= 1 and growth {growth} >= 1")
+@lru_cache(maxsize=1)
+def _pad_grid() -> tuple[int, ...]:
+    grid, g = [], 8
+    while g <= PAD_GRID_MAX:
+        grid.append(g)
+        g = max(g + 4, -(-int(g * PAD_GRID_GROWTH) // 4) * 4)
+    return tuple(grid)
+
+
+def padded_width(width: int, pad: float = 0.0) -> int:
+    """The width a line of ``width`` columns is read at: at least ``width * (1 + pad)``,
+    rounded up to the next point of a grid of widths 5% apart (8, 12, 16, ... 100, 108,
+    116, ...), so lines of similar width pad to one width and batch together, while each
+    line's padding depends on that line alone."""
+    need = math.ceil(width * (1.0 + pad))
+    grid = _pad_grid()
+    k = bisect.bisect_left(grid, need)
+    return grid[k] if k < len(grid) else -(-need // 4) * 4
+
+
+def width_batches(widths: Sequence[int], batch_size: int) -> list[list[int]]:
+    """Indices of ``widths`` (padded widths, :func:`padded_width`) in batches: sorted by
+    width, a batch holds at most ``batch_size`` lines, all of one width, so no line is
+    padded further for its neighbours' sake (read as one batch padded to its widest, a
+    32-line page took over 4x as long) and no line reads differently for them."""
+    if batch_size < 1:
+        raise ValueError(f"batch_size {batch_size} must be >= 1")
     order = sorted(range(len(widths)), key=lambda i: widths[i])
     batches: list[list[int]] = []
     for i in order:
         if (not batches or len(batches[-1]) >= batch_size
-                or widths[i] > growth * widths[batches[-1][0]]):
+                or widths[i] != widths[batches[-1][0]]):
             batches.append([])
         batches[-1].append(i)
     return batches

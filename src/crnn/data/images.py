@@ -43,6 +43,12 @@ class Preprocess:
     reread_below: only lines whose first reading's confidence is at most this are read
         again (1: every line); sure first readings are kept as they are.
     reread_latin: read again only lines read as mostly Latin.
+    read_pad: at recognition, each line is padded on the right with its background to
+        at least ``1 + read_pad`` times its width (then up to the next point of a 5%
+        width grid, :func:`crnn.recognizer.padded_width`). Training batches pad every
+        line but the widest, so a model reads a little right margin best; and as each
+        line's padding depends on that line alone, it reads the same alone or in any
+        batch.
     """
 
     height: int = 32
@@ -54,6 +60,7 @@ class Preprocess:
     reread: tuple[float, ...] = ()
     reread_below: float = 1.0
     reread_latin: bool = False
+    read_pad: float = 0.0
 
     def __post_init__(self) -> None:
         if self.height < 16 or self.height % 16:
@@ -72,6 +79,8 @@ class Preprocess:
             raise ConfigError(f"reread {self.reread} repeats read_stretch {self.read_stretch}")
         if not 0.0 <= self.reread_below <= 1.0:
             raise ConfigError(f"reread_below {self.reread_below} must lie in [0, 1]")
+        if not 0.0 <= self.read_pad <= 1.0:
+            raise ConfigError(f"read_pad {self.read_pad} must lie in [0, 1]")
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -79,7 +88,8 @@ class Preprocess:
     @classmethod
     def from_dict(cls, d: dict) -> Preprocess:
         kw = {k: d[k] for k in ("height", "width", "channels", "min_width", "max_width",
-                                "read_stretch", "reread", "reread_below", "reread_latin") if k in d}
+                                "read_stretch", "reread", "reread_below", "reread_latin",
+                                "read_pad") if k in d}
         if d.get("latin_stretch", 1.0) > 1.0 and "reread" not in d:
             # written before v7: one second reading, of mostly-Latin lines only
             kw.update(reread=(d["latin_stretch"],), reread_below=d.get("latin_below", 1.0),
@@ -146,8 +156,9 @@ def resize_line(img: np.ndarray, pre: Preprocess, stretch: float = 1.0) -> np.nd
     return np.ascontiguousarray(out)
 
 
-def to_tensor_batch(items: list[np.ndarray], multiple: int = 4):
-    """Right-pad ``(C, H, W_i)`` arrays to the widest (rounded up to ``multiple``).
+def to_tensor_batch(items: list[np.ndarray], multiple: int = 4, width: int | None = None):
+    """Right-pad ``(C, H, W_i)`` arrays to the widest (rounded up to ``multiple``), or to
+    ``width`` when given (at least the widest).
 
     Padding uses each image's own background estimate (the mean of its first and last
     columns) rather than a fixed value, so padded columns look like margin, not ink.
@@ -159,7 +170,9 @@ def to_tensor_batch(items: list[np.ndarray], multiple: int = 4):
         raise ValueError("empty batch")
     c, h = items[0].shape[:2]
     wmax = max(a.shape[2] for a in items)
-    wmax = -(-wmax // multiple) * multiple
+    wmax = -(-wmax // multiple) * multiple if width is None else width
+    if wmax < max(a.shape[2] for a in items):
+        raise ValueError(f"pad width {width} is narrower than a line of the batch")
     batch = np.empty((len(items), c, h, wmax), dtype=np.float32)
     for i, a in enumerate(items):
         w = a.shape[2]

@@ -192,7 +192,8 @@ def build_parser() -> argparse.ArgumentParser:
                     help="read again every unsure line, or only lines read as mostly Latin")
     sp.add_argument("--read-pad", type=float, metavar="F",
                     help="store this right margin: each line is read padded with its "
-                         "background to at least 1+F times its width (docs/models.md)")
+                         "background to at least 1+F times its width (the bundled model "
+                         "has 0.1; docs/models.md)")
 
     # ocr
     sp = sub.add_parser(

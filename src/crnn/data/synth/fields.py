@@ -2,7 +2,8 @@
 
 Each generator takes a seeded :class:`random.Random` and returns one string: a person's
 name, a date in one of many printed forms, a time, an amount of money, an ID, exam,
-phone or postal number, an address, a URL, an e-mail address, or a ``label：value``
+phone or postal number, a room or form code, an address, a URL, an e-mail address, or a
+``label：value``
 line. They know nothing of charsets; :mod:`.text` keeps only what the charset can show.
 """
 
@@ -16,7 +17,7 @@ from . import lexicon as lx
 __all__ = [
     "FIELD_GENERATORS", "address", "chinese_date", "date", "document_field", "email",
     "exam_number", "id_number", "id_check_digit", "money", "money_upper", "person_name",
-    "phone", "postal_code", "school", "time_of_day", "url", "group_thousands",
+    "phone", "postal_code", "room_code", "school", "time_of_day", "url", "group_thousands",
 ]
 
 _CN_DIGITS = "〇一二三四五六七八九"
@@ -263,6 +264,22 @@ def email(rng: random.Random) -> str:
     if rng.random() < 0.2:
         user = user[: len(user) // 2] + rng.choice("._-") + user[len(user) // 2:]
     return f"{user}@{_host(rng)}"
+
+
+def room_code(rng: random.Random) -> str:
+    """A room, seat or form code: ``A-204``, ``Room B312``, ``No. 5``, ``3-2-1101``."""
+    letter = rng.choice("ABCDEFGHJKLMNPRSTWXYZ")
+    n = rng.randint(1, 9999)
+    form = rng.randrange(5)
+    if form == 0:
+        return f"{letter}-{n}"
+    if form == 1:
+        return f"{rng.choice(lx.ROOM_WORDS)} {letter}{'-' if rng.random() < 0.5 else ''}{n}"
+    if form == 2:
+        return f"{letter}{n}"
+    if form == 3:
+        return f"No. {rng.randint(1, 99)}"
+    return f"{rng.randint(1, 30)}-{rng.randint(1, 9)}-{rng.randint(101, 2999)}"
 
 
 def _ethnic(rng: random.Random) -> str:

@@ -129,22 +129,6 @@ def build_word_index(words: list[str], cum: list[float], per_char: int = 6
     return index
 
 
-def _code(rng: random.Random) -> str:
-    """A room, seat or form code: ``A-204``, ``Room B312``, ``No. 5``, ``3-2-1101``."""
-    letter = rng.choice("ABCDEFGHJKLMNPRSTWXYZ")
-    n = rng.randint(1, 9999)
-    form = rng.randrange(5)
-    if form == 0:
-        return f"{letter}-{n}"
-    if form == 1:
-        return f"{rng.choice(lx.ROOM_WORDS)} {letter}{'-' if rng.random() < 0.5 else ''}{n}"
-    if form == 2:
-        return f"{letter}{n}"
-    if form == 3:
-        return f"No. {rng.randint(1, 99)}"
-    return f"{rng.randint(1, 30)}-{rng.randint(1, 9)}-{rng.randint(101, 2999)}"
-
-
 class CoverageSchedule:
     """Which characters line ``i`` of ``count`` must carry so that each of ``chars``
     appears at least ``min_count`` times, and each of ``focus`` at least ``focus_min_count``
@@ -406,7 +390,7 @@ class TextSampler:
             elif r < 0.31:
                 w = pseudo_word(rng)
             elif r < 0.33:
-                w = _code(rng)
+                w = fields.room_code(rng)
             elif r < 0.345:
                 w = rng.choice(lx.CONTRACTIONS)
             elif r < 0.355:

@@ -2,9 +2,9 @@
 
 Each generator takes a seeded :class:`random.Random` and returns one string: a person's
 name, a date in one of many printed forms, a time, an amount of money, an ID, exam,
-phone or postal number, a room or form code, an address, a URL, an e-mail address, or a
-``label：value``
-line. They know nothing of charsets; :mod:`.text` keeps only what the charset can show.
+phone or postal number, a room or form code, an address, a URL, an e-mail address, or
+a ``label：value`` line. They know nothing of charsets; :mod:`.text` keeps only what the
+charset can show.
 """
 
 from __future__ import annotations

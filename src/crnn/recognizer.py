@@ -289,10 +289,10 @@ def _pad_grid() -> tuple[int, ...]:
 
 def padded_width(width: int, pad: float = 0.0) -> int:
     """The width a line of ``width`` columns is read at: at least ``width * (1 + pad)``,
-    rounded up to the next point of a grid of widths 5% apart (8, 12, 16, ... 100, 108,
-    116, ...), so lines of similar width pad to one width and batch together, while each
-    line's padding depends on that line alone."""
-    need = math.ceil(width * (1.0 + pad))
+    rounded up to the next point of a grid of widths (every 4 px up to 100, then about
+    5% apart: 108, 116, 124 ...), so lines of similar width pad to one width and batch
+    together, while each line's padding depends on that line alone."""
+    need = math.ceil(width * (1.0 + pad) - 1e-9)  # 100 * 1.1 is 110, not 111
     grid = _pad_grid()
     k = bisect.bisect_left(grid, need)
     return grid[k] if k < len(grid) else -(-need // 4) * 4

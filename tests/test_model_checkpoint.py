@@ -194,7 +194,7 @@ def test_lines_pad_to_a_width_of_their_own_and_batch_only_with_equal_widths():
     assert width_batches([], 8) == []
 
 
-def test_a_line_reads_the_same_alone_and_in_any_batch(tmp_path):
+def test_a_line_reads_the_same_alone_and_in_any_batch():
     """Padding depends on each line alone, so a short line read beside a long one, or in
     a batch of 1 or 64, gets the same logits frames and the same text."""
     import numpy as np

@@ -155,14 +155,16 @@ def test_lines_hold_apostrophes_hyphens_codes_and_opening_brackets() -> None:
     rng = random.Random(7)
     only = {"corpus": 0, "fields": 0, "english": 0, "numbers": 0, "random": 0}
     cfg = load_config(overrides={"text": {"sources": {**only, "english": 1}}})
-    lines = [TextSampler(Charset.resolve("zh").chars, cfg).sample(rng)[0] for _ in range(600)]
+    english = TextSampler(Charset.resolve("zh").chars, cfg)
+    lines = [english.sample(rng)[0] for _ in range(600)]
     text = " ".join(lines)
     assert len(re.findall(r"[A-Za-z]'(s|t|ll|re|m|ve)?\b", text)) > 20
     assert len(re.findall(r"[a-z]-[a-z]", text)) > 10
     assert len(re.findall(r"\b[A-Z]-?\d+\b", text)) > 5
     assert "@" in text and " · " in text
     cfg = load_config(overrides={"text": {"sources": {**only, "corpus": 1}}})
-    zh = [TextSampler(Charset.resolve("zh").chars, cfg).sample(rng)[0] for _ in range(600)]
+    corpus = TextSampler(Charset.resolve("zh").chars, cfg)
+    zh = [corpus.sample(rng)[0] for _ in range(600)]
     assert sum(line[0] in "（《“【「(〔" for line in zh) > 10
 
 

@@ -44,8 +44,8 @@ class Preprocess:
         again (1: every line); sure first readings are kept as they are.
     reread_latin: read again only lines read as mostly Latin.
     read_pad: at recognition, each line is padded on the right with its background to
-        at least ``1 + read_pad`` times its width (then up to the next point of a 5%
-        width grid, :func:`crnn.recognizer.padded_width`). Training batches pad every
+        at least ``1 + read_pad`` times its width (then up to the next point of a grid
+        of widths, :func:`crnn.recognizer.padded_width`). Training batches pad every
         line but the widest, so a model reads a little right margin best; and as each
         line's padding depends on that line alone, it reads the same alone or in any
         batch.
@@ -169,9 +169,9 @@ def to_tensor_batch(items: list[np.ndarray], multiple: int = 4, width: int | Non
     if not items:
         raise ValueError("empty batch")
     c, h = items[0].shape[:2]
-    wmax = max(a.shape[2] for a in items)
-    wmax = -(-wmax // multiple) * multiple if width is None else width
-    if wmax < max(a.shape[2] for a in items):
+    widest = max(a.shape[2] for a in items)
+    wmax = -(-widest // multiple) * multiple if width is None else width
+    if wmax < widest:
         raise ValueError(f"pad width {width} is narrower than a line of the batch")
     batch = np.empty((len(items), c, h, wmax), dtype=np.float32)
     for i, a in enumerate(items):

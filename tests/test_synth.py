@@ -23,7 +23,7 @@ from crnn.data.synth.config import load_config
 from crnn.data.synth.dataset import SynthDataset
 from crnn.data.synth.fonts import FontSet, find_font_files, scan_faces
 from crnn.data.synth.generate import iter_encoded
-from crnn.data.synth.render import FontCache, LineStyle, text_mask
+from crnn.data.synth.render import FontCache, LineStyle, _units, text_mask
 from crnn.data.synth.synthesizer import Synthesizer, build_spec, fonts_for, parse_size
 from crnn.data.synth.text import CoverageSchedule, TextSampler, clip_em, pseudo_word
 from crnn.errors import ConfigError
@@ -355,6 +355,45 @@ def test_kerning_word_spacing_and_underline_shape_the_mask() -> None:
     longer, _ = text_mask("Office", fonts, k, LineStyle(40, underline=3,
                                                        underline_ends=(0.0, 50.0)))
     assert longer.shape[1] == under.shape[1] + 50
+
+
+def test_ligatures_draw_fi_and_ffi_as_one_glyph() -> None:
+    """Typeset pages draw ``first`` with the face's ``fi`` ligature (v10 read it ``frst``):
+    a line whose style asks for ligatures is drawn with them where the face has them, and
+    letter by letter otherwise; the label keeps the letters."""
+    if not features.check("raqm"):
+        pytest.skip("PIL without raqm draws no ligatures")
+    fonts = FontCache(_faces())
+    k = next((k for k, f in enumerate(fonts.faces) if f.family == "DejaVu Sans"), None)
+    if k is None:
+        pytest.skip("no DejaVu Sans (make system-deps installs fonts-dejavu)")
+    assert fonts.has_ligature(k, 40, "fi") and fonts.has_ligature(k, 40, "ffi")
+    assert not fonts.has_ligature(k, 40, "fo")
+    assert _units("first office", fonts, k, 40, True) == \
+        ["fi", "r", "s", "t", " ", "o", "ffi", "c", "e"]
+    assert _units("first", fonts, k, 40, False) == list("first")
+    plain, _ = text_mask("first office", fonts, k, LineStyle(40))
+    joined, _ = text_mask("first office", fonts, k, LineStyle(40, ligatures=True))
+    assert plain.shape != joined.shape or (plain != joined).any()
+    # a face without the ligature draws the letters one by one either way
+    other = next((j for j, f in enumerate(fonts.faces)
+                  if f.family.startswith("Liberation") and not fonts.has_ligature(j, 40, "fi")),
+                 None)
+    if other is not None:
+        assert _units("first", fonts, other, 40, True) == list("first")
+    with pytest.raises(ConfigError, match="ligatures"):
+        load_config(overrides={"fonts": {"ligatures": 1.5}})
+
+
+def test_hosts_and_mailboxes_are_sometimes_pinyin_initials() -> None:
+    """zsxx@zypu.edu.cn, xjjtu.edu.cn: institutions abbreviate by pinyin initials, so
+    letters repeat (v10 read zsxx as zs×× and xjjtu as xjtu)."""
+    rng = random.Random(5)
+    users = [fields.email(rng).split("@")[0] for _ in range(400)]
+    syllables = re.compile("(" + "|".join(sorted(lx.SYLLABLES, key=len, reverse=True)) + ")+")
+    initials = [u for u in users if u.isalpha() and not syllables.fullmatch(u)]
+    assert len(initials) > 30, initials[:10]
+    assert any(re.search(r"(.)\1", u) for u in initials)
 
 
 def test_images_are_grey_tight_and_never_clipped() -> None:

@@ -143,6 +143,8 @@ def _check(d: dict[str, Any], where: str) -> None:
     for name in ("fake_bold", "spacing", "kerning", "word_spacing", "underline"):
         if not 0.0 <= d["fonts"][name]["p"] <= 1.0:
             fail(f"fonts.{name}.p is not a probability in [0, 1]")
+    if not 0.0 <= d["fonts"]["ligatures"] <= 1.0:
+        fail("fonts.ligatures is not a probability in [0, 1]")
     weights = d["text"]["sources"]
     if any(w < 0 for w in weights.values()) or sum(weights.values()) <= 0:
         fail("text.sources weights must be >= 0 and not all 0")

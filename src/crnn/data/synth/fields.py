@@ -240,8 +240,15 @@ def school(rng: random.Random) -> str:
     return rng.choice(lx.CITIES) + rng.choice(lx.SCHOOL_SUFFIXES)
 
 
+def _initials(rng: random.Random) -> str:
+    """Pinyin initials, as institutions abbreviate their names and mailboxes: ``zsb``,
+    ``zsxx``, ``xjtu`` (letters repeat, as they do in such names)."""
+    return "".join(rng.choice(lx.SYLLABLES)[0] for _ in range(rng.randint(2, 5)))
+
+
 def _host(rng: random.Random) -> str:
-    name = "".join(rng.choice(lx.SYLLABLES) for _ in range(rng.randint(1, 2)))
+    name = _initials(rng) if rng.random() < 0.35 else \
+        "".join(rng.choice(lx.SYLLABLES) for _ in range(rng.randint(1, 2)))
     return f"{name}.{rng.choice(lx.TLDS)}" if rng.random() < 0.5 \
         else f"{rng.choice(lx.DOMAINS)}.{name}.{rng.choice(lx.TLDS)}"
 
@@ -258,7 +265,8 @@ def url(rng: random.Random) -> str:
 
 
 def email(rng: random.Random) -> str:
-    user = "".join(rng.choice(lx.SYLLABLES) for _ in range(rng.randint(1, 3)))
+    user = _initials(rng) if rng.random() < 0.35 else \
+        "".join(rng.choice(lx.SYLLABLES) for _ in range(rng.randint(1, 3)))
     if rng.random() < 0.5:
         user += str(rng.randint(1, 2025))
     if rng.random() < 0.2:

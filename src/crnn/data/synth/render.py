@@ -38,6 +38,9 @@ __all__ = ["FontCache", "Glyph", "LineStyle", "compose", "degrade", "render_line
 # Reference strings whose line box sets the text height: tall and deep glyphs.
 _REF_CJK = "国Ag|"
 _REF_LATIN = "Agjy|"
+# Standard Latin ligatures, longest first: drawn as one glyph where the face has one and
+# the line's style asks for them (LibreOffice, LaTeX and most typesetting turn them on).
+LIGATURES = ("ffi", "ffl", "ff", "fi", "fl")
 
 
 class Glyph(NamedTuple):
@@ -64,13 +67,15 @@ class FontCache:
         self._fonts: dict[tuple[int, int], ImageFont.FreeTypeFont] = {}
         self._shapers: dict[tuple[int, int], ImageFont.FreeTypeFont | None] = {}
         self._kerns: dict[tuple[int, int, str], float] = {}
+        self._ligatures: dict[tuple[int, int, str], bool] = {}
         self._glyphs: dict[tuple[int, int, str], Glyph] = {}
         self._refs: dict[tuple[int, int], tuple[int, int]] = {}
         self._scratch: dict[int, Image.Image] = {}
 
     def __getstate__(self) -> dict:
         return {"faces": self.faces, "max_glyphs": self.max_glyphs, "_fonts": {},
-                "_shapers": {}, "_kerns": {}, "_glyphs": {}, "_refs": {}, "_scratch": {}}
+                "_shapers": {}, "_kerns": {}, "_ligatures": {}, "_glyphs": {}, "_refs": {},
+                "_scratch": {}}
 
     def font(self, k: int, size: int) -> ImageFont.FreeTypeFont:
         key = (k, size)
@@ -103,6 +108,22 @@ class FontCache:
             self._kerns[key] = v
         return v
 
+    def has_ligature(self, k: int, size: int, seq: str) -> bool:
+        """Whether the face draws ``seq`` (``fi``, ``ffl`` ...) as a ligature: shaped by
+        libraqm with ligatures on, it differs from the same letters with them off. False
+        where PIL has no raqm."""
+        key = (k, size, seq)
+        v = self._ligatures.get(key)
+        if v is None:
+            shaper = self._shaper(k, size)
+            v = False
+            if shaper is not None:
+                on = shaper.getmask(seq)
+                off = shaper.getmask(seq, features=["-liga", "-clig"])
+                v = on.size != off.size or bytes(on) != bytes(off)
+            self._ligatures[key] = v
+        return v
+
     def _shaper(self, k: int, size: int) -> ImageFont.FreeTypeFont | None:
         key = (k, size)
         if key not in self._shapers:
@@ -128,7 +149,8 @@ class FontCache:
     def _rasterise(self, k: int, size: int, ch: str) -> Glyph:
         # Draw at a fixed origin on a scratch canvas and crop to the ink: one FreeType
         # glyph load per character (asking PIL for the bbox first would load it twice).
-        font = self.font(k, size)
+        # A ligature (several letters, has_ligature) is drawn by the shaper, as one glyph.
+        font = self.font(k, size) if len(ch) == 1 else self._shaper(k, size)
         scratch = self._scratch.get(size)
         if scratch is None:
             scratch = self._scratch[size] = Image.new("L", (4 * size, 3 * size), 0)
@@ -175,11 +197,13 @@ class LineStyle:
     word_spacing: float = 0.0  # extra pixels after each space (a justified line)
     underline: int = 0    # underline thickness in pixels (0: none)
     underline_ends: tuple[float, float] = (0.0, 0.0)  # how far it runs past the text, px
+    ligatures: bool = False  # fi, fl, ff, ffi, ffl as the face's ligature glyphs
 
 
 def draw_style(rng: random.Random, cfg: SynthConfig, height: int) -> LineStyle:
     """Font pixel size (``fonts.scale`` x output height, rounded to ``fonts.size_step``),
-    kerning, extra character and word spacing, fake bold and underline for one line."""
+    kerning, extra character and word spacing, fake bold, underline and ligatures for one
+    line."""
     step = int(cfg.get("fonts", "size_step"))
     lo, hi = cfg.range("fonts", "scale")
     size = max(8, round(rng.uniform(lo, hi) * height / step) * step)
@@ -206,7 +230,23 @@ def draw_style(rng: random.Random, cfg: SynthConfig, height: int) -> LineStyle:
         # a fill-in line: often runs on past the text, now and then starts before it
         ends = (rng.uniform(0, 0.5) * size if rng.random() < 0.2 else 0.0,
                 rng.uniform(0, 2.0) * size if rng.random() < 0.6 else 0.0)
-    return LineStyle(size, spacing, stroke, kerning, word_spacing, underline, ends)
+    ligatures = rng.random() < float(cfg.get("fonts", "ligatures"))
+    return LineStyle(size, spacing, stroke, kerning, word_spacing, underline, ends, ligatures)
+
+
+def _units(text: str, fonts: FontCache, k: int, size: int, ligatures: bool) -> list[str]:
+    """``text`` as the glyphs it is drawn with: characters, and with ``ligatures`` the
+    face's ligatures (``first`` -> ``fi``, ``r``, ``s``, ``t``)."""
+    if not ligatures or "f" not in text:
+        return list(text)
+    units: list[str] = []
+    i = 0
+    while i < len(text):
+        lig = next((s for s in LIGATURES if text.startswith(s, i)
+                    and fonts.has_ligature(k, size, s)), text[i])
+        units.append(lig)
+        i += len(lig)
+    return units
 
 
 def text_mask(text: str, fonts: FontCache, k: int, style: LineStyle
@@ -217,9 +257,11 @@ def text_mask(text: str, fonts: FontCache, k: int, style: LineStyle
     """
     placed = []
     pen = 0.0
-    for i, ch in enumerate(text):
-        if style.kerning and i:
-            pen += style.kerning * fonts.kern(k, style.size, text[i - 1] + ch)
+    prev = ""
+    for ch in _units(text, fonts, k, style.size, style.ligatures):
+        if style.kerning and prev:
+            pen += style.kerning * fonts.kern(k, style.size, prev[-1] + ch[0])
+        prev = ch
         g = fonts.glyph(k, style.size, ch)
         if g.bitmap.size:
             placed.append((round(pen) + g.dx, g.dy, g.bitmap))

@@ -62,7 +62,11 @@ def test_two_ranks_match_one_process_with_double_batch(tmp_path, digits_lmdb):
     one = update(tmp_path / "one", init)
     assert one.norm() > 0
     rel = float((update(tmp_path / "two", init) - one).norm() / one.norm())
-    assert rel < 1e-4, rel
+    # Not bit-exact: the two runs sum gradients in different orders, and Adam's step
+    # (g / sqrt(v)) magnifies the rounding in near-zero gradient entries; 1e-4 held on an
+    # Intel development machine, 1.6e-4 was measured on an AMD EPYC one. Either is three
+    # orders of magnitude below the control's difference.
+    assert rel < 1e-3, rel
     # the control: one process with batch 8 trains on other batches and differs clearly
     control = float((update(tmp_path / "half", init) - one).norm() / one.norm())
     assert control > 0.1, control

@@ -5,8 +5,8 @@ The pipeline, all seeded by one :class:`random.Random`:
 
 1. The text is assembled from glyphs PIL rasterised (and cached) at the font size
    (the output height by default), kerned as the font's kerning table says, with
-   optional extra character or word spacing (justified lines), fake bold and an
-   underline.
+   optional extra character or word spacing (justified lines), fake bold, an underline
+   and the face's fi/fl/ff ligatures.
 2. Horizontal stretch, rotation, perspective and shear warp the mask onto a canvas large
    enough to hold it.
 3. The crop is the ink's bounding box, widened vertically to the font's line box (so

@@ -8,8 +8,10 @@
 #   bash configs/gpu/run.sh wait SECONDS  # report progress; copy the best model to $OUT
 #   bash configs/gpu/run.sh finish MAX_S  # wait for the end (at most MAX_S); results to $OUT
 #
-# Needs .gpu/ (made on the workstation, see the README): whl/ (lmdb, rapidfuzz wheels),
-# fonts.tar.xz (pack_fonts.py output), site/jieba/dict.txt, init.pt (the v4 checkpoint).
+# Needs .gpu/, made on the workstation by configs/gpu/prepare.sh: whl/ (lmdb, rapidfuzz
+# wheels), fonts.tar.xz (pack_fonts.py output), site/jieba/dict.txt, init.pt (the bundled
+# model, its prior correction undone). Afterwards, configs/gpu/pick.py scores what comes
+# back ($OUT: best.pt, last.pt) on the dev page sets.
 # Carry .gpu on every call: an ignored folder a call does not carry is deleted there.
 # Never `pkill -f "crnn train"` from a call's command line: the pattern matches the
 # call's own shell, which then dies with no output.
@@ -19,9 +21,12 @@ export PYTHONPATH=/tmp/site:$PWD/.gpu/site:$PWD/src PYTHONUNBUFFERED=1
 export OMP_NUM_THREADS=1   # as in the v5 run: the GPU does the math, processes the rest
 G=build/gpu
 OUT=${OUT:-$G/out}
-BATCH=256
-# sizes, overridable for a dry run on a workstation
+BATCH=${BATCH:-256}
+CHARSET=configs/v9/charset.txt
+# sizes, overridable for a dry run on a workstation (README: "Dry run")
 PROBE_N=${PROBE_N:-150000} PROBE_STEPS=${PROBE_STEPS:-400} SYNTH_S=${SYNTH_S:-150}
+VAL_N=${VAL_N:-4000} MIN_STEPS=${MIN_STEPS:-1000}
+TRAIN_ARGS=${TRAIN_ARGS:-}  # more crnn train arguments for both runs (e.g. --set workers=1)
 now() { date +%s; }
 running() { [ -f $G/train.pid ] && kill -0 "$(cat $G/train.pid)" 2> /dev/null; }
 
@@ -32,6 +37,11 @@ progress() {
 }
 
 collect() {
+    # the latest weights without the optimiser state (34 MB with it; $OUT files <= 16 MiB)
+    [ -f $G/run/last.pt ] && python3 -c "import dataclasses, sys
+from crnn.checkpoint import load_checkpoint, save_checkpoint
+c = load_checkpoint(sys.argv[1], map_location='cpu')
+save_checkpoint(dataclasses.replace(c, train_state=None), sys.argv[2])" $G/run/last.pt "$OUT/last.pt"
     for f in run/best.pt run/metrics.jsonl run/config.yaml synth_report.json times.txt; do
         [ -f $G/$f ] && cp $G/$f "$OUT/"
     done
@@ -48,11 +58,11 @@ start)
         --no-cache-dir --upgrade --target /tmp/site .gpu/whl/*.whl || exit 1
     mkdir -p /tmp/fonts && tar -xJf .gpu/fonts.tar.xz -C /tmp/fonts || exit 1
     nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader
-    python3 -c "import torch, lmdb, rapidfuzz; print('torch', torch.__version__, torch.cuda.get_device_name() if torch.cuda.is_available() else 'no GPU')" || exit 1
-    S="python3 -m crnn synth --charset configs/gpu/charset.txt --config configs/gpu/synth.yaml \
+    python3 -c "import torch, lmdb, rapidfuzz; from PIL import features; print('torch', torch.__version__, torch.cuda.get_device_name() if torch.cuda.is_available() else 'no GPU', '| raqm (ligatures, kerning):', features.check('raqm'))" || exit 1
+    S="python3 -m crnn synth --charset $CHARSET --config configs/gpu/synth.yaml \
         --no-system-fonts --fonts /tmp/fonts/fonts --workers $(nproc) --quiet --overwrite"
-    t=$(now); $S --count 4000 --seed 22 --out $G/val.lmdb || exit 1
-    echo "val: 4000 lines in $(( $(now) - t )) s" | tee -a $G/times.txt
+    t=$(now); $S --count $VAL_N --seed 22 --out $G/val.lmdb || exit 1
+    echo "val: $VAL_N lines in $(( $(now) - t )) s" | tee -a $G/times.txt
     t=$(date +%s.%N); $S --count $PROBE_N --seed 23 --out $G/probe.lmdb || exit 1
     rate=$(python3 -c "import time; print(int($PROBE_N / (time.time() - $t)))")
     echo "synth: $rate lines/s on $(nproc) processes ($PROBE_N lines)" | tee -a $G/times.txt
@@ -60,7 +70,8 @@ start)
     rm -rf $G/probe
     python3 -m crnn train --config configs/gpu/train.yaml --train $G/probe.lmdb \
         --out $G/probe --max-steps $PROBE_STEPS --set val_every=100000 \
-        --set log_every=$(( PROBE_STEPS > 1 ? PROBE_STEPS / 2 : 1 )) --quiet || exit 1
+        --set log_every=$(( PROBE_STEPS > 1 ? PROBE_STEPS / 2 : 1 )) \
+        --set batch_size=$BATCH $TRAIN_ARGS --quiet || exit 1
     sps=$(python3 - <<EOF
 import json
 rows = [json.loads(x) for x in open("$G/probe/metrics.jsonl") if '"loss"' in x]
@@ -81,10 +92,11 @@ EOF
     left=$(( end - $(now) - 90 ))
     steps=$(python3 -c "print(int($left * $sps * 0.7))")
     echo "training $steps steps (${left} s at $sps steps/s)" | tee -a $G/times.txt
-    [ "$steps" -ge 1000 ] || { echo "too little time left to train"; exit 1; }
+    [ "$steps" -ge "$MIN_STEPS" ] || { echo "too little time left to train"; exit 1; }
     rm -rf $G/run
     setsid nohup python3 -m crnn train --config configs/gpu/train.yaml \
         --train $G/probe.lmdb $G/train.lmdb --max-steps "$steps" \
+        --set batch_size=$BATCH $TRAIN_ARGS \
         > $G/train.log 2>&1 < /dev/null &
     echo $! > $G/train.pid
     sleep 60; progress; collect

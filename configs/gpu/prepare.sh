@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Make .gpu/, everything the GPU fine-tune (configs/gpu/README.md) needs on a lent machine
+# that has torch, numpy, Pillow and opencv but no package access and no fonts:
+#
+#   bash configs/gpu/prepare.sh        # in the repository root, with .venv built (make venv)
+#
+#   .gpu/fonts.tar.xz   the faces crnn synth uses for configs/v9/charset.txt, subset to it
+#   .gpu/whl/           lmdb and rapidfuzz wheels for CPython 3.12 (the machine has the rest)
+#   .gpu/site/jieba/    jieba's dict.txt (synth's word frequencies need nothing else of it)
+#   .gpu/init.pt        the bundled model with its prior correction undone (its fp16
+#                       weights; training loads them into fp32)
+#
+# The folder is ignored by git and has to be carried on every call (limit 64 MiB in all);
+# the script checks its size.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+PY=${PY:-.venv/bin/python}
+G=.gpu
+CHARSET=configs/v9/charset.txt
+rm -rf "$G" && mkdir -p "$G/site/jieba" "$G/whl"
+
+"$PY" configs/gpu/pack_fonts.py --charset "$CHARSET" --out "$G/fonts" | tail -n 1
+(cd "$G" && tar -cJf fonts.tar.xz fonts && rm -rf fonts)
+
+"$PY" -m pip download -q --no-deps --only-binary=:all: --python-version 3.12 \
+    --implementation cp --platform manylinux_2_28_x86_64 --platform manylinux_2_17_x86_64 \
+    --platform manylinux2014_x86_64 -d "$G/whl" lmdb rapidfuzz
+
+touch "$G/site/jieba/__init__.py"
+cp "$("$PY" -c 'import jieba, os; print(os.path.dirname(jieba.__file__))')/dict.txt" \
+    "$G/site/jieba/"
+
+# v10 ships with the bias of v9's 958 added rows lowered by 2.0; training starts from the
+# weights as they were trained
+"$PY" configs/v9/lower_rows.py --model src/crnn/models/default.pt \
+    --chars configs/v9/new_chars.txt --by -2.0 --out "$G/init.pt"
+
+du -sh "$G"/*; du -sh "$G"
+mb=$(du -sm "$G" | cut -f1)
+if [ "$mb" -gt 56 ]; then
+    echo "$G is $mb MiB: with the working tree it may pass the 64 MiB a call carries" >&2
+    exit 1
+fi

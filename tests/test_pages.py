@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import json
+import random
 import shutil
 import unicodedata
 
@@ -18,7 +19,11 @@ from crnn.data.lmdb import LmdbReader
 from crnn.data.synth import pages
 from crnn.data.synth.page_templates import (
     DOCUMENT_KINDS,
+    Columns,
+    Para,
+    Table,
     document_lines,
+    fill_text,
     make_document,
     normalize_text,
 )
@@ -168,6 +173,43 @@ def test_missing_tools_say_what_to_install(monkeypatch, capsys, tmp_path) -> Non
     assert not (tmp_path / "v.lmdb").exists()
 
 
+_CORPUS = ["招生办公室通知", "Room B-317 opens at 9:00", "电话：010-62751234",
+           "quiet harbour lantern", "第二学期", "12,345.67", "网址：www.abc.edu.cn"]
+
+
+def _wide(text: str) -> int:
+    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
+
+
+def test_fill_text_keeps_layout_and_replaces_wording() -> None:
+    chars = set("".join(_CORPUS)) | {" "}
+    for kind in DOCUMENT_KINDS:
+        doc = make_document(5, 2, kind)
+        new = fill_text(doc, _CORPUS + ["   "], random.Random(1))
+        assert new.kind == doc.kind and len(new.blocks) == len(doc.blocks)
+        assert bool(new.header) == bool(doc.header) and bool(new.footer) == bool(doc.footer)
+        for a, b in zip(doc.blocks, new.blocks, strict=True):
+            assert type(a) is type(b)
+            if isinstance(a, Para):
+                assert (a.role, a.underline) == (b.role, b.underline)
+            elif isinstance(a, Table):
+                assert (a.widths, a.header, a.borders) == (b.widths, b.header, b.borders)
+                assert [[bool(c) for c in r] for r in a.rows] == \
+                    [[bool(c) for c in r] for r in b.rows]
+            else:
+                assert isinstance(b, Columns) and a.count == b.count
+                assert [p.role for p in a.paras] == [p.role for p in b.paras]
+        old_lines, new_lines = document_lines(doc), document_lines(new)
+        assert len(old_lines) == len(new_lines)
+        for o, n in zip(old_lines, new_lines, strict=True):
+            assert n and n == normalize_text(n) and set(n) <= chars, n
+            assert abs(_wide(n) - _wide(o)) <= max(2, _wide(o) // 4), (o, n)
+        assert not set(old_lines) & set(new_lines) - set(_CORPUS)
+        assert fill_text(doc, _CORPUS, random.Random(1)) == new        # deterministic
+    with pytest.raises(ValueError, match="not blank"):
+        fill_text(make_document(5, 2), ["  ", ""], random.Random(1))
+
+
 # --------------------------------------------------------------------------- rendering
 
 @needs_tools
@@ -211,3 +253,25 @@ def test_render_two_pages(tmp_path) -> None:
     assert [r.split("\t", 1)[1] for r in rows] == labels
     assert again["lines"] == stats["lines"]
     assert (folder / rows[0].split("\t")[0]).is_file()
+
+
+@needs_tools
+def test_render_a_page_filled_with_other_text(tmp_path) -> None:
+    corpus = tmp_path / "corpus.txt"
+    corpus.write_text("\n".join(_CORPUS) + "\n\n", encoding="utf-8")
+    out = tmp_path / "train.lmdb"
+    stats = pages.render_pages(out, 1, dpis=[150], seed=4, degrade=0.0, text=corpus)
+    assert stats["pages"] == 1 and stats["lines"] >= 5
+    assert stats["rejected"] <= stats["lines"] // 10
+    chars = set("".join(_CORPUS)) | {" "}
+    reader = LmdbReader(out)
+    template = set(document_lines(make_document(4, 0)))
+    for i in range(len(reader)):
+        label = reader.get(i)[1]
+        assert set(label) <= chars and label not in template - set(_CORPUS), label
+    empty = tmp_path / "empty.txt"
+    empty.write_text(" \n\n", encoding="utf-8")
+    with pytest.raises(CrnnError, match="holds no text"):
+        pages.render_pages(tmp_path / "x.lmdb", 1, text=empty)
+    with pytest.raises(CrnnError, match="no such file"):
+        pages.render_pages(tmp_path / "x.lmdb", 1, text=tmp_path / "missing.txt")

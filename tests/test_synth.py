@@ -516,6 +516,29 @@ def test_text_file_lines_are_used() -> None:
             assert source == "file" and text in full
 
 
+def test_cli_text_writes_generator_lines(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    need_fonts("ascii")
+    out = tmp_path / "corpus.txt"
+    args = ["text", "--charset", "ascii", "--count", "40", "--seed", "3", "--out", str(out)]
+    assert main(args) == 0
+    lines = out.read_text(encoding="utf-8").split("\n")
+    assert len(lines) == 41 and lines[-1] == ""           # one line each, newline-ended
+    lines = lines[:-1]
+    assert all(t and t == t.strip() and set(t) <= set(Charset.resolve("ascii").chars)
+               for t in lines)
+    assert len(set(lines)) > 30
+    assert "40 lines" in capsys.readouterr().err
+    again = tmp_path / "again.txt"
+    assert main([*args[:-1], str(again)]) == 0
+    assert again.read_text(encoding="utf-8") == out.read_text(encoding="utf-8")
+    assert main([*args[:6], "4", "--out", str(again), "--overwrite"]) == 0
+    assert again.read_text(encoding="utf-8") != out.read_text(encoding="utf-8")
+    # an existing file without --overwrite: a one-line error, exit 2, nothing changed
+    assert main(args) == 2
+    assert "--overwrite" in capsys.readouterr().err
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no temp left
+
+
 def test_cli_fonts_lists_coverage(capsys: pytest.CaptureFixture) -> None:
     need_fonts("ascii")
     assert main(["fonts", "--charset", "ascii"]) == 0

@@ -1,5 +1,5 @@
-"""``crnn synth``: render synthetic text-line datasets, list usable fonts, or (``pages``)
-build page-rendered validation sets.
+"""``crnn synth``: render synthetic text-line datasets, list usable fonts, write the line
+generator's text (``text``), or (``pages``) build page-rendered sets.
 
 The root command calls :func:`main` with everything after ``crnn synth``.
 """
@@ -15,7 +15,7 @@ from pathlib import Path
 
 from ...errors import CrnnError, DatasetError
 
-__all__ = ["main", "build_parser", "build_fonts_parser"]
+__all__ = ["main", "build_parser", "build_fonts_parser", "build_text_parser"]
 
 _GEN_EXAMPLES = """\
 examples:
@@ -25,9 +25,17 @@ examples:
   crnn synth --charset zh --text my_lines.txt --fonts ~/fonts --config synth.yaml --out x.lmdb
   crnn synth fonts --charset zh          # which fonts can draw the charset
   crnn synth pages --help                # page-rendered validation sets
+  crnn synth text --count 200000 --out corpus.txt   # the generator's text, no images
 
 Settings (fonts, colours, backgrounds, degradations, text sources) live in
 crnn/data/synth/default.yaml; --config FILE overrides any of its keys.
+"""
+
+_TEXT_EXAMPLES = """\
+examples:
+  crnn synth text --count 200000 --out corpus.txt
+  crnn lm build --text corpus.txt --order 5 --out lm.bin          # a language model of it
+  crnn synth pages --pages 500 --text corpus.txt --out train_pages.lmdb   # typeset pages
 """
 
 _FONTS_EXAMPLES = """\
@@ -61,8 +69,9 @@ def build_parser() -> argparse.ArgumentParser:
         prog="crnn synth",
         description="Render printed text lines (Chinese, English, document fields) into a "
                     "training dataset: an LMDB or images + a tab-separated label file. "
-                    "Subcommands: 'crnn synth fonts' lists usable fonts; 'crnn synth pages' "
-                    "builds page-rendered validation sets.",
+                    "Subcommands: 'crnn synth fonts' lists usable fonts; 'crnn synth text' "
+                    "writes the generator's text; 'crnn synth pages' builds page-rendered "
+                    "sets.",
         epilog=_GEN_EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--out", required=True,
                    help="output: DIR.lmdb, or a folder (ends with / or --format folder)")
@@ -98,6 +107,55 @@ def build_fonts_parser() -> argparse.ArgumentParser:
                    help="also list faces left out (regional variants, excluded families, "
                         "bitmap-only or no coverage)")
     return p
+
+
+def build_text_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="crnn synth text",
+        description="Write the lines crnn synth's text generator draws (words, document "
+                    "fields, English, numbers; only characters the fonts can draw), one per "
+                    "line, without rendering them: a corpus for 'crnn lm build' or for "
+                    "'crnn synth pages --text'. The coverage schedule is not applied.",
+        epilog=_TEXT_EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--out", required=True, help="the UTF-8 text file to write")
+    p.add_argument("--count", type=int, required=True, help="number of lines")
+    _add_font_args(p)
+    p.add_argument("--seed", type=int, default=0, help="the same seed gives the same lines")
+    p.add_argument("--config", help="YAML file overriding crnn/data/synth/default.yaml")
+    p.add_argument("--text", metavar="FILE",
+                   help="UTF-8 file whose lines become a text source (text.file_fraction)")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing --out")
+    return p
+
+
+def _cmd_text(args: argparse.Namespace) -> int:
+    import random
+    import tempfile
+
+    from .config import load_config
+    from .synthesizer import build_spec
+    from .text import TextSampler
+
+    out = Path(args.out)
+    if out.exists() and not args.overwrite:
+        raise DatasetError(f"{out} already exists; remove it or pass --overwrite")
+    spec = build_spec(args.charset, args.count, args.seed, load_config(args.config),
+                      args.fonts, None, args.text, system_fonts=not args.no_system_fonts)
+    sampler = TextSampler(spec.fonts.renderable, spec.config, spec.text_file, None)
+    rng = random.Random(f"crnn-synth-text/{args.seed}")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", dir=out.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            for _ in range(args.count):
+                f.write(sampler.sample(rng)[0] + "\n")
+        os.replace(tmp, out)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    print(f"crnn synth text: {args.count:,} lines, charset {spec.charset.name} "
+          f"({len(spec.fonts.renderable):,} renderable characters) -> {out}", file=sys.stderr)
+    return 0
 
 
 def _cmd_generate(args: argparse.Namespace) -> int:
@@ -195,6 +253,8 @@ def main(argv: list[str] | None = None) -> int:
             return pages_main(argv[1:])
         if argv and argv[0] == "fonts":
             return _cmd_fonts(build_fonts_parser().parse_args(argv[1:]))
+        if argv and argv[0] == "text":
+            return _cmd_text(build_text_parser().parse_args(argv[1:]))
         return _cmd_generate(build_parser().parse_args(argv))
     except CrnnError as exc:
         print(f"crnn synth: error: {exc}", file=sys.stderr)

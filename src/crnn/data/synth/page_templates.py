@@ -5,6 +5,10 @@ training-text generator, so that a model validated on these pages has seen neith
 rendering nor their wording. Every document is a list of :class:`Para`, :class:`Table` and
 :class:`Columns` blocks; :func:`make_document` builds one from a seed, deterministically.
 
+:func:`fill_text` keeps a document's layout and replaces its wording with lines of another
+text (``crnn synth pages --text``): training lines typeset by the same software as the
+validation pages, without their wording.
+
 Text conventions (the labels inherit them): NFC, no leading/trailing space, single spaces
 only between non-CJK characters (``Computer Science``, ``+86 10 6275 1234``), never next to
 a CJK character or a full-width punctuation mark (``录取专业：Computer Science``).
@@ -14,12 +18,12 @@ from __future__ import annotations
 
 import random
 import unicodedata
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 __all__ = [
     "Columns", "Document", "Para", "Table", "DOCUMENT_KINDS", "document_lines",
-    "make_document", "normalize_text",
+    "fill_text", "make_document", "normalize_text",
 ]
 
 
@@ -757,3 +761,53 @@ def make_document(seed: int, index: int, kind: str | None = None) -> Document:
     blocks, header, footer = _KINDS[kind](_Facts(rng))
     return Document(kind, tuple(_normalized(blocks)), normalize_text(header),
                     normalize_text(footer))
+
+
+def _width(text: str) -> int:
+    """Display width: a wide (CJK) character counts 2, any other 1."""
+    return sum(2 if _is_wide(c) else 1 for c in text)
+
+
+def _filler(target: int, lines: Sequence[str], rng: random.Random) -> str:
+    """Lines drawn from ``lines`` and joined (a space between Latin neighbours) until the
+    text is about ``target`` wide; the last line is cut to fit (at least one character)."""
+    out = ""
+    while True:
+        line = normalize_text(rng.choice(lines))
+        if not line:
+            continue
+        room = target - _width(out)
+        if _width(line) > room:
+            cut = ""
+            for c in line:
+                if _width(cut + c) > room:
+                    break
+                cut += c
+            line = cut.strip() or (line[0] if not out else "")
+        out = normalize_text(f"{out} {line}") if line else out
+        if _width(out) >= target - 1 or not line:
+            return out
+
+
+def fill_text(doc: Document, lines: Sequence[str], rng: random.Random) -> Document:
+    """``doc`` with every paragraph, table cell, header and footer replaced by text drawn
+    from ``lines`` (non-empty strings) of about the same display width; roles, underlines,
+    table shapes, empty cells and the kind are kept, so the page lays out alike."""
+    lines = [t for t in lines if normalize_text(t)]
+    if not lines:
+        raise ValueError("fill_text needs at least one line of text that is not blank")
+
+    def sub(text: str) -> str:
+        return _filler(max(1, _width(text)), lines, rng) if text else ""
+
+    blocks: list[Block] = []
+    for b in doc.blocks:
+        if isinstance(b, Para):
+            blocks.append(Para(sub(b.text), b.role, b.underline))
+        elif isinstance(b, Table):
+            blocks.append(Table(tuple(tuple(sub(c) for c in r) for r in b.rows), b.widths,
+                                b.header, b.borders))
+        else:
+            blocks.append(Columns(tuple(Para(sub(p.text), p.role, p.underline)
+                                        for p in b.paras), b.count))
+    return Document(doc.kind, tuple(blocks), sub(doc.header), sub(doc.footer), doc.style)

@@ -9,6 +9,11 @@ Every line's text is checked against the document's own source text (whitespace 
 lines that do not match exactly are rejected and counted, never guessed. The label is the
 matching span of the source (NFC, single spaces between Latin words only).
 
+With ``--text FILE`` the documents keep their layout (blocks, roles, table shapes, fonts,
+sizes) but every paragraph, cell, header and footer is filled with lines of that file
+(:func:`.page_templates.fill_text`): training lines typeset by LibreOffice whose wording
+is not the validation pages'.
+
 A share of the pages gets a mild scan degradation (contrast, a skew within +-1 degree,
 blur, noise, JPEG); line crops then follow the transform (each line is sampled along its
 rotated box). With ``--keep-pages DIR`` each page PNG is kept with a JSON of its lines
@@ -41,7 +46,15 @@ from typing import Any
 from xml.sax.saxutils import escape, quoteattr
 
 from ...errors import ConfigError, CrnnError, DatasetError
-from .page_templates import Columns, Document, Para, Table, document_lines, make_document
+from .page_templates import (
+    Columns,
+    Document,
+    Para,
+    Table,
+    document_lines,
+    fill_text,
+    make_document,
+)
 
 __all__ = ["main", "build_parser", "render_pages", "document_style", "document_to_fodt",
            "available_fonts", "FONT_CHOICES"]
@@ -646,9 +659,9 @@ class _Job:
     """Shared state of one run: tools, fonts, profiles for concurrent soffice calls."""
 
     def __init__(self, seed: int, dpis: Sequence[int], degrade: float, workers: int,
-                 work: Path, keep: Path | None) -> None:
+                 work: Path, keep: Path | None, text: Sequence[str] | None = None) -> None:
         self.seed, self.dpis, self.degrade = seed, list(dpis), degrade
-        self.work, self.keep = work, keep
+        self.work, self.keep, self.text = work, keep, text
         self.soffice = _need("soffice", "libreoffice")
         _need("pdftoppm")
         _need("pdftotext")
@@ -666,6 +679,8 @@ class _Job:
         docs, styles, files = [], [], []
         for i in indices:
             doc = make_document(self.seed, i)
+            if self.text is not None:
+                doc = fill_text(doc, self.text, random.Random(f"crnn-pages-text/{self.seed}/{i}"))
             st = document_style(self.seed, i, self.fonts, self.dpis, self.degrade, doc.kind)
             f = d / f"doc{i:06d}.fodt"
             f.write_text(document_to_fodt(doc, st), encoding="utf-8")
@@ -730,7 +745,8 @@ class _FolderWriter:
 def render_pages(out: str | Path, pages: int, dpis: Sequence[int] = (150, 200, 300),
                  seed: int = 0, degrade: float = 0.5, keep_pages: str | Path | None = None,
                  workers: int = 1, fmt: str = "lmdb", overwrite: bool = False,
-                 chunk_size: int = 4, progress: bool = False) -> dict[str, Any]:
+                 chunk_size: int = 4, progress: bool = False,
+                 text: str | Path | None = None) -> dict[str, Any]:
     """Render ``pages`` pages and write their verified line crops to ``out``.
 
     ``fmt`` is ``lmdb`` (the standard text-recognition LMDB) or ``folder``
@@ -756,6 +772,7 @@ def render_pages(out: str | Path, pages: int, dpis: Sequence[int] = (150, 200, 3
         raise ConfigError(f"--format must be lmdb or folder, not {fmt!r}")
     if out.exists() and not overwrite:
         raise DatasetError(f"{out} already exists; remove it or pass --overwrite")
+    text_lines = _read_text(text) if text is not None else None
     keep = Path(keep_pages) if keep_pages is not None else None
     if keep is not None:
         if keep.exists() and not keep.is_dir():
@@ -773,7 +790,7 @@ def render_pages(out: str | Path, pages: int, dpis: Sequence[int] = (150, 200, 3
     work = Path(tempfile.mkdtemp(prefix="crnn-pages-"))
     writer: Any = None
     try:
-        job = _Job(seed, dpis, degrade, workers, work, keep)
+        job = _Job(seed, dpis, degrade, workers, work, keep, text_lines)
         writer = (LmdbWriter(out, overwrite=overwrite) if fmt == "lmdb"
                   else _FolderWriter(out, overwrite))
         chunks = [list(range(i, min(pages, i + chunk_size))) for i in range(0, pages, chunk_size)]
@@ -835,17 +852,36 @@ def _progress(total: int, enabled: bool) -> Any:
 
 # --------------------------------------------------------------------------- CLI
 
+def _read_text(path: str | Path) -> list[str]:
+    """The lines of a ``--text`` file that hold more than whitespace."""
+    p = Path(path)
+    try:
+        raw = p.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise DatasetError(f"--text {p}: no such file") from None
+    except UnicodeDecodeError as exc:
+        raise DatasetError(f"--text {p}: not UTF-8 text (byte {exc.start}); convert it, e.g. "
+                           f"iconv -f GBK -t UTF-8 {p} > {p.stem}.utf8.txt") from None
+    lines = [t.strip() for t in raw.splitlines() if t.strip()]
+    if not lines:
+        raise DatasetError(f"--text {p}: the file holds no text; give one line of text per "
+                           "line")
+    return lines
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog=_PROG, formatter_class=argparse.RawDescriptionHelpFormatter,
         description="Lay out whole documents (admission letters, notices, forms, tables,\n"
                     "two-column pages) with LibreOffice, rasterise them with pdftoppm, and cut\n"
-                    "the text lines whose text matches the source into a validation dataset.",
+                    "the text lines whose text matches the source into a validation dataset\n"
+                    "(or, with --text, a training set of the same layouts with other text).",
         epilog="examples:\n"
                "  crnn synth pages --out val_pages.lmdb --pages 20\n"
                "  crnn synth pages --out val_pages.lmdb --pages 200 --dpi 150,200,300 "
                "--degrade 0.5 --workers 4 --keep-pages pages/\n"
                "  crnn synth pages --out crops/ --pages 5 --format folder --overwrite\n"
+               "  crnn synth pages --out train_pages.lmdb --pages 500 --text corpus.txt\n"
                f"needs: {_INSTALL_HINT} and Chinese fonts (fonts-noto-cjk ...)")
     p.add_argument("--out", required=True, help="output LMDB directory (or folder)")
     p.add_argument("--pages", type=int, default=20, help="pages to render (default 20)")
@@ -862,6 +898,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="parallel LibreOffice/poppler jobs (default: CPUs, at most 4)")
     p.add_argument("--format", dest="fmt", default="lmdb", choices=("lmdb", "folder"),
                    help="lmdb (default) or folder: crops/NNNNNN.png + labels.tsv")
+    p.add_argument("--text", metavar="FILE",
+                   help="UTF-8 text, one line per line: keep the documents' layout but fill "
+                        "their paragraphs and cells with these lines (training pages whose "
+                        "wording is not the validation pages')")
     p.add_argument("--overwrite", action="store_true", help="replace an existing --out")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     return p
@@ -886,7 +926,7 @@ def main(argv: list[str] | None = None) -> int:
         stats = render_pages(args.out, args.pages, _parse_dpis(args.dpi), seed=args.seed,
                              degrade=args.degrade, keep_pages=args.keep_pages,
                              workers=args.workers, fmt=args.fmt, overwrite=args.overwrite,
-                             progress=not args.quiet and sys.stderr.isatty())
+                             progress=not args.quiet and sys.stderr.isatty(), text=args.text)
     except (CrnnError, OSError) as exc:
         print(f"{_PROG}: error: {exc}", file=sys.stderr)
         return 2

@@ -1,9 +1,10 @@
 """Documents for the page-rendered validation set: admission letters, notices, forms.
 
 The text here is written for this module alone and is deliberately independent of the
-training-text generator, so that a model validated on these pages has seen neither their
-rendering nor their wording. Every document is a list of :class:`Para`, :class:`Table` and
-:class:`Columns` blocks; :func:`make_document` builds one from a seed, deterministically.
+training-text generator, so that a model validated on these pages has not seen their
+wording (nor, unless it trained on ``--text`` pages, their typesetting). Every document
+is a list of :class:`Para`, :class:`Table` and :class:`Columns` blocks;
+:func:`make_document` builds one from a seed, deterministically.
 
 :func:`fill_text` keeps a document's layout and replaces its wording with lines of another
 text (``crnn synth pages --text``): training lines typeset by the same software as the

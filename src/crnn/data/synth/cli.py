@@ -64,6 +64,12 @@ def _add_font_args(p: argparse.ArgumentParser) -> None:
                    help="use only the fonts given with --fonts")
 
 
+def _add_text_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--config", help="YAML file overriding crnn/data/synth/default.yaml")
+    p.add_argument("--text", metavar="FILE",
+                   help="UTF-8 file whose lines become a text source (text.file_fraction)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="crnn synth",
@@ -81,9 +87,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="rendering processes (default: all CPUs); output is identical "
                         "for any number")
     p.add_argument("--seed", type=int, default=0, help="sample i depends only on (seed, i)")
-    p.add_argument("--config", help="YAML file overriding crnn/data/synth/default.yaml")
-    p.add_argument("--text", metavar="FILE",
-                   help="UTF-8 file whose lines become a text source (text.file_fraction)")
+    _add_text_args(p)
     p.add_argument("--size", help="fixed WIDTHxHEIGHT such as 280x32, or a height; default: "
                                   "output.height (32) at the text's natural width")
     p.add_argument("--format", choices=("lmdb", "folder"),
@@ -121,9 +125,7 @@ def build_text_parser() -> argparse.ArgumentParser:
     p.add_argument("--count", type=int, required=True, help="number of lines")
     _add_font_args(p)
     p.add_argument("--seed", type=int, default=0, help="the same seed gives the same lines")
-    p.add_argument("--config", help="YAML file overriding crnn/data/synth/default.yaml")
-    p.add_argument("--text", metavar="FILE",
-                   help="UTF-8 file whose lines become a text source (text.file_fraction)")
+    _add_text_args(p)
     p.add_argument("--overwrite", action="store_true", help="replace an existing --out")
     return p
 
@@ -149,6 +151,7 @@ def _cmd_text(args: argparse.Namespace) -> int:
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             for _ in range(args.count):
                 f.write(sampler.sample(rng)[0] + "\n")
+        os.chmod(tmp, 0o644)  # mkstemp creates 0600; the corpus is an ordinary file
         os.replace(tmp, out)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

@@ -9,6 +9,9 @@
 #   .gpu/site/jieba/    jieba's dict.txt (synth's word frequencies need nothing else of it)
 #   .gpu/init.pt        the bundled model with its prior correction undone (its fp16
 #                       weights; training loads them into fp32)
+#   .gpu/pages.tar.xz   training-page lines at 32 px in 16 greys (pack_pages.py): all of
+#                       $PAGES_VAL and as many of $PAGES as fit, if they were rendered
+#                       (configs/v12/train.yaml and configs/v13/train.yaml, the recipes)
 #
 # The folder is ignored by git and has to be carried on every call (limit 64 MiB in all);
 # the script checks its size.
@@ -34,6 +37,22 @@ cp "$("$PY" -c 'import jieba, os; print(os.path.dirname(jieba.__file__))')/dict.
 # weights as they were trained
 "$PY" configs/v9/lower_rows.py --model src/crnn/models/default.pt \
     --chars configs/v9/new_chars.txt --by -2.0 --out "$G/init.pt"
+
+# lines of training pages (the machine has no LibreOffice to typeset them), in what is
+# left of the 56 MB below
+PAGES=${PAGES:-build/v12/pages_train.lmdb build/v13/pages_train.lmdb}
+PAGES_VAL=${PAGES_VAL:-build/v12/pages_val.lmdb}
+missing=""
+for d in $PAGES $PAGES_VAL; do [ -d "$d" ] || missing="$missing $d"; done
+if [ -z "$missing" ]; then
+    mkdir -p "$G/pages"
+    "$PY" configs/gpu/pack_pages.py --data $PAGES_VAL --all --out "$G/pages/pages_val.lmdb"
+    left=$(( 56 - 2 - $(du -sm "$G" | cut -f1) ))
+    "$PY" configs/gpu/pack_pages.py --data $PAGES --mb "$left" --out "$G/pages/pages.lmdb"
+    (cd "$G" && tar -cJf pages.tar.xz pages && rm -rf pages)
+else
+    echo "no training pages ($missing): the run will train on synthetic lines alone" >&2
+fi
 
 du -sh "$G"/*; du -sh "$G"
 mb=$(du -sm "$G" | cut -f1)

@@ -10,7 +10,8 @@
 #
 # Needs .gpu/, made on the workstation by configs/gpu/prepare.sh: whl/ (lmdb, rapidfuzz
 # wheels), fonts.tar.xz (pack_fonts.py output), site/jieba/dict.txt, init.pt (the bundled
-# model, its prior correction undone). Afterwards, configs/gpu/pick.py scores what comes
+# model, its prior correction undone) and, if training pages were rendered here,
+# pages.tar.xz (pack_pages.py output). Afterwards, configs/gpu/pick.py scores what comes
 # back ($OUT: best.pt, last.pt) on the dev page sets.
 # Carry .gpu on every call: an ignored folder a call does not carry is deleted there.
 # Never `pkill -f "crnn train"` from a call's command line: the pattern matches the
@@ -26,6 +27,7 @@ CHARSET=configs/v9/charset.txt
 # sizes, overridable for a dry run on a workstation (README: "Dry run")
 PROBE_N=${PROBE_N:-150000} PROBE_STEPS=${PROBE_STEPS:-400} SYNTH_S=${SYNTH_S:-150}
 VAL_N=${VAL_N:-4000} MIN_STEPS=${MIN_STEPS:-1000}
+PAGES_SHARE=${PAGES_SHARE:-0.05}  # of training samples from .gpu/pages.tar.xz, if carried
 TRAIN_ARGS=${TRAIN_ARGS:-}  # more crnn train arguments for both runs (e.g. --set workers=1)
 now() { date +%s; }
 running() { [ -f $G/train.pid ] && kill -0 "$(cat $G/train.pid)" 2> /dev/null; }
@@ -57,6 +59,8 @@ start)
     [ -n "${SKIP_PIP:-}" ] || python3 -m pip install -q --no-index --no-deps --no-compile \
         --no-cache-dir --upgrade --target /tmp/site .gpu/whl/*.whl || exit 1
     mkdir -p /tmp/fonts && tar -xJf .gpu/fonts.tar.xz -C /tmp/fonts || exit 1
+    rm -rf $G/pages
+    [ -f .gpu/pages.tar.xz ] && { tar -xJf .gpu/pages.tar.xz -C $G || exit 1; }
     nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader
     python3 -c "import torch, lmdb, rapidfuzz; from PIL import features; print('torch', torch.__version__, torch.cuda.get_device_name() if torch.cuda.is_available() else 'no GPU', '| raqm (ligatures, kerning):', features.check('raqm'))" || exit 1
     S="python3 -m crnn synth --charset $CHARSET --config configs/gpu/synth.yaml \
@@ -86,6 +90,16 @@ EOF
     n=$(( rate * SYNTH_S )); [ $n -gt 4000000 ] && n=4000000
     t=$(now); $S --count $n --seed 21 --out $G/train.lmdb --report $G/synth_report.json || exit 1
     echo "train: $n lines in $(( $(now) - t )) s" | tee -a $G/times.txt
+    # training-page lines (prepare.sh), repeated to make about PAGES_SHARE of the samples;
+    # their validation lines join the synthetic ones
+    pages_train="" pages_val=""
+    if [ -d $G/pages/pages.lmdb ]; then
+        np=$(python3 -c "from crnn.data.lmdb import LmdbReader; print(len(LmdbReader('$G/pages/pages.lmdb')))")
+        r=$(python3 -c "print(max(1, round($PAGES_SHARE * ($n + $PROBE_N) / ((1 - $PAGES_SHARE) * $np))))")
+        pages_train=$(for _ in $(seq "$r"); do printf ' %s' $G/pages/pages.lmdb; done)
+        pages_val=$G/pages/pages_val.lmdb
+        echo "training pages: $np lines, each $r times" | tee -a $G/times.txt
+    fi
     # steps that fit before the end: less ~90 s for start-up (label scan), and at 70% of the
     # probe's rate, which leaves out validations and the loader restart at each epoch end
     # (v5's run averaged 16.6 steps/s against the probe's 24.3)
@@ -95,7 +109,8 @@ EOF
     [ "$steps" -ge "$MIN_STEPS" ] || { echo "too little time left to train"; exit 1; }
     rm -rf $G/run
     setsid nohup python3 -m crnn train --config configs/gpu/train.yaml \
-        --train $G/probe.lmdb $G/train.lmdb --max-steps "$steps" \
+        --train $G/probe.lmdb $G/train.lmdb $pages_train --val $G/val.lmdb $pages_val \
+        --max-steps "$steps" \
         --set batch_size=$BATCH $TRAIN_ARGS \
         > $G/train.log 2>&1 < /dev/null &
     echo $! > $G/train.pid

@@ -1,0 +1,87 @@
+"""The GPU run's workstation tools (configs/gpu/): packing training-page lines to carry,
+and scoring reading policies from readings taken once."""
+
+from __future__ import annotations
+
+import importlib.util
+import io
+import subprocess
+import sys
+from pathlib import Path
+from types import SimpleNamespace
+
+import numpy as np
+from PIL import Image
+
+from crnn.data.dataset import open_sources
+from crnn.data.images import decode_image
+from crnn.data.lmdb import LmdbWriter
+from crnn.decoders import Decoded
+
+from .conftest import find_font, render
+
+GPU = Path(__file__).resolve().parents[1] / "configs" / "gpu"
+
+
+def _load(name: str):
+    spec = importlib.util.spec_from_file_location(name, GPU / f"{name}.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def _png(img: Image.Image) -> bytes:
+    buf = io.BytesIO()
+    img.save(buf, format="PNG")
+    return buf.getvalue()
+
+
+def test_pack_pages_keeps_lines_at_model_height_within_the_budget(tmp_path):
+    font = find_font()
+    texts = [f"line {i}: Room A-{200 + i}, zsxx@example.edu.cn" for i in range(12)]
+    with LmdbWriter(tmp_path / "pages.lmdb") as w:
+        for t in texts:
+            w.add(_png(render(t, font, size=40)), t)
+    pack = _load("pack_pages")
+    one = len(pack.pack(np.asarray(render(texts[0], font, size=40))))
+    budget = 4.5 * one / 1e6  # room for about four lines
+    out = tmp_path / "packed.lmdb"
+    run = subprocess.run([sys.executable, str(GPU / "pack_pages.py"), "--data",
+                          str(tmp_path / "pages.lmdb"), "--mb", str(budget), "--out", str(out)],
+                         capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr
+    src = open_sources([out])
+    assert 3 <= len(src) <= 5 < len(texts)
+    for i in range(len(src)):
+        data, label, name = src.raw(i)
+        assert label in texts
+        orig = np.asarray(render(label, font, size=40))
+        got = decode_image(data, 1, name)
+        assert got.shape[0] == 32 and abs(got.shape[1] - orig.shape[1] * 32 / orig.shape[0]) <= 1
+        assert len(np.unique(got)) <= 16  # 16 grey levels
+        assert got.min() < 40 and got.max() > 215  # ink and paper survive
+    everything = subprocess.run([sys.executable, str(GPU / "pack_pages.py"), "--data",
+                                 str(tmp_path / "pages.lmdb"), "--all", "--out",
+                                 str(tmp_path / "all.lmdb")], capture_output=True, text=True)
+    assert everything.returncode == 0, everything.stderr
+    assert len(open_sources([tmp_path / "all.lmdb"])) == len(texts)
+
+
+def test_reading_scores_a_policy_as_the_recognizer_combines_readings():
+    reading = _load("reading")
+
+    def d(text: str, conf: float) -> Decoded:
+        return Decoded(text, conf, ())
+
+    # line 0: sure at 1.1, never reread; line 1: unsure, two rereads outvote it;
+    # line 2: unsure, the rereads disagree and the surest text wins
+    r = SimpleNamespace(truths=["abc", "talk", "x:"], by={
+        1.1: [d("abc", 0.99), d("tallk", 0.7), d("x;", 0.6)],
+        1.0: [d("abd", 0.5), d("talk", 0.5), d("x;", 0.3)],
+        1.2: [d("abc", 0.9), d("talk", 0.45), d("x:", 0.95)],
+    })
+    assert reading.score([r], 1.1, (), 1.0) == (1, 1.0)
+    right, cost = reading.score([r], 1.1, (1.0, 1.2), 0.8)
+    assert right == 3
+    assert abs(cost - (1 + 2 * (1.0 / 1.1 + 1.2 / 1.1) / 3)) < 1e-9
+    assert reading.score([r], 1.1, (1.0, 1.2), 0.65)[0] == 2  # line 1 not reread

@@ -80,8 +80,9 @@ def test_reading_scores_a_policy_as_the_recognizer_combines_readings():
         1.0: [d("abd", 0.5), d("talk", 0.5), d("x;", 0.3)],
         1.2: [d("abc", 0.9), d("talk", 0.45), d("x:", 0.95)],
     })
-    assert reading.score([r], 1.1, (), 1.0) == (1, 1.0)
+    right, cost = reading.score([r], 1.1, (), 1.0)
+    assert right == 1 and abs(cost - 1.1) < 1e-9
     right, cost = reading.score([r], 1.1, (1.0, 1.2), 0.8)
     assert right == 3
-    assert abs(cost - (1 + 2 * (1.0 / 1.1 + 1.2 / 1.1) / 3)) < 1e-9
+    assert abs(cost - (1.1 + 2 * (1.0 + 1.2) / 3)) < 1e-9  # two of three lines read again
     assert reading.score([r], 1.1, (1.0, 1.2), 0.65)[0] == 2  # line 1 not reread

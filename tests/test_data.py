@@ -6,12 +6,13 @@ import pytest
 from PIL import Image
 
 from crnn.charset import Charset
+from crnn.config import TrainConfig
 from crnn.data import tools
 from crnn.data.dataset import BucketBatchSampler, LabelFileSource, LineDataset, collate
 from crnn.data.images import Preprocess, decode_image, resize_line, to_tensor_batch
 from crnn.data.labels import detect_format, iter_label_file
 from crnn.data.lmdb import LmdbReader, LmdbWriter
-from crnn.errors import CharsetError, DatasetError
+from crnn.errors import CharsetError, ConfigError, DatasetError
 
 from .conftest import make_label_folder
 
@@ -120,6 +121,28 @@ def test_dataset_rejects_label_too_long_for_its_width(tmp_path):
         assert ds[0] is None
         batch = collate([ds[0], ds[1]])
     assert batch.labels == ["123"] and batch.target_lengths.tolist() == [3]
+
+
+def test_stretch_jitter_reads_each_line_at_a_drawn_width_per_epoch(tmp_path):
+    cs = Charset.preset("digits")
+    labels = tmp_path / "l.txt"
+    (tmp_path / "a.png").write_bytes(png_bytes(w=200, h=32))
+    labels.write_text("a.png\t123\n", encoding="utf-8")
+    plain = LineDataset(LabelFileSource(labels), cs, Preprocess())
+    assert plain.stretch(0) == 1.0 and plain[0][0].shape[2] == 200
+    ds = LineDataset(LabelFileSource(labels), cs, Preprocess(), stretch_jitter=0.2, seed=3)
+    widths = []
+    for epoch in range(6):
+        ds.epoch = epoch
+        w = ds[0][0].shape[2]
+        assert 160 <= w <= 240 and ds[0][0].shape[2] == w  # the same within an epoch
+        widths.append(w)
+    assert len(set(widths)) > 1  # and drawn anew each epoch
+    again = LineDataset(LabelFileSource(labels), cs, Preprocess(), stretch_jitter=0.2, seed=3)
+    again.epoch = 4
+    assert again[0][0].shape[2] == widths[4]  # by (seed, epoch, sample) alone
+    with pytest.raises(ConfigError, match="stretch_jitter"):
+        TrainConfig(stretch_jitter=1.0)
 
 
 def test_create_reports_every_bad_line_and_info_verify_export(tmp_path):

@@ -42,13 +42,14 @@ class Crash(Exception):
 
 
 def test_killed_run_resumes_to_identical_weights(tmp_path, digits_lmdb, monkeypatch):
+    # with stretch jitter: the random widths are drawn again identically after the resume
     cfg = tiny_config(tmp_path / "a", digits_lmdb, epochs=3, scheduler="cosine",
-                      warmup_steps=3, optimizer="adamw")
+                      warmup_steps=3, optimizer="adamw", stretch_jitter=0.2)
     train(cfg, progress=False)
     reference = load_checkpoint(tmp_path / "a" / "run" / "last.pt").state_dict
 
     cfg_b = tiny_config(tmp_path / "b", digits_lmdb, epochs=3, scheduler="cosine",
-                        warmup_steps=3, optimizer="adamw")
+                        warmup_steps=3, optimizer="adamw", stretch_jitter=0.2)
 
     def crash_at_13(step):
         if step == 13:  # mid-epoch 1; last.pt was saved at step 10

@@ -43,6 +43,8 @@ class TrainConfig:
     leaky_relu: bool = False
     cnn_channels: tuple[int, ...] = (64, 128, 256, 256, 512, 512, 512)
     separable: bool = False  # depthwise-separable convolutions (the CPU-light variant)
+    stretch_jitter: float = 0.0  # training lines are read j-wide at random: each sample, each
+    # epoch, between (1 - j) and (1 + j) times its own width (variable-width models only)
     # optimisation
     batch_size: int | str = 64  # lines per step and process, or "auto" (largest that fits)
     epochs: int = 10
@@ -101,6 +103,8 @@ class TrainConfig:
             raise ConfigError("max_steps must be >= 1")
         if self.workers < 0:
             raise ConfigError("workers must be >= 0")
+        if not 0.0 <= self.stretch_jitter < 1.0:
+            raise ConfigError(f"stretch_jitter must be in [0, 1), not {self.stretch_jitter}")
 
     def to_dict(self) -> dict[str, Any]:
         d = dataclasses.asdict(self)

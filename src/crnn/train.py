@@ -258,7 +258,8 @@ class Trainer:
                       + "; e.g. " + "; ".join(scan.examples[:3]))
         if not scan.indices:
             raise DatasetError(f"no usable training samples in {source.name}")
-        self.train_set = LineDataset(source, self.charset, self.pre, cfg.oov, scan.indices)
+        self.train_set = LineDataset(source, self.charset, self.pre, cfg.oov, scan.indices,
+                                     cfg.stretch_jitter, cfg.seed)
         self.batch_size = self._resolve_batch_size(scan.proxies)
         self.sampler = BucketBatchSampler(scan.proxies, self.batch_size, seed=cfg.seed,
                                           num_replicas=self.dist.world, rank=self.dist.rank)
@@ -458,6 +459,7 @@ class Trainer:
             warnings.simplefilter("once")
             while not stop and (cfg.max_steps is not None or self.epoch < cfg.epochs):
                 self.sampler.set_epoch(self.epoch, self.batch_in_epoch)
+                self.train_set.epoch = self.epoch  # the loader's workers copy it
                 for batch in self._loader():
                     self.batch_in_epoch += 1
                     end_of_epoch = self.batch_in_epoch >= self.steps_per_epoch

@@ -7,6 +7,7 @@ uint8 array: an LMDB, a label file with its image folder, or an on-the-fly rende
 
 from __future__ import annotations
 
+import random
 import unicodedata
 import warnings
 from collections.abc import Sequence
@@ -205,12 +206,25 @@ class LineDataset(torch.utils.data.Dataset):
     reported as a warning naming the sample, and :func:`collate` drops it."""
 
     def __init__(self, source: Source, charset: Charset, preprocess: Preprocess,
-                 oov: str = "error", indices: Sequence[int] | None = None) -> None:
+                 oov: str = "error", indices: Sequence[int] | None = None,
+                 stretch_jitter: float = 0.0, seed: int = 0) -> None:
         self.source = source
         self.charset = charset
         self.pre = preprocess
         self.oov = oov
         self.indices = list(indices) if indices is not None else list(range(len(source)))
+        self.stretch_jitter = stretch_jitter
+        self.seed = seed
+        self.epoch = 0  # set by the trainer before each epoch's loader starts
+
+    def stretch(self, j: int) -> float:
+        """How much wider sample ``j`` is read this epoch: 1.0 without ``stretch_jitter``,
+        else drawn from ``1 +- stretch_jitter`` by (seed, epoch, sample) alone, so workers
+        and a resumed run draw the same."""
+        if not self.stretch_jitter:
+            return 1.0
+        rng = random.Random(f"{self.seed}/{self.epoch}/{self.indices[j]}")
+        return rng.uniform(1.0 - self.stretch_jitter, 1.0 + self.stretch_jitter)
 
     def __len__(self) -> int:
         return len(self.indices)
@@ -230,7 +244,7 @@ class LineDataset(torch.utils.data.Dataset):
             img = np.repeat(img[:, :, None], 3, axis=2)
         elif img.ndim == 3 and self.pre.channels == 1:
             img = img.mean(axis=2).astype(np.uint8)
-        x = resize_line(img, self.pre)
+        x = resize_line(img, self.pre, self.stretch(j))
         frames = output_length(x.shape[2])
         if ctc_frames_needed(targets) > frames:
             warnings.warn(

@@ -9,9 +9,9 @@ text their readings vote for, ``crnn.recognizer.vote``) is then scored from thos
 readings, exactly as ``Recognizer`` would combine them, with ``crnn eval --nfkc
 --ignore-space``'s comparison. Cost is the columns read per line, in line widths: F,
 plus the sum of S for a line read again (the shipped 1.1 / 1.0,1.2 at 0.8 costs about
-1.23; the network's time is close to proportional). Prints the policies that read most dev lines
-within ``--budget``, cheapest first among equals, the policy the model stores now, and
-each one's score on the ``--report`` sets (report only: choose on dev).
+1.23; the network's time is close to proportional). Prints the policy the model stores
+now, then the policies that read most dev lines within ``--budget``, cheapest first
+among equals, each with its score on the ``--report`` sets (report only: choose on dev).
 """
 
 from __future__ import annotations

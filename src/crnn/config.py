@@ -43,8 +43,8 @@ class TrainConfig:
     leaky_relu: bool = False
     cnn_channels: tuple[int, ...] = (64, 128, 256, 256, 512, 512, 512)
     separable: bool = False  # depthwise-separable convolutions (the CPU-light variant)
-    stretch_jitter: float = 0.0  # training lines are read j-wide at random: each sample, each
-    # epoch, between (1 - j) and (1 + j) times its own width (variable-width models only)
+    stretch_jitter: float = 0.0  # j: each training line is read at a random width, drawn per
+    # sample and epoch between (1 - j) and (1 + j) times its own (variable-width models only)
     # optimisation
     batch_size: int | str = 64  # lines per step and process, or "auto" (largest that fits)
     epochs: int = 10

@@ -5,9 +5,9 @@
 
 The machine has no LibreOffice, so lines of training pages (``crnn synth pages --text``,
 docs/pages.md) are rendered here and travel in ``.gpu/``. Each line is stored as the
-model sees it: resized to the model's 32 px height as ``resize_line`` does it, in 16
-grey levels as a 4-bit PNG (about 1.8 KB a line, against about 4 KB for 8-bit grey at
-32 px and 13 KB as rendered). The lines are shuffled (``--seed``) and written until the
+model sees it: resized to the model's 32 px height by ``scale_line``, in 16 grey levels
+as a 4-bit PNG (about 1.8 KB a line, against about 4 KB for 8-bit grey at 32 px and
+13 KB as rendered). The lines are shuffled (``--seed``) and written until the
 next would pass ``--mb``; ``--all`` writes every line regardless (a validation set).
 """
 
@@ -18,28 +18,22 @@ import io
 import random
 import sys
 
-import cv2
 import numpy as np
 from PIL import Image
 
 from crnn.data.dataset import open_sources
-from crnn.data.images import decode_image
+from crnn.data.images import Preprocess, decode_image, scale_line
 from crnn.data.lmdb import LmdbWriter
 from crnn.errors import CrnnError
 
-HEIGHT = 32
 LEVELS = 16
 PALETTE = [v * 255 // (LEVELS - 1) for v in range(LEVELS) for _ in range(3)]
 
 
 def pack(img: np.ndarray) -> bytes:
-    """A grey line -> 4-bit PNG bytes of it at ``HEIGHT`` px, in ``LEVELS`` grey levels."""
-    h, w = img.shape[:2]
-    tw = max(1, round(w * HEIGHT / h))
-    if (h, w) != (HEIGHT, tw):
-        shrink = tw < w and HEIGHT < h
-        img = cv2.resize(img, (tw, HEIGHT),
-                         interpolation=cv2.INTER_AREA if shrink else cv2.INTER_LINEAR)
+    """A grey line -> 4-bit PNG bytes of it as the model reads it (``scale_line`` with the
+    default preprocessing: 32 px high), in ``LEVELS`` grey levels."""
+    img = scale_line(img, Preprocess())
     q = np.rint(img.astype(np.float32) * ((LEVELS - 1) / 255.0)).astype(np.uint8)
     im = Image.fromarray(q, "P")
     im.putpalette(PALETTE)

@@ -17,7 +17,8 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 from ..errors import ConfigError, DatasetError
 
-__all__ = ["Preprocess", "decode_image", "load_image", "resize_line", "to_tensor_batch"]
+__all__ = ["Preprocess", "decode_image", "load_image", "resize_line", "scale_line",
+           "to_tensor_batch"]
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp", ".gif", ".pgm")
 
@@ -139,16 +140,23 @@ def load_image(path: str | Path, channels: int = 1) -> np.ndarray:
     return decode_image(data, channels, name=str(path))
 
 
-def resize_line(img: np.ndarray, pre: Preprocess, stretch: float = 1.0) -> np.ndarray:
-    """uint8 ``(H, W[, 3])`` -> float32 ``(C, height, W')`` in [-1, 1]; ``stretch`` widens
-    the line first (as if it were that much wider), in the same resize."""
+def scale_line(img: np.ndarray, pre: Preprocess, stretch: float = 1.0) -> np.ndarray:
+    """uint8 ``(H, W[, 3])`` -> uint8 ``(height, W'[, 3])``, the size the model reads it
+    at; ``stretch`` widens the line first (as if it were that much wider), in the same
+    resize."""
     h, w = img.shape[:2]
     tw = pre.target_width(h, round(w * stretch))
     if (h, w) != (pre.height, tw):
         shrink = tw < w and pre.height < h
         interp = cv2.INTER_AREA if shrink else cv2.INTER_LINEAR
         img = cv2.resize(img, (tw, pre.height), interpolation=interp)
-    out = img.astype(np.float32) * (2.0 / 255.0) - 1.0
+    return img
+
+
+def resize_line(img: np.ndarray, pre: Preprocess, stretch: float = 1.0) -> np.ndarray:
+    """uint8 ``(H, W[, 3])`` -> float32 ``(C, height, W')`` in [-1, 1] (:func:`scale_line`,
+    then scaled to the network's range)."""
+    out = scale_line(img, pre, stretch).astype(np.float32) * (2.0 / 255.0) - 1.0
     if out.ndim == 2:
         out = out[None]
     else:

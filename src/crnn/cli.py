@@ -5,7 +5,9 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import signal
 import sys
+import threading
 import warnings
 from pathlib import Path
 
@@ -26,6 +28,38 @@ def _batch_size(value: str) -> int | str:
     if n < 1:
         raise argparse.ArgumentTypeError(f"{value!r}: give a positive integer or auto")
     return n
+
+
+def _positive_int(value: str) -> int:
+    try:
+        n = int(value)
+    except ValueError:
+        n = 0
+    if n < 1:
+        raise argparse.ArgumentTypeError(f"{value!r}: give a positive integer")
+    return n
+
+
+def _dpi(value: str) -> int:
+    from .data.images import MAX_DPI, MIN_DPI
+
+    try:
+        n = int(value)
+    except ValueError:
+        n = 0
+    if not MIN_DPI <= n <= MAX_DPI:
+        raise argparse.ArgumentTypeError(
+            f"{value!r}: give a resolution from {MIN_DPI} to {MAX_DPI} dpi (300 reads "
+            "printed text well; more only makes pages slower and larger)")
+    return n
+
+
+def _add_max_pixels(sp: argparse.ArgumentParser, what: str) -> None:
+    from .data.images import DEFAULT_MAX_PIXELS
+
+    sp.add_argument("--max-pixels", type=_positive_int, default=DEFAULT_MAX_PIXELS,
+                    help=f"refuse an {what} of more pixels (width x height), checked before "
+                         f"decoding (default {DEFAULT_MAX_PIXELS:,})")
 
 
 def _warning_line(message, category, filename, lineno, file=None, line=None):
@@ -82,6 +116,7 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--batch-size", type=int, default=64)
     sp.add_argument("--backend", default="auto", choices=("auto", "torch", "onnx"),
                     help="onnx: run through onnxruntime (auto picks it for .onnx files)")
+    _add_max_pixels(sp, "image")
     _add_decoder_args(sp)
 
     # eval
@@ -207,9 +242,11 @@ def build_parser() -> argparse.ArgumentParser:
                     choices=("txt", "json", "hocr", "alto", "overlay"))
     sp.add_argument("--out", help="output file (default: standard output; required for "
                                   "overlay, which writes one PNG per page: OUT, OUT-2.png...)")
-    sp.add_argument("--dpi", type=int, default=300, help="PDF rasterisation resolution")
+    sp.add_argument("--dpi", type=_dpi, default=300,
+                    help="PDF rasterisation resolution (50..1200; default 300)")
     sp.add_argument("--device", default="auto")
     sp.add_argument("--backend", default="auto", choices=("auto", "torch", "onnx"))
+    _add_max_pixels(sp, "page")
     _add_decoder_args(sp)
 
     # serve
@@ -243,6 +280,7 @@ def _cmd_predict(args: argparse.Namespace) -> int:
     rec = Recognizer.load(args.model, device=args.device, batch_size=args.batch_size,
                           charset=args.charset, backend=args.backend,
                           decoder=_decoder_config(args))
+    rec.max_pixels = args.max_pixels
     failed = len(problems)
     for r in rec.recognize(paths):
         if args.json:
@@ -269,6 +307,11 @@ def _cmd_eval(args: argparse.Namespace) -> int:
     source = open_sources(args.data, args.images_root, args.format, charset or rec.charset)
     norm = TextNormalizer(args.ignore_space, args.ignore_case, args.nfkc)
     res = evaluate(rec, source, norm, args.errors, limit=args.limit)
+    for msg in res.problems[:20]:
+        print(f"crnn: error: {msg}", file=sys.stderr)
+    if len(res.problems) > 20:
+        print(f"crnn: error: ... and {len(res.problems) - 20} more unreadable samples",
+              file=sys.stderr)
     d = res.as_dict()
     if args.json:
         print(json.dumps(d))
@@ -278,7 +321,10 @@ def _cmd_eval(args: argparse.Namespace) -> int:
               f"{d['lines_per_second']:.1f} lines/s on {rec.device}")
         if args.errors:
             print(f"wrong samples written to {args.errors}")
-    return 0
+    if res.unreadable:
+        print(f"crnn: {res.unreadable} unreadable samples were left out of the score",
+              file=sys.stderr)
+    return 1 if res.unreadable else 0
 
 
 def _cmd_train(args: argparse.Namespace) -> int:
@@ -345,7 +391,7 @@ def _cmd_ocr(args: argparse.Namespace) -> int:
     pages, images, failed = [], [], 0
     for path in args.inputs:
         try:
-            for n, img in enumerate(load_pages(path, args.dpi), 1):
+            for n, img in enumerate(load_pages(path, args.dpi, args.max_pixels), 1):
                 page = read_page(img, rec, number=len(pages) + 1)
                 page.source = f"{path}#{n}" if n > 1 else str(path)
                 pages.append(page)
@@ -437,10 +483,22 @@ def _print_info(info: dict) -> None:
                  else ""))
 
 
+class _Terminated(KeyboardInterrupt):
+    """SIGTERM, raised like Ctrl-C so that every ``with``/``finally`` cleans up (temporary
+    dataset folders, worker pools) before the process ends."""
+
+
+def _on_sigterm(signum, frame) -> None:
+    raise _Terminated()
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     saved_showwarning = warnings.showwarning
     warnings.showwarning = _warning_line
+    saved_sigterm = None
+    if threading.current_thread() is threading.main_thread():
+        saved_sigterm = signal.signal(signal.SIGTERM, _on_sigterm)
     try:
         if argv and argv[0] == "synth":
             from .data.synth.cli import main as synth_main
@@ -458,11 +516,20 @@ def main(argv: list[str] | None = None) -> int:
     except CrnnError as exc:
         print(f"crnn: error: {exc}", file=sys.stderr)
         return 2
+    except OSError as exc:
+        where = f" {exc.filename}:" if exc.filename else ""
+        print(f"crnn: error:{where} {exc.strerror or exc}", file=sys.stderr)
+        return 2
+    except _Terminated:
+        print("crnn: terminated", file=sys.stderr)
+        return 143
     except KeyboardInterrupt:
         print("crnn: interrupted", file=sys.stderr)
         return 130
     finally:
         warnings.showwarning = saved_showwarning
+        if saved_sigterm is not None:
+            signal.signal(signal.SIGTERM, saved_sigterm)
 
 
 if __name__ == "__main__":

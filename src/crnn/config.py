@@ -7,6 +7,7 @@ The resolution happens here and only here; ``crnn train`` saves the resolved con
 from __future__ import annotations
 
 import dataclasses
+import math
 import types
 import typing
 from dataclasses import dataclass
@@ -77,6 +78,10 @@ class TrainConfig:
     tensorboard: bool = True  # used when the tensorboard package is installed
 
     def __post_init__(self) -> None:
+        for f in dataclasses.fields(self):
+            v = getattr(self, f.name)
+            if isinstance(v, float) and not math.isfinite(v):
+                raise ConfigError(f"{f.name} must be a finite number, not {v}")
         for name in ("train", "val", "cnn_channels"):
             v = getattr(self, name)
             if isinstance(v, (str, int)):
@@ -97,6 +102,13 @@ class TrainConfig:
                               f"{self.batch_size!r}")
         if self.epochs < 1 or self.lr <= 0:
             raise ConfigError("epochs must be >= 1 and lr > 0")
+        for name in ("weight_decay", "momentum"):
+            if getattr(self, name) < 0:
+                raise ConfigError(f"{name} must be >= 0, not {getattr(self, name)}")
+        if self.grad_clip is not None and self.grad_clip <= 0:
+            raise ConfigError(f"grad_clip must be > 0 (or null for none), not {self.grad_clip}")
+        if not 0.0 <= self.min_lr_ratio <= 1.0 or self.gamma <= 0:
+            raise ConfigError("min_lr_ratio must be in [0, 1] and gamma > 0")
         if self.head_lr is not None and self.head_lr <= 0:
             raise ConfigError("head_lr must be > 0 (or left out to use lr)")
         if self.max_steps is not None and self.max_steps < 1:
@@ -141,6 +153,8 @@ def _coerce(name: str, value: Any, hint: Any) -> Any:
         raise ConfigError(f"{name} must be an integer, not {value!r}")
     if hint is float:
         if isinstance(value, (int, float)) and not isinstance(value, bool):
+            if not math.isfinite(value):
+                raise ConfigError(f"{name} must be a finite number, not {value!r}")
             return float(value)
         raise ConfigError(f"{name} must be a number, not {value!r}")
     if hint is str:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 __all__ = ["CrnnError", "CharsetError", "CheckpointError", "ConfigError", "DatasetError",
-           "OutOfMemoryError"]
+           "ImageTooLargeError", "OutOfMemoryError", "TrainingError"]
 
 
 class CrnnError(Exception):
@@ -26,5 +26,13 @@ class DatasetError(CrnnError):
     """A dataset, label file or image cannot be used."""
 
 
+class ImageTooLargeError(DatasetError):
+    """An image has more pixels than the limit in force (``--max-pixels``)."""
+
+
 class OutOfMemoryError(CrnnError):
     """A training batch did not fit in the device's memory; the message gives one that does."""
+
+
+class TrainingError(CrnnError):
+    """Training cannot go on (it diverged); the message says what to change."""

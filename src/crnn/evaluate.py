@@ -24,8 +24,9 @@ __all__ = ["EvalResult", "evaluate"]
 class EvalResult:
     score: Score
     seconds: float
-    unreadable: int = 0  # samples whose image could not be decoded (counted as wrong)
+    unreadable: int = 0  # samples whose image is missing or cannot be decoded (not scored)
     examples: list[tuple[str, str, str, float]] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)  # one message per unreadable sample
 
     @property
     def lines_per_second(self) -> float:
@@ -41,13 +42,17 @@ class EvalResult:
 def evaluate(recognizer: Recognizer, source: Source, normalizer: TextNormalizer | None = None,
              errors_path: str | Path | None = None, chunk: int = 512, examples: int = 5,
              limit: int | None = None) -> EvalResult:
-    """Score every sample of ``source``; ``errors_path`` gets a TSV of each wrong sample
-    (name, truth, prediction, confidence), written atomically."""
+    """Score every sample of ``source``; ``errors_path`` gets a TSV of each wrong or
+    unreadable sample (name, truth, prediction, confidence), written atomically.
+
+    A sample whose image is missing or cannot be decoded is not a misreading: it is left
+    out of the score, counted in ``unreadable`` and named in ``problems``."""
     score = Score(normalizer)
     n = len(source) if limit is None else min(limit, len(source))
     wrong: list[tuple[str, str, str, float]] = []
     shown: list[tuple[str, str, str, float]] = []
     unreadable = 0
+    problems: list[str] = []
     t0 = time.perf_counter()
     for s in range(0, n, chunk):
         items, truths, names = [], [], []
@@ -60,10 +65,14 @@ def evaluate(recognizer: Recognizer, source: Source, normalizer: TextNormalizer 
             truths.append(label)
             names.append(name)
         for res, truth in zip(recognizer.recognize(items, names), truths, strict=True):
-            unreadable += res.error is not None
-            ok = score.add(res.text, truth)
             row = (res.source or "", truth, res.text if res.ok else f"<error: {res.error}>",
                    res.confidence)
+            if res.error is not None:
+                unreadable += 1
+                problems.append(res.error)
+                wrong.append(row)
+                continue
+            ok = score.add(res.text, truth)
             if len(shown) < examples:
                 shown.append(row)
             if not ok:
@@ -71,7 +80,7 @@ def evaluate(recognizer: Recognizer, source: Source, normalizer: TextNormalizer 
     seconds = time.perf_counter() - t0
     if errors_path is not None:
         _write_errors(Path(errors_path), wrong)
-    return EvalResult(score, seconds, unreadable, shown)
+    return EvalResult(score, seconds, unreadable, shown, problems)
 
 
 def _write_errors(path: Path, rows: list[tuple[str, str, str, float]]) -> None:

@@ -25,7 +25,15 @@ import torch
 from .charset import Charset
 from .checkpoint import Checkpoint, load_checkpoint
 from .ctc import Decoded
-from .data.images import IMAGE_SUFFIXES, Preprocess, decode_image, resize_line, to_tensor_batch
+from .data.images import (
+    DEFAULT_MAX_PIXELS,
+    IMAGE_SUFFIXES,
+    Preprocess,
+    decode_image,
+    pil_to_array,
+    resize_line,
+    to_tensor_batch,
+)
 from .decoders import DecoderConfig, build_decoder
 from .errors import CheckpointError, CrnnError, DatasetError
 from .model import CRNN, output_length
@@ -114,11 +122,14 @@ class Recognizer:
         decoder: how logits become text (greedy by default; beam search, lexicon, allowed
             characters, language model: :class:`crnn.decoders.DecoderConfig`). Lexicon and
             language model files are loaded here, once.
+        max_pixels: images whose header declares more pixels are refused, each with an
+            error naming it, before they are decoded (None: no limit).
     """
 
     def __init__(self, model: CRNN | Any, charset: Charset, preprocess: Preprocess,
                  device: str | torch.device | None = "auto", batch_size: int = 64,
-                 decoder: DecoderConfig | None = None) -> None:
+                 decoder: DecoderConfig | None = None,
+                 max_pixels: int | None = DEFAULT_MAX_PIXELS) -> None:
         if model.config.num_classes != charset.num_classes:
             raise CheckpointError(
                 f"model has {model.config.num_classes - 1} output characters, charset "
@@ -137,6 +148,7 @@ class Recognizer:
         self.batch_size = batch_size
         self.decoder_config = decoder or DecoderConfig()
         self.decoder = build_decoder(self.decoder_config, charset)
+        self.max_pixels = max_pixels
 
     @classmethod
     def load(cls, model: str | Path | None = "default", device: str | None = "auto",
@@ -181,9 +193,9 @@ class Recognizer:
                 data = Path(item).read_bytes()
             except OSError as exc:
                 raise DatasetError(f"{item}: cannot read file ({exc.strerror})") from exc
-            return decode_image(data, ch, name=name)
+            return decode_image(data, ch, name=name, max_pixels=self.max_pixels)
         if isinstance(item, (bytes, bytearray, memoryview)):
-            return decode_image(bytes(item), ch, name=name)
+            return decode_image(bytes(item), ch, name=name, max_pixels=self.max_pixels)
         if isinstance(item, np.ndarray):
             arr = item
             if arr.dtype != np.uint8:
@@ -194,7 +206,7 @@ class Recognizer:
                 arr = np.repeat(arr[:, :, None], 3, axis=2)
             return arr
         if hasattr(item, "convert"):  # a PIL image
-            return np.asarray(item.convert("L" if ch == 1 else "RGB"))
+            return pil_to_array(item, ch)
         raise DatasetError(f"{name}: unsupported input type {type(item).__name__}")
 
     # ----------------------------------------------------------------------- inference

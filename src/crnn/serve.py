@@ -26,6 +26,8 @@ import functools
 import hmac
 import io
 import ipaddress
+import logging
+import math
 import os
 import sys
 import time
@@ -38,7 +40,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .errors import ConfigError, CrnnError, DatasetError
+from .errors import ConfigError, CrnnError, DatasetError, ImageTooLargeError
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
@@ -47,6 +49,8 @@ if TYPE_CHECKING:
 
 __all__ = ["ServeSettings", "MicroBatcher", "ServeError", "create_app", "add_arguments", "run",
            "main"]
+
+_log = logging.getLogger("uvicorn.error")  # the service logs where uvicorn does
 
 MiB = 1 << 20
 TOKEN_ENV = "CRNN_SERVE_TOKEN"
@@ -330,6 +334,8 @@ def check_and_decode(data: bytes, label: str, max_pixels: int, channels: int) ->
                               f"the limit of {max_pixels} (--max-pixels)")
     try:
         return decode_image(data, channels, name=label)
+    except ImageTooLargeError as exc:
+        raise ServeError(413, str(exc)) from exc
     except DatasetError as exc:
         raise ServeError(422, str(exc)) from exc
 
@@ -756,14 +762,76 @@ async def read_body(request: Any, limit: int) -> bytes:
                 raise ServeError(413, too_big)
         except ValueError:
             raise ServeError(422, f"bad Content-Length {declared[:40]!r}") from None
+    from starlette.requests import ClientDisconnect
+
     chunks = []
     size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise ServeError(413, too_big)
-        chunks.append(chunk)
+    try:
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > limit:
+                raise ServeError(413, too_big)
+            chunks.append(chunk)
+    except ClientDisconnect:
+        client = request.client.host if request.client else "client"
+        _log.info("%s disconnected after sending %d bytes of %s; request dropped", client,
+                  size, request.url.path)
+        raise ServeError(499, "client disconnected during the upload") from None
     return b"".join(chunks)
+
+
+def guarded_h11(header_timeout: float, body_timeout: float) -> type:
+    """uvicorn's h11 protocol with two deadlines, so that slow or idle clients cannot hold
+    connections (and with them the service) open: a request's headers must arrive within
+    ``header_timeout`` seconds of connecting or of the previous response, and its body
+    within ``body_timeout`` seconds of its headers. A late connection is closed with one
+    log line."""
+    from uvicorn.protocols.http.h11_impl import H11Protocol
+
+    class GuardedH11Protocol(H11Protocol):
+        _deadline: asyncio.TimerHandle | None = None
+
+        def _arm(self, seconds: float, what: str) -> None:
+            self._disarm()
+            self._deadline = self.loop.call_later(seconds, self._expire, seconds, what)
+
+        def _disarm(self) -> None:
+            if self._deadline is not None:
+                self._deadline.cancel()
+                self._deadline = None
+
+        def _expire(self, seconds: float, what: str) -> None:
+            self._deadline = None
+            if not self.transport.is_closing():
+                client = f"{self.client[0]}:{self.client[1]}" if self.client else "a client"
+                _log.info("closing the connection from %s: no complete request %s within "
+                          "%g s", client, what, seconds)
+                self.transport.close()
+
+        def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+            super().connection_made(transport)
+            self._arm(header_timeout, "headers")
+
+        def handle_events(self) -> None:
+            before = self.cycle
+            super().handle_events()
+            cycle = self.cycle
+            if cycle is not None and not cycle.response_complete:
+                if not cycle.more_body:
+                    self._disarm()  # the whole request is in: the app has it
+                elif cycle is not before:
+                    self._arm(body_timeout, "body")
+
+        def on_response_complete(self) -> None:
+            super().on_response_complete()
+            if not self.transport.is_closing():
+                self._arm(header_timeout, "headers")
+
+        def connection_lost(self, exc: Exception | None) -> None:
+            self._disarm()
+            super().connection_lost(exc)
+
+    return GuardedH11Protocol
 
 
 # --------------------------------------------------------------------------- command line
@@ -799,9 +867,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="images per request (default %(default)s)")
     parser.add_argument("--max-pixels", type=int, default=d.max_pixels,
                         help="pixels (width x height) per image (default %(default)s)")
-    parser.add_argument("--max-connections", type=int, default=256,
+    parser.add_argument("--max-connections", type=int, default=512,
                         help="open connections before uvicorn answers 503 (default "
                              "%(default)s)")
+    parser.add_argument("--header-timeout", type=float, default=10.0,
+                        help="seconds a client has to send a request's headers, from "
+                             "connecting or from the previous response (default %(default)s)")
+    parser.add_argument("--body-timeout", type=float, default=60.0,
+                        help="seconds a client has to send a request's body after its "
+                             "headers (default %(default)s)")
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:1 ...")
     parser.add_argument("--backend", default="auto", choices=("auto", "torch", "onnx"))
     parser.add_argument("--batch-size", type=int, default=64,
@@ -843,6 +917,11 @@ def run(args: argparse.Namespace) -> int:
 
     if not 0 < args.port < 65536:
         raise ConfigError(f"--port {args.port} is not a TCP port (1..65535)")
+    for flag in ("header_timeout", "body_timeout"):
+        value = getattr(args, flag, 1.0)
+        if not (math.isfinite(value) and value > 0):
+            raise ConfigError(f"--{flag.replace('_', '-')} must be a positive number of "
+                              f"seconds, not {value}")
     if str(args.model) == "default":
         try:
             resolve_model_path("default")
@@ -868,7 +947,8 @@ def run(args: argparse.Namespace) -> int:
           f"http://{args.host}:{args.port}/", file=sys.stderr, flush=True)
     config = uvicorn.Config(app, host=args.host, port=args.port, log_level=args.log_level,
                             limit_concurrency=args.max_connections, server_header=False,
-                            timeout_keep_alive=5)
+                            timeout_keep_alive=5,
+                            http=guarded_h11(args.header_timeout, args.body_timeout))
     uvicorn.Server(config).run()
     return 0
 

@@ -36,7 +36,13 @@ from .data.dataset import (
 )
 from .data.images import Preprocess
 from .distributed import DistInfo, barrier, broadcast_flag, min_int, setup, teardown
-from .errors import CheckpointError, ConfigError, DatasetError, OutOfMemoryError
+from .errors import (
+    CheckpointError,
+    ConfigError,
+    DatasetError,
+    OutOfMemoryError,
+    TrainingError,
+)
 from .evaluate import evaluate
 from .memory import (
     auto_batch_size,
@@ -49,7 +55,10 @@ from .memory import (
 from .model import CRNN, ModelConfig
 from .recognizer import Recognizer
 
-__all__ = ["Trainer", "TrainResult", "train", "lr_factor", "transfer_weights"]
+__all__ = ["Trainer", "TrainResult", "train", "amp_policy", "cpu_has_native_bf16", "lr_factor",
+           "transfer_weights"]
+
+_MAX_NONFINITE_RUN = 20  # skipped updates in a row before training stops as diverged
 
 
 @dataclass
@@ -60,6 +69,34 @@ class TrainResult:
     last_metrics: dict[str, float] | None
     seconds: float
     out: Path
+
+
+def cpu_has_native_bf16() -> bool:
+    """Whether this CPU computes bf16 natively (AVX-512 BF16 or AMX), read from the flags
+    the kernel reports. Elsewhere bf16 is emulated and several times slower than fp32."""
+    try:
+        with open("/proc/cpuinfo", encoding="ascii", errors="replace") as f:
+            for line in f:
+                if line.startswith("flags"):
+                    flags = set(line.split(":", 1)[1].split())
+                    return bool(flags & {"avx512_bf16", "amx_bf16"})
+    except OSError:
+        pass
+    return False
+
+
+def amp_policy(amp: bool, device: torch.device) -> tuple[bool, str]:
+    """Whether training runs the model under bf16 autocast, and why (for the log)."""
+    if not amp:
+        return False, "amp=false"
+    if device.type == "cuda":
+        return True, "amp on CUDA"
+    if device.type == "cpu":
+        if cpu_has_native_bf16():
+            return True, "amp on a CPU with native bf16 (AVX-512 BF16 or AMX)"
+        return False, ("this CPU has no native bf16 (no avx512_bf16 or amx_bf16 flag), "
+                       "where bf16 is slower than fp32")
+    return False, f"amp is not used on {device.type}"
 
 
 def lr_factor(step: int, cfg: TrainConfig, total_steps: int) -> float:
@@ -207,7 +244,10 @@ class Trainer:
         self.scheduler = torch.optim.lr_scheduler.LambdaLR(
             self.optimizer, lambda s: lr_factor(s, cfg, self.total_steps))
         self.criterion = nn.CTCLoss(blank=0, reduction="mean", zero_infinity=True)
-        self.use_amp = cfg.amp and self.device.type == "cuda"
+        self.use_amp, why = amp_policy(cfg.amp, self.device)
+        precision = "bf16 autocast for the model, fp32 loss and optimizer" if self.use_amp \
+            else "fp32"
+        self._log(f"precision: {precision} ({why})")
         if self.device.type == "cuda":
             # cudnn tries every algorithm for each new input shape: a gain when the width is
             # fixed, a loss of ~1 s per step when batches come in many widths
@@ -218,6 +258,8 @@ class Trainer:
         self.saved_step: int | None = None  # step of the last.pt this run wrote or resumed
         self.best: tuple[float, float] | None = None  # (accuracy, -cer)
         self.bad_validations = 0
+        self.nonfinite_steps = 0  # updates skipped for a non-finite loss or gradient
+        self.nonfinite_run = 0
         if self.resume_ckpt is not None:
             self._restore(self.resume_ckpt)
         elif cfg.init:
@@ -434,10 +476,43 @@ class Trainer:
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
         if self.cfg.grad_clip:
-            nn.utils.clip_grad_norm_(self.model.parameters(), self.cfg.grad_clip)
-        self.optimizer.step()
-        self.scheduler.step()
+            norm = nn.utils.clip_grad_norm_(self.model.parameters(), self.cfg.grad_clip)
+        else:
+            norm = loss.detach()
+        # a non-finite loss or gradient would turn the weights into NaN: skip the update
+        # (every rank sees the same all-reduced gradient norm, so all skip together)
+        if not bool(torch.isfinite(loss.detach()) & torch.isfinite(norm)):
+            self.optimizer.zero_grad(set_to_none=True)
+            self._skipped_step()
+            with warnings.catch_warnings():  # "scheduler.step() before optimizer.step()"
+                warnings.simplefilter("ignore", UserWarning)
+                self.scheduler.step()  # the schedule follows the step count regardless
+        else:
+            self.nonfinite_run = 0
+            self.optimizer.step()
+            self.scheduler.step()
         return loss.detach()
+
+    def _skipped_step(self) -> None:
+        self.nonfinite_steps += 1
+        self.nonfinite_run += 1
+        if self.nonfinite_steps <= 3 or self.nonfinite_run == _MAX_NONFINITE_RUN:
+            self._log(f"step {self.step + 1}: non-finite loss or gradient; update skipped "
+                      f"({self.nonfinite_steps} so far)")
+        if self.nonfinite_run >= _MAX_NONFINITE_RUN:
+            raise TrainingError(
+                f"training diverged: {self.nonfinite_run} steps in a row up to step "
+                f"{self.step + 1} had a non-finite loss or gradient (lr "
+                f"{self.scheduler.get_last_lr()[0]:g}). Lower lr, keep grad_clip on, or try "
+                f"amp=false; last.pt holds the last good weights")
+
+    def _check_finite(self) -> None:
+        bad = [n for n, p in self.model.state_dict().items()
+               if p.is_floating_point() and not bool(torch.isfinite(p).all())]
+        if bad:
+            raise TrainingError(
+                f"step {self.step}: {len(bad)} weight tensors are not finite ({bad[0]} ...); "
+                "not saving them. Lower lr (or keep grad_clip on) and resume from last.pt")
 
     def run(self) -> TrainResult:
         cfg = self.cfg
@@ -501,6 +576,7 @@ class Trainer:
                         stop = broadcast_flag(self.dist, stop)
                     if (stop or end_of_epoch or self.step % cfg.save_every == 0) \
                             and self.dist.is_main:
+                        self._check_finite()
                         save_checkpoint(self._checkpoint(True), self.out / "last.pt")
                         self.saved_step = self.step
                     if stop:
@@ -509,6 +585,7 @@ class Trainer:
             bar.close()
         if self.val_source is None and self.dist.is_main:
             # without validation, the last weights are the best
+            self._check_finite()
             save_checkpoint(self._checkpoint(False), self.out / "best.pt")
         if self.tb is not None:
             self.tb.close()
@@ -519,6 +596,7 @@ class Trainer:
     def _update_best(self, m: dict[str, float]) -> bool:
         key = (m["val_accuracy"], -m["val_cer"])
         if self.best is None or key > self.best:
+            self._check_finite()
             self.best = key
             self.bad_validations = 0
             save_checkpoint(self._checkpoint(False), self.out / "best.pt")

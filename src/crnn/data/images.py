@@ -8,6 +8,7 @@ input height, width policy or channel count.
 from __future__ import annotations
 
 import io
+import warnings
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -15,10 +16,17 @@ import cv2
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from ..errors import ConfigError, DatasetError
+from ..errors import ConfigError, DatasetError, ImageTooLargeError
 
-__all__ = ["Preprocess", "decode_image", "load_image", "resize_line", "scale_line",
-           "to_tensor_batch"]
+__all__ = ["Preprocess", "DEFAULT_MAX_PIXELS", "MAX_DPI", "MIN_DPI", "check_pixels",
+           "decode_image", "image_size", "load_image", "pil_to_array", "resize_line",
+           "scale_line", "to_tensor_batch"]
+
+# The most pixels `crnn predict` and `crnn ocr` decode from one image (or page) unless
+# --max-pixels says otherwise: a 600-dpi A3 page has 70 M; a line image far fewer.
+DEFAULT_MAX_PIXELS = 100_000_000
+# PDF pages are rasterised at MIN_DPI..MAX_DPI (300 reads printed text well)
+MIN_DPI, MAX_DPI = 50, 1200
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp", ".gif", ".pgm")
 
@@ -104,40 +112,138 @@ class Preprocess:
         return min(max(tw, self.min_width), self.max_width)
 
 
-def decode_image(data: bytes, channels: int = 1, name: str = "image") -> np.ndarray:
+def image_size(data: bytes, name: str = "image") -> tuple[int, int] | None:
+    """``(width, height)`` from the image's header (no pixels are decoded), or None when
+    Pillow does not know the format. A size beyond Pillow's own ceiling (about 179 M
+    pixels) raises :class:`ImageTooLargeError`."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            with Image.open(io.BytesIO(data)) as im:
+                return im.size
+    except Image.DecompressionBombError as exc:
+        raise ImageTooLargeError(_too_large(name, exc)) from exc
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError):
+        return None
+
+
+def _too_large(name: str, exc: Exception) -> str:
+    return (f"{name}: image too large to decode: {exc} This is the decoder's own ceiling, "
+            "beyond any --max-pixels; downscale the image")
+
+
+def check_pixels(width: int, height: int, max_pixels: int | None, name: str) -> None:
+    """Refuse an image of more than ``max_pixels`` pixels, naming it and the flag."""
+    if max_pixels is not None and width * height > max_pixels:
+        raise ImageTooLargeError(
+            f"{name}: {width}x{height} is {width * height:,} pixels, over the limit of "
+            f"{max_pixels:,}; downscale it, or raise the limit with --max-pixels "
+            f"{width * height}")
+
+
+def _has_alpha(data: bytes) -> bool:
+    """Whether a PNG or WebP file carries transparency (read from its header)."""
+    if data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 25:
+        if data[25] in (4, 6):  # grey + alpha, RGBA
+            return True
+        idat = data.find(b"IDAT")
+        return b"tRNS" in data[:idat if idat > 0 else 4096]
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return (data[12:16] == b"VP8X" and len(data) > 20 and bool(data[20] & 0x10)) or \
+            (data[12:16] == b"VP8L" and len(data) > 24 and bool(data[24] & 0x10))
+    return False
+
+
+def _flatten(arr: np.ndarray, channels: int) -> np.ndarray:
+    """A decoded array of any depth and channel count (OpenCV's order: grey, BGR, BGRA)
+    -> uint8 grey or RGB, transparent pixels composited onto white paper."""
+    if arr.dtype != np.uint8:
+        top = 65535.0 if arr.dtype == np.uint16 else max(1.0, float(arr.max()))
+        arr = np.clip(arr.astype(np.float32) * (255.0 / top), 0, 255).round().astype(np.uint8)
+    if arr.ndim == 3 and arr.shape[2] in (2, 4):
+        alpha = arr[:, :, -1:].astype(np.float32) * (1.0 / 255.0)
+        colour = arr[:, :, :-1].astype(np.float32)
+        arr = (colour * alpha + 255.0 * (1.0 - alpha)).round().astype(np.uint8)
+        if arr.shape[2] == 1:
+            arr = arr[:, :, 0]
+    if arr.ndim == 2:
+        return arr if channels == 1 else np.repeat(arr[:, :, None], 3, axis=2)
+    if channels == 1:
+        return cv2.cvtColor(arr, cv2.COLOR_BGR2GRAY)
+    return cv2.cvtColor(arr, cv2.COLOR_BGR2RGB)
+
+
+def pil_to_array(im: Image.Image, channels: int = 1) -> np.ndarray:
+    """A Pillow image of any mode (1-bit, palette, 16-bit, CMYK, with or without
+    transparency) -> uint8 grey ``(H, W)`` or RGB ``(H, W, 3)``, transparent pixels on
+    white."""
+    if im.mode in ("RGBA", "LA", "PA", "La", "RGBa") or (
+            im.mode in ("P", "L", "RGB") and "transparency" in im.info):
+        rgba = np.asarray(im.convert("RGBA"))
+        return _flatten(np.ascontiguousarray(rgba[:, :, [2, 1, 0, 3]]), channels)
+    if im.mode.startswith("I") or im.mode == "F":  # 16/32-bit grey
+        arr = np.asarray(im)
+        if im.mode.startswith("I;16"):
+            arr = arr.astype(np.uint16)
+        return _flatten(arr, channels)
+    return np.asarray(im.convert("L" if channels == 1 else "RGB"))
+
+
+def decode_image(data: bytes, channels: int = 1, name: str = "image",
+                 max_pixels: int | None = None) -> np.ndarray:
     """Encoded bytes -> uint8 array ``(H, W)`` (grey) or ``(H, W, 3)`` (RGB).
 
     OpenCV decodes the common formats fast; Pillow takes the rest (GIF, odd TIFFs).
+    Transparent pixels are composited onto white (black text on a transparent
+    background reads as printed text). With ``max_pixels``, an image whose header
+    declares more pixels is refused before it is decoded (:class:`ImageTooLargeError`).
     """
+    if max_pixels is not None:
+        size = image_size(data, name)
+        if size is not None:
+            check_pixels(*size, max_pixels, name)
     buf = np.frombuffer(data, dtype=np.uint8)
     arr = None
     if buf.size:
-        flag = cv2.IMREAD_GRAYSCALE if channels == 1 else cv2.IMREAD_COLOR
-        arr = cv2.imdecode(buf, flag)
+        try:
+            if _has_alpha(data):
+                arr = cv2.imdecode(buf, cv2.IMREAD_UNCHANGED)
+                arr = None if arr is None else _flatten(arr, channels)
+            else:
+                flag = cv2.IMREAD_GRAYSCALE if channels == 1 else cv2.IMREAD_COLOR
+                arr = cv2.imdecode(buf, flag)
+                if arr is not None and channels == 3:
+                    arr = cv2.cvtColor(arr, cv2.COLOR_BGR2RGB)
+        except cv2.error as exc:
+            raise DatasetError(f"{name}: cannot decode image ({len(data)} bytes): too large "
+                               "or malformed") from exc
     if arr is None:
         try:
-            with Image.open(io.BytesIO(data)) as im:
-                im = ImageOps.exif_transpose(im)
-                arr = np.asarray(im.convert("L" if channels == 1 else "RGB"))
-        except (UnidentifiedImageError, OSError, ValueError) as exc:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+                with Image.open(io.BytesIO(data)) as im:
+                    im = ImageOps.exif_transpose(im)
+                    arr = pil_to_array(im, channels)
+        except Image.DecompressionBombError as exc:
+            raise ImageTooLargeError(_too_large(name, exc)) from exc
+        except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as exc:
             raise DatasetError(
                 f"{name}: cannot decode image ({len(data)} bytes): not a PNG/JPEG/BMP/TIFF/"
                 "WebP image, or the file is truncated"
             ) from exc
-    elif channels == 3:
-        arr = cv2.cvtColor(arr, cv2.COLOR_BGR2RGB)
     if arr.ndim < 2 or arr.shape[0] < 1 or arr.shape[1] < 1:
         raise DatasetError(f"{name}: image has no pixels")
     return arr
 
 
-def load_image(path: str | Path, channels: int = 1) -> np.ndarray:
+def load_image(path: str | Path, channels: int = 1,
+               max_pixels: int | None = None) -> np.ndarray:
     path = Path(path)
     try:
         data = path.read_bytes()
     except OSError as exc:
         raise DatasetError(f"{path}: cannot read file ({exc.strerror})") from exc
-    return decode_image(data, channels, name=str(path))
+    return decode_image(data, channels, name=str(path), max_pixels=max_pixels)
 
 
 def scale_line(img: np.ndarray, pre: Preprocess, stretch: float = 1.0) -> np.ndarray:

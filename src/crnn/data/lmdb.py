@@ -18,6 +18,7 @@ from types import TracebackType
 import lmdb
 
 from ..errors import DatasetError
+from .outputs import check_out, swap_into_place
 
 __all__ = ["LmdbReader", "LmdbWriter", "is_lmdb"]
 
@@ -127,9 +128,7 @@ class LmdbWriter:
     """
 
     def __init__(self, path: str | Path, overwrite: bool = False, map_size: int = 1 << 32):
-        self.path = Path(path)
-        if self.path.exists() and not overwrite:
-            raise DatasetError(f"{self.path} already exists; remove it or pass --overwrite")
+        self.path = check_out(path, overwrite)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._tmp = Path(tempfile.mkdtemp(prefix=f".{self.path.name}.", dir=self.path.parent))
         self._overwrite = overwrite
@@ -170,15 +169,14 @@ class LmdbWriter:
         self._env.close()
         self._closed = True
         if self.path.exists():
-            if not self._overwrite:
-                self.abort()
-                raise DatasetError(f"{self.path} appeared while writing; not overwriting it")
             entry = _ENVS.pop(str(self.path.resolve()), None)
             if entry is not None and entry[0] == os.getpid():
                 entry[1].close()
-            shutil.rmtree(self.path)
-        os.replace(self._tmp, self.path)
-        return self.path
+        try:
+            return swap_into_place(self._tmp, self.path, self._overwrite)
+        except BaseException:
+            self.abort()
+            raise
 
     def abort(self) -> None:
         """Drop everything written so far."""

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import os
 import shutil
 import sys
 import tempfile
@@ -16,10 +15,11 @@ from PIL import Image
 from tqdm import tqdm
 
 from ..charset import Charset
-from ..errors import CrnnError, DatasetError
+from ..errors import DatasetError
 from .images import decode_image
 from .labels import count_lines, iter_label_file
 from .lmdb import LmdbReader, LmdbWriter
+from .outputs import check_out, mark, swap_into_place
 
 __all__ = ["CreateReport", "create_dataset", "dataset_info", "verify_dataset", "export_dataset"]
 
@@ -197,12 +197,11 @@ def export_dataset(path: str | Path, out: str | Path, overwrite: bool = False,
     """Write the images as files plus ``labels.tsv`` (``images/000000001.png<TAB>label``)
     into ``out``; built in a temporary folder and renamed into place."""
     r = LmdbReader(path)
-    out = Path(out)
-    if out.exists() and not overwrite:
-        raise DatasetError(f"{out} already exists; remove it or pass --overwrite")
+    out = check_out(out, overwrite)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
     try:
+        mark(tmp)
         (tmp / "images").mkdir()
         with (tmp / "labels.tsv").open("w", encoding="utf-8", newline="\n") as f:
             for i in tqdm(range(len(r)), unit="sample", disable=not progress, file=sys.stderr):
@@ -210,10 +209,8 @@ def export_dataset(path: str | Path, out: str | Path, overwrite: bool = False,
                 name = f"images/{r.key_of(i):09d}{_suffix(data)}"
                 (tmp / name).write_bytes(data)
                 f.write(f"{name}\t{label}\n")
-        if out.exists():
-            shutil.rmtree(out)
-        os.replace(tmp, out)
-    except (CrnnError, OSError):
+        swap_into_place(tmp, out, overwrite)
+    except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return len(r)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import subprocess
 import tempfile
+import warnings
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -18,7 +19,14 @@ import cv2
 import numpy as np
 from PIL import Image, ImageOps, ImageSequence, UnidentifiedImageError
 
-from ..errors import DatasetError
+from ..data.images import (
+    DEFAULT_MAX_PIXELS,
+    MAX_DPI,
+    MIN_DPI,
+    check_pixels,
+    pil_to_array,
+)
+from ..errors import ConfigError, DatasetError, ImageTooLargeError
 from ..recognizer import Recognizer
 from .layout import (
     Box,
@@ -70,25 +78,37 @@ class Page:
         return asdict(self)
 
 
-def load_pages(path: str | Path, dpi: int = 300) -> Iterator[np.ndarray]:
+def load_pages(path: str | Path, dpi: int = 300,
+               max_pixels: int | None = DEFAULT_MAX_PIXELS) -> Iterator[np.ndarray]:
     """Pages of an image file (multi-page TIFF included) or a PDF (rasterised with
-    poppler's pdftoppm at ``dpi``), as RGB or grey uint8 arrays."""
+    poppler's pdftoppm at ``dpi``), as RGB uint8 arrays, transparent pixels on white.
+    A page of more than ``max_pixels`` pixels is refused with an error naming it."""
     path = Path(path)
     if not path.is_file():
         raise DatasetError(f"{path}: no such file")
-    if path.read_bytes()[:5] == b"%PDF-":
-        yield from _pdf_pages(path, dpi)
+    if not MIN_DPI <= dpi <= MAX_DPI:
+        raise ConfigError(f"--dpi {dpi}: give a resolution from {MIN_DPI} to {MAX_DPI}")
+    with path.open("rb") as f:
+        head = f.read(5)
+    if head == b"%PDF-":
+        yield from _pdf_pages(path, dpi, max_pixels)
         return
     try:
-        with Image.open(path) as im:
-            for frame in ImageSequence.Iterator(im):
-                frame = ImageOps.exif_transpose(frame)
-                yield np.asarray(frame.convert("RGB"))
-    except (UnidentifiedImageError, OSError) as exc:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            with Image.open(path) as im:
+                for n, frame in enumerate(ImageSequence.Iterator(im), 1):
+                    name = f"{path} page {n}" if n > 1 else str(path)
+                    check_pixels(*frame.size, max_pixels, name)
+                    frame = ImageOps.exif_transpose(frame)
+                    yield pil_to_array(frame, 3)
+    except Image.DecompressionBombError as exc:
+        raise ImageTooLargeError(f"{path}: image too large to decode ({exc})") from exc
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as exc:
         raise DatasetError(f"{path}: not a readable image or PDF ({exc})") from exc
 
 
-def _pdf_pages(path: Path, dpi: int) -> Iterator[np.ndarray]:
+def _pdf_pages(path: Path, dpi: int, max_pixels: int | None) -> Iterator[np.ndarray]:
     with tempfile.TemporaryDirectory() as tmp:
         try:
             subprocess.run(["pdftoppm", "-r", str(dpi), "-png", str(path), f"{tmp}/p"],
@@ -97,9 +117,19 @@ def _pdf_pages(path: Path, dpi: int) -> Iterator[np.ndarray]:
             raise DatasetError("reading PDFs needs poppler's pdftoppm: apt-get install "
                                "poppler-utils") from exc
         except subprocess.CalledProcessError as exc:
-            raise DatasetError(f"{path}: pdftoppm failed: {exc.stderr.decode()[:200]}") from exc
-        for p in sorted(Path(tmp).glob("p*.png"), key=lambda q: int(q.stem.split("-")[-1])):
-            yield np.asarray(Image.open(p).convert("RGB"))
+            raise DatasetError(f"{path}: pdftoppm failed: "
+                               f"{exc.stderr.decode(errors='replace')[:200]}") from exc
+        files = sorted(Path(tmp).glob("p*.png"), key=lambda q: int(q.stem.split("-")[-1]))
+        if not files:
+            raise DatasetError(f"{path}: pdftoppm made no page images at {dpi} dpi; check "
+                               "that the PDF opens (pdfinfo) and try a lower --dpi")
+        for n, p in enumerate(files, 1):
+            with Image.open(p) as im:
+                check_pixels(*im.size, max_pixels, f"{path} page {n} at {dpi} dpi")
+                if min(im.size) < 16:
+                    raise DatasetError(f"{path} page {n}: rasterised to only {im.size[0]}x"
+                                       f"{im.size[1]} pixels at {dpi} dpi; try --dpi 300")
+                yield pil_to_array(im, 3)
 
 
 def _grey_without_seals(img: np.ndarray) -> np.ndarray:

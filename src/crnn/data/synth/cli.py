@@ -14,6 +14,7 @@ import warnings
 from pathlib import Path
 
 from ...errors import CrnnError, DatasetError
+from ..outputs import check_out
 
 __all__ = ["main", "build_parser", "build_fonts_parser", "build_text_parser"]
 
@@ -167,9 +168,7 @@ def _cmd_generate(args: argparse.Namespace) -> int:
     from .synthesizer import build_spec
 
     fmt = args.format or ("folder" if args.out.endswith(("/", os.sep)) else "lmdb")
-    out = Path(args.out.rstrip("/" + os.sep) or args.out)
-    if out.exists() and not args.overwrite:
-        raise DatasetError(f"{out} already exists; remove it or pass --overwrite")
+    out = check_out(args.out.rstrip("/" + os.sep) or args.out, args.overwrite)
     cfg = load_config(args.config)
     spec = build_spec(args.charset, args.count, args.seed, cfg, args.fonts, args.size,
                       args.text, system_fonts=not args.no_system_fonts)

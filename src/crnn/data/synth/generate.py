@@ -8,7 +8,6 @@ size, count), never on the number of workers.
 from __future__ import annotations
 
 import multiprocessing as mp
-import os
 import shutil
 import statistics
 import sys
@@ -22,6 +21,7 @@ from types import TracebackType
 
 from ...errors import DatasetError
 from ..lmdb import LmdbWriter
+from ..outputs import check_out, mark, swap_into_place
 from .synthesizer import Synthesizer, SynthSpec
 from .text import drawable
 
@@ -74,11 +74,10 @@ class FolderWriter:
     written in a temporary folder beside ``DIR`` and renamed into place when complete."""
 
     def __init__(self, path: str | Path, extension: str = ".png", overwrite: bool = False):
-        self.path = Path(path)
-        if self.path.exists() and not overwrite:
-            raise DatasetError(f"{self.path} already exists; remove it or pass --overwrite")
+        self.path = check_out(path, overwrite)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._tmp = Path(tempfile.mkdtemp(prefix=f".{self.path.name}.", dir=self.path.parent))
+        mark(self._tmp)
         (self._tmp / "images").mkdir()
         self._labels = open(self._tmp / "labels.txt", "w", encoding="utf-8", newline="\n")
         self._ext = extension
@@ -94,17 +93,11 @@ class FolderWriter:
 
     def close(self) -> Path:
         self._labels.close()
-        old = None
-        if self.path.exists():
-            if not self._overwrite:
-                self.abort()
-                raise DatasetError(f"{self.path} appeared while writing; not overwriting it")
-            old = Path(tempfile.mkdtemp(prefix=f".{self.path.name}.old.", dir=self.path.parent))
-            os.replace(self.path, old / "x")
-        os.replace(self._tmp, self.path)
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
-        return self.path
+        try:
+            return swap_into_place(self._tmp, self.path, self._overwrite)
+        except BaseException:
+            self.abort()
+            raise
 
     def abort(self) -> None:
         if not self._labels.closed:

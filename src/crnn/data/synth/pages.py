@@ -46,6 +46,7 @@ from typing import Any
 from xml.sax.saxutils import escape, quoteattr
 
 from ...errors import ConfigError, CrnnError, DatasetError
+from ..outputs import check_out, mark, swap_into_place
 from .page_templates import (
     Columns,
     Document,
@@ -710,9 +711,10 @@ class _FolderWriter:
     """``crops/000001.png`` files plus ``labels.tsv``, moved into place when complete."""
 
     def __init__(self, path: Path, overwrite: bool) -> None:
-        self.path, self.overwrite = path, overwrite
+        self.path, self.overwrite = check_out(path, overwrite), overwrite
         path.parent.mkdir(parents=True, exist_ok=True)
         self._tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
+        mark(self._tmp)
         (self._tmp / "crops").mkdir()
         self._labels = (self._tmp / "labels.tsv").open("w", encoding="utf-8", newline="\n")
         self.count = 0
@@ -726,13 +728,11 @@ class _FolderWriter:
 
     def close(self) -> Path:
         self._labels.close()
-        if self.path.exists():
-            if not self.overwrite:
-                self.abort()
-                raise DatasetError(f"{self.path} appeared while writing; not overwriting it")
-            shutil.rmtree(self.path) if self.path.is_dir() else self.path.unlink()
-        os.replace(self._tmp, self.path)
-        return self.path
+        try:
+            return swap_into_place(self._tmp, self.path, self.overwrite)
+        except BaseException:
+            self.abort()
+            raise
 
     def abort(self) -> None:
         if not self._labels.closed:
@@ -770,8 +770,7 @@ def render_pages(out: str | Path, pages: int, dpis: Sequence[int] = (150, 200, 3
         raise ConfigError(f"--workers must be at least 1, not {workers}")
     if fmt not in ("lmdb", "folder"):
         raise ConfigError(f"--format must be lmdb or folder, not {fmt!r}")
-    if out.exists() and not overwrite:
-        raise DatasetError(f"{out} already exists; remove it or pass --overwrite")
+    check_out(out, overwrite)
     text_lines = _read_text(text) if text is not None else None
     keep = Path(keep_pages) if keep_pages is not None else None
     if keep is not None:

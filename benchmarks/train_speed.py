@@ -12,6 +12,13 @@ memory, ``--workers`` worker processes, width-bucketed batches) at the same fixe
 
     python benchmarks/train_speed.py [--data x.lmdb] [--widths 100 280]
         [--batch-sizes 64 256 1024] [--steps 30] [--workers 4]
+    python benchmarks/train_speed.py --device cpu     # fp32 against the default precision
+
+``--device cpu`` prints one table instead: ``crnn train`` end to end with
+``--set amp=false`` (fp32) against its default precision (bf16 autocast where the CPU has
+native bf16, fp32 elsewhere), and with bf16 forced, for the tutorial model at 32x100 and
+32x280 and the bundled architecture (and charset) at 32x320; then the data pipeline
+alone with the same worker count.
 
 Without ``--data`` it renders 4,096 printed lines of 2-6 em with ``crnn synth`` (ascii).
 Samples/s is measured over ``--steps`` steps after 3 warm-up steps. On a GPU it also
@@ -97,7 +104,11 @@ def baseline(data: Path, charset, width: int, batch: int, steps: int, device: to
 
 
 def crnn_train(data: Path, charset: str, width: int, batch: int, steps: int, workers: int,
-               out: Path) -> float:
+               out: Path, overrides: list[str] | None = None,
+               force_bf16: bool = False) -> float:
+    """``crnn train`` end to end (data loading, step, schedule, logging) for ``steps``
+    timed steps; ``overrides`` are ``--set`` values; ``force_bf16`` runs bf16 autocast on
+    a CPU without native bf16 too (to show what the default avoids)."""
     import crnn.train as train_mod
     from crnn.config import load_config
 
@@ -110,14 +121,18 @@ def crnn_train(data: Path, charset: str, width: int, batch: int, steps: int, wor
         times.append(time.perf_counter())
 
     train_mod._after_step = after_step
-    cfg = load_config(train=[str(data)], charset=charset, oov="drop-char", width=width,
-                      batch_size=batch,
-        max_steps=steps + WARMUP, workers=workers, out=str(out), val_every=10**9,
-        save_every=10**9, log_every=10**9, tensorboard=False)
+    native = train_mod.cpu_has_native_bf16
+    if force_bf16:
+        train_mod.cpu_has_native_bf16 = lambda: True
+    cfg = load_config(overrides=overrides, train=[str(data)], charset=charset,
+                      oov="drop-char", width=width, batch_size=batch,
+                      max_steps=steps + WARMUP, workers=workers, out=str(out),
+                      val_every=10**9, save_every=10**9, log_every=10**9, tensorboard=False)
     try:
         train_mod.train(cfg, progress=False)
     finally:
         train_mod._after_step = lambda step: None
+        train_mod.cpu_has_native_bf16 = native
     return steps * batch / (times[-1] - times[WARMUP - 1])
 
 
@@ -182,6 +197,57 @@ class GpuUtil:
         return f"{np.mean(self.samples):.0f}%" if self.samples else "-"
 
 
+def bundled_overrides() -> tuple[str, list[str]]:
+    """The bundled model's charset (written to a file) and architecture as ``--set``s."""
+    from crnn.checkpoint import load_checkpoint
+    from crnn.recognizer import resolve_model_path
+
+    ckpt = load_checkpoint(resolve_model_path("default"))
+    m = ckpt.model_config
+    sets = [f"cnn_channels={list(m.cnn_channels)}", f"hidden={m.hidden}", f"n_rnn={m.n_rnn}",
+            f"rnn_type={m.rnn_type}", f"leaky_relu={str(m.leaky_relu).lower()}"]
+    return "".join(ckpt.charset.chars), sets
+
+
+def cpu_precision(args: argparse.Namespace, data: Path, tmp: Path) -> None:
+    """The CPU table: fp32 (``--set amp=false``) against ``crnn train``'s default, end to
+    end, for the tutorial model at 32x100 and 32x280 and the bundled architecture at
+    32x320, all in one run; then bf16 forced; then the data pipeline alone."""
+    import crnn.train as train_mod
+
+    steps = args.steps or 8
+    chars, sets = bundled_overrides()
+    charset_file = tmp / "bundled_charset.txt"
+    charset_file.write_text("\n".join(c for c in chars if c != "\n") + "\n",
+                            encoding="utf-8")
+    _, why = train_mod.amp_policy(True, torch.device("cpu"))
+    print(f"CPU: {torch.get_num_threads()} threads; native bf16: "
+          f"{train_mod.cpu_has_native_bf16()}; default precision: {why}")
+    print(f"batch {args.cpu_batch}, {steps} timed steps after {WARMUP} warm-up, "
+          f"{args.workers} DataLoader worker(s)\n")
+    print("| model | input | fp32 (amp=false) samples/s | default samples/s | ratio | "
+          "bf16 forced samples/s | ratio |")
+    print("| --- | --- | ---: | ---: | ---: | ---: | ---: |")
+    rows = [("tutorial", 100, args.charset, []), ("tutorial", 280, args.charset, []),
+            ("bundled", 320, str(charset_file), sets)]
+    for name, width, cs, extra in rows:
+        run = tmp / f"cpu_{name}_{width}"
+        fp32 = crnn_train(data, cs, width, args.cpu_batch, steps, args.workers,
+                          run / "fp32", [*extra, "amp=false"])
+        default = crnn_train(data, cs, width, args.cpu_batch, steps, args.workers,
+                             run / "default", extra)
+        forced = crnn_train(data, cs, width, args.cpu_batch, max(2, steps // 4),
+                            args.workers, run / "bf16", extra, force_bf16=True)
+        print(f"| {name} | 32x{width} | {fp32:.1f} | {default:.1f} | {default / fp32:.2f}x | "
+              f"{forced:.1f} | {forced / fp32:.2f}x |", flush=True)
+    from crnn.charset import Charset
+
+    rate = pipeline(data, Charset.resolve(args.charset), args.workers, 1024)
+    print(f"\n| data pipeline alone ({args.workers} worker(s), as crnn train by default) | "
+          f"samples/s |\n| --- | ---: |\n| LMDB read + decode + resize + collate | "
+          f"{rate:,.0f} |")
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--data", help="training LMDB (default: 4,096 rendered ascii lines)")
@@ -192,11 +258,15 @@ def main() -> int:
     ap.add_argument("--workers", type=int, default=2, help="crnn train's DataLoader workers")
     ap.add_argument("--baseline-workers", type=int, default=0)
     ap.add_argument("--pipeline-workers", type=int, nargs="+", default=[0, 1, 2])
+    ap.add_argument("--device", choices=("auto", "cpu"), default="auto",
+                    help="cpu: the precision table (fp32 against the default, end to end "
+                         "through crnn train) and the data pipeline, on the CPU")
+    ap.add_argument("--cpu-batch", type=int, default=32, help="batch of the CPU table")
     args = ap.parse_args()
 
     from crnn.charset import Charset
 
-    cuda = torch.cuda.is_available()
+    cuda = torch.cuda.is_available() and args.device != "cpu"
     device = torch.device("cuda" if cuda else "cpu")
     sizes = args.batch_sizes or ([64, 128, 256, 512, 1024] if cuda else [64])
     steps = args.steps or (30 if cuda else 5)
@@ -209,6 +279,9 @@ def main() -> int:
             subprocess.run([sys.executable, "-m", "crnn", "synth", "--charset", "ascii",
                             "--count", "4096", "--config", str(tmp / "synth.yaml"),
                             "--out", str(data), "--quiet"], check=True)
+        if args.device == "cpu":
+            cpu_precision(args, data, tmp)
+            return 0
         name = torch.cuda.get_device_name() if cuda else f"CPU, {torch.get_num_threads()} threads"
         print(f"device: {name}; torch {torch.__version__}; {steps} timed steps per row")
         print("\n| width | batch | tutorial loop samples/s | crnn train samples/s | ratio | "

@@ -174,3 +174,54 @@ def test_index_style_dataset_trains(tmp_path, font_path):
 def test_text_overrides_are_taken_literally():
     cfg = load_config(overrides=["charset=chars: 0a:b", "images_root=null"])
     assert cfg.charset == "chars: 0a:b" and cfg.images_root is None
+
+
+# --------------------------------------------------------------------------- precision
+def test_amp_policy_uses_bf16_only_where_it_is_native(monkeypatch):
+    monkeypatch.setattr(train_mod, "cpu_has_native_bf16", lambda: False)
+    use, why = train_mod.amp_policy(True, torch.device("cpu"))
+    assert not use and "no native bf16" in why
+    monkeypatch.setattr(train_mod, "cpu_has_native_bf16", lambda: True)
+    assert train_mod.amp_policy(True, torch.device("cpu"))[0]
+    assert train_mod.amp_policy(False, torch.device("cpu")) == (False, "amp=false")
+    assert train_mod.amp_policy(True, torch.device("cuda"))[0]
+
+
+def test_bf16_cpu_steps_are_finite_lower_the_loss_and_log_it(tmp_path, digits_lmdb,
+                                                              monkeypatch, capsys):
+    monkeypatch.setattr(train_mod, "cpu_has_native_bf16", lambda: True)
+    cfg = tiny_config(tmp_path, digits_lmdb, max_steps=24, lr=3e-3, log_every=1,
+                      val_every=10**6)
+    t = Trainer(cfg, progress=True)
+    assert t.use_amp
+    assert "precision: bf16 autocast" in capsys.readouterr().err
+    t.run()
+    rows = [json.loads(r) for r in (tmp_path / "run" / "metrics.jsonl").read_text()
+            .splitlines()]
+    losses = [r["loss"] for r in rows if "loss" in r]
+    assert len(losses) == 24 and all(torch.isfinite(torch.tensor(losses)))
+    assert sum(losses[-4:]) / 4 < 0.8 * sum(losses[:4]) / 4
+    assert t.nonfinite_steps == 0
+
+
+def test_bf16_resume_is_exact(tmp_path, digits_lmdb, monkeypatch):
+    monkeypatch.setattr(train_mod, "cpu_has_native_bf16", lambda: True)
+    cfg = tiny_config(tmp_path / "a", digits_lmdb, epochs=2)
+    train(cfg, progress=False)
+    reference = load_checkpoint(tmp_path / "a" / "run" / "last.pt").state_dict
+
+    cfg_b = tiny_config(tmp_path / "b", digits_lmdb, epochs=2)
+
+    def crash_at_7(step):
+        if step == 7:  # last.pt was saved at step 5 (save_every)
+            raise Crash
+
+    monkeypatch.setattr(train_mod, "_after_step", crash_at_7)
+    with pytest.raises(Crash):
+        train(cfg_b, progress=False)
+    last = tmp_path / "b" / "run" / "last.pt"
+    monkeypatch.setattr(train_mod, "_after_step", lambda step: None)
+    train(cfg_b, resume=last, progress=False)
+    resumed = load_checkpoint(last).state_dict
+    for k, v in reference.items():
+        assert torch.equal(v, resumed[k]), k

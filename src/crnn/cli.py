@@ -18,24 +18,25 @@ __all__ = ["main", "build_parser"]
 _FORMATTER = argparse.RawDescriptionHelpFormatter
 
 
-def _batch_size(value: str) -> int | str:
-    if value == "auto":
-        return value
+def _int_in(value: str, lo: int, hi: int | None = None) -> int | None:
+    """``value`` as an integer in ``lo..hi``, or None."""
     try:
         n = int(value)
     except ValueError:
-        n = 0
-    if n < 1:
+        return None
+    return n if n >= lo and (hi is None or n <= hi) else None
+
+
+def _batch_size(value: str) -> int | str:
+    n = value if value == "auto" else _int_in(value, 1)
+    if n is None:
         raise argparse.ArgumentTypeError(f"{value!r}: give a positive integer or auto")
     return n
 
 
 def _positive_int(value: str) -> int:
-    try:
-        n = int(value)
-    except ValueError:
-        n = 0
-    if n < 1:
+    n = _int_in(value, 1)
+    if n is None:
         raise argparse.ArgumentTypeError(f"{value!r}: give a positive integer")
     return n
 
@@ -43,11 +44,8 @@ def _positive_int(value: str) -> int:
 def _dpi(value: str) -> int:
     from .data.images import MAX_DPI, MIN_DPI
 
-    try:
-        n = int(value)
-    except ValueError:
-        n = 0
-    if not MIN_DPI <= n <= MAX_DPI:
+    n = _int_in(value, MIN_DPI, MAX_DPI)
+    if n is None:
         raise argparse.ArgumentTypeError(
             f"{value!r}: give a resolution from {MIN_DPI} to {MAX_DPI} dpi (300 reads "
             "printed text well; more only makes pages slower and larger)")

@@ -918,7 +918,7 @@ def run(args: argparse.Namespace) -> int:
     if not 0 < args.port < 65536:
         raise ConfigError(f"--port {args.port} is not a TCP port (1..65535)")
     for flag in ("header_timeout", "body_timeout"):
-        value = getattr(args, flag, 1.0)
+        value = getattr(args, flag)
         if not (math.isfinite(value) and value > 0):
             raise ConfigError(f"--{flag.replace('_', '-')} must be a positive number of "
                               f"seconds, not {value}")

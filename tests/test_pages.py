@@ -212,6 +212,29 @@ def test_fill_text_keeps_layout_and_replaces_wording() -> None:
 
 # --------------------------------------------------------------------------- rendering
 
+def test_font_sets_hold_families_out() -> None:
+    have = {f for names in pages.FONT_CHOICES.values() for f in names}
+    assert set(pages.HELD_OUT_FONTS) <= have
+    train = pages._font_table(have, "train")
+    held = pages._font_table(have, "heldout")
+    for face in pages.FONT_CHOICES:
+        assert not set(train[face]) & set(pages.HELD_OUT_FONTS)
+        assert held[face]                      # every face can still be laid out
+    assert set(held["serif"]) <= set(pages.HELD_OUT_FONTS)
+
+
+def test_ink_crops_cut_at_the_ink_plus_2_to_8_px() -> None:
+    import numpy as np
+
+    img = np.full((100, 300), 255, np.uint8)
+    img[40:55, 50:250] = 0                                   # the line's ink
+    seg = pages._Segment("x", (0, 0, 0, 0))
+    seg.px = (30, 20, 280, 80)                               # its text-box cut
+    pages._ink_crops([seg], img, random.Random(1), 1.0)
+    x0, y0, x1, y1 = seg.px
+    assert 2 <= 50 - x0 <= 8 and 2 <= 40 - y0 <= 8 and 2 <= x1 - 250 <= 8 and 2 <= y1 - 55 <= 8
+
+
 @needs_tools
 def test_render_two_pages(tmp_path) -> None:
     out, keep = tmp_path / "val.lmdb", tmp_path / "pages"

@@ -413,6 +413,26 @@ def test_images_are_grey_tight_and_never_clipped() -> None:
         assert rows[-1] - rows[0] + 1 >= 12, s.label  # text fills the height
 
 
+def test_ink_box_cuts_fill_the_height_with_the_ink() -> None:
+    """margins.ink_box: lines cut at their ink plus a few pixels (a share of the font size),
+    as page line finders cut, whatever the line box and its margins would have been."""
+    def fills(ink_box: float) -> list[float]:
+        ovr = {**CLEAN, "margins": {"top": [0.2, 0.2], "bottom": [0.2, 0.2],
+                                    "left": [0.1, 0.1], "right": [0.1, 0.1],
+                                    "ink_box": ink_box, "ink_em": [0.05, 0.05]}}
+        synth = Synthesizer(spec_for("ascii", 40, seed=9, overrides=ovr))
+        out = []
+        for i in range(40):
+            img = synth.sample(i).image
+            rows = np.flatnonzero((img < 128).any(axis=1))
+            out.append((rows[-1] - rows[0] + 1) / img.shape[0])
+        return out
+
+    font_box, ink_box = fills(0.0), fills(1.0)
+    assert min(ink_box) >= 0.75                     # ink + 5% of the size on each side
+    assert max(font_box) < 0.75                     # line box + 20% of it on each side
+
+
 def test_fixed_size_output() -> None:
     synth = Synthesizer(spec_for("zh", 50, size="280x32"))
     for i in range(0, 50, 5):

@@ -58,7 +58,7 @@ from .page_templates import (
 )
 
 __all__ = ["main", "build_parser", "render_pages", "document_style", "document_to_fodt",
-           "available_fonts", "FONT_CHOICES"]
+           "available_fonts", "FONT_CHOICES", "HELD_OUT_FONTS"]
 
 _PROG = "crnn synth pages"
 _INSTALL_HINT = "apt-get install libreoffice-writer-nogui poppler-utils"
@@ -67,12 +67,25 @@ _FONT_HINT = ("apt-get install fonts-noto-cjk fonts-wqy-zenhei fonts-arphic-umin
 
 # Font families by face, as fc-list names them; the first available ones are used.
 FONT_CHOICES: dict[str, tuple[str, ...]] = {
-    "song": ("Noto Serif CJK SC", "AR PL UMing CN", "Source Han Serif SC", "AR PL SungtiL GB"),
-    "hei": ("Noto Sans CJK SC", "WenQuanYi Zen Hei", "WenQuanYi Micro Hei", "Source Han Sans SC"),
+    "song": ("Noto Serif CJK SC", "AR PL UMing CN", "Source Han Serif SC", "AR PL SungtiL GB",
+             "IPAMincho", "IPAexMincho", "TakaoMincho"),
+    "hei": ("Noto Sans CJK SC", "WenQuanYi Zen Hei", "WenQuanYi Micro Hei", "Source Han Sans SC",
+            "Droid Sans Fallback", "IPAGothic"),
     "kai": ("AR PL UKai CN", "LXGW WenKai", "AR PL KaitiM GB"),
-    "serif": ("Liberation Serif", "DejaVu Serif", "Noto Serif", "FreeSerif"),
-    "sans": ("Liberation Sans", "DejaVu Sans", "Noto Sans", "FreeSans"),
+    "serif": ("Liberation Serif", "DejaVu Serif", "Noto Serif", "FreeSerif", "Nimbus Roman",
+              "TeX Gyre Termes", "TeX Gyre Schola", "TeX Gyre Bonum", "C059",
+              "TeX Gyre Pagella", "P052", "Caladea", "Linux Libertine O", "EB Garamond 12"),
+    "sans": ("Liberation Sans", "DejaVu Sans", "Noto Sans", "FreeSans", "Nimbus Sans",
+             "TeX Gyre Heros", "Carlito", "Open Sans", "Roboto", "Cantarell", "Lato",
+             "TeX Gyre Adventor", "URW Gothic"),
 }
+# Families kept out of training (``--fonts train``) to measure reading of unseen faces
+# (``--fonts heldout``); P052/Pagella and URW Gothic/Adventor are one design each.
+HELD_OUT_FONTS: tuple[str, ...] = ("TeX Gyre Pagella", "P052", "Caladea", "Lato",
+                                   "TeX Gyre Adventor", "URW Gothic", "IPAexMincho",
+                                   "AR PL KaitiM GB")
+FONT_SETS = ("all", "train", "heldout")
+CROPS = ("box", "ink", "mixed")
 _CJK_FACES = ("song", "hei", "kai")
 _LIGATURES = {"\ufb00": "ff", "\ufb01": "fi", "\ufb02": "fl", "\ufb03": "ffi", "\ufb04": "ffl"}
 _PAGE_W_CM, _PAGE_H_CM = 21.0, 29.7
@@ -102,8 +115,15 @@ def available_fonts() -> set[str]:
             if name.strip()}
 
 
-def _font_table(families: set[str]) -> dict[str, list[str]]:
+def _font_table(families: set[str], font_set: str = "all") -> dict[str, list[str]]:
+    """The available families of each face; ``font_set`` ``train`` leaves out
+    :data:`HELD_OUT_FONTS`, ``heldout`` keeps only those (a face without any held-out family
+    keeps its training families, so every document can be laid out)."""
     table = {face: [f for f in names if f in families] for face, names in FONT_CHOICES.items()}
+    if font_set == "train":
+        table = {face: [f for f in fs if f not in HELD_OUT_FONTS] for face, fs in table.items()}
+    elif font_set == "heldout":
+        table = {face: [f for f in fs if f in HELD_OUT_FONTS] or fs for face, fs in table.items()}
     if not any(table[f] for f in _CJK_FACES):
         raise ConfigError("no Chinese font found (looked for "
                           + ", ".join(n for f in _CJK_FACES for n in FONT_CHOICES[f])
@@ -532,6 +552,25 @@ def _trim_pads(segs: list[_Segment], img: Any, scale: float, gap: int = 3) -> No
         s.px = (x0, y0, x1, y1)
 
 
+def _ink_crops(segs: list[_Segment], img: Any, rng: random.Random, share: float) -> None:
+    """For ``share`` of the lines, cut at the ink inside the crop box plus 2-8 px on each
+    side (drawn per side), as a line finder on a scanned page cuts: the text box's blank
+    ascender and descender room goes, so "CLOSED." fills the height that "Ag国" does."""
+    dark = img < 160
+    h, w = img.shape
+    for s in segs:
+        if rng.random() >= share:
+            continue
+        x0, y0, x1, y1 = s.px
+        region = dark[y0:y1, x0:x1]
+        rows, cols = region.any(axis=1).nonzero()[0], region.any(axis=0).nonzero()[0]
+        if rows.size == 0:
+            continue
+        m = [rng.randint(2, 8) for _ in range(4)]
+        s.px = (max(0, x0 + int(cols[0]) - m[0]), max(0, y0 + int(rows[0]) - m[1]),
+                min(w, x0 + int(cols[-1]) + 1 + m[2]), min(h, y0 + int(rows[-1]) + 1 + m[3]))
+
+
 def _degrade_page(img: Any, d: _Degrade, seed: int) -> tuple[Any, Any]:
     """Apply ``d`` to a grey page; returns (page, 2x3 matrix from clean to degraded pixels)."""
     import cv2
@@ -556,7 +595,7 @@ def _degrade_page(img: Any, d: _Degrade, seed: int) -> tuple[Any, Any]:
 
 
 def _render_pdf(pdf: Path, doc: Document, style: dict[str, Any], index: int,
-                work: Path, keep: Path | None) -> list[_PageOut]:
+                work: Path, keep: Path | None, crop_rule: str = "box") -> list[_PageOut]:
     """Rasterise one PDF and cut its verified lines."""
     import cv2
     import numpy as np
@@ -592,6 +631,8 @@ def _render_pdf(pdf: Path, doc: Document, style: dict[str, Any], index: int,
         order = _document_order(positions)
         _crop_boxes(segs, scale, w, h)
         _trim_pads(segs, img, scale)
+        if crop_rule != "box":
+            _ink_crops(segs, img, prng, 1.0 if crop_rule == "ink" else 0.5)
         deg = _draw_degrade(prng, dpi) if style["pages_degraded"] else None
         if deg is not None:
             img, m = _degrade_page(img, deg, prng.randrange(2**31))
@@ -660,13 +701,14 @@ class _Job:
     """Shared state of one run: tools, fonts, profiles for concurrent soffice calls."""
 
     def __init__(self, seed: int, dpis: Sequence[int], degrade: float, workers: int,
-                 work: Path, keep: Path | None, text: Sequence[str] | None = None) -> None:
+                 work: Path, keep: Path | None, text: Sequence[str] | None = None,
+                 font_set: str = "all", crop: str = "box") -> None:
         self.seed, self.dpis, self.degrade = seed, list(dpis), degrade
-        self.work, self.keep, self.text = work, keep, text
+        self.work, self.keep, self.text, self.crop = work, keep, text, crop
         self.soffice = _need("soffice", "libreoffice")
         _need("pdftoppm")
         _need("pdftotext")
-        self.fonts = _font_table(available_fonts())
+        self.fonts = _font_table(available_fonts(), font_set)
         self.profiles: queue.Queue[Path] = queue.Queue()
         for i in range(workers):
             p = work / f"profile{i}"
@@ -702,7 +744,7 @@ class _Job:
             if not pdf.is_file():
                 raise DatasetError(f"LibreOffice made no PDF from {f.name}; try converting it "
                                    f"by hand: soffice --headless --convert-to pdf {f}")
-            out.extend(_render_pdf(pdf, doc, st, i, d, self.keep))
+            out.extend(_render_pdf(pdf, doc, st, i, d, self.keep, self.crop))
         shutil.rmtree(d, ignore_errors=True)
         return out
 
@@ -746,7 +788,8 @@ def render_pages(out: str | Path, pages: int, dpis: Sequence[int] = (150, 200, 3
                  seed: int = 0, degrade: float = 0.5, keep_pages: str | Path | None = None,
                  workers: int = 1, fmt: str = "lmdb", overwrite: bool = False,
                  chunk_size: int = 4, progress: bool = False,
-                 text: str | Path | None = None) -> dict[str, Any]:
+                 text: str | Path | None = None, fonts: str = "all",
+                 crop: str = "box") -> dict[str, Any]:
     """Render ``pages`` pages and write their verified line crops to ``out``.
 
     ``fmt`` is ``lmdb`` (the standard text-recognition LMDB) or ``folder``
@@ -754,6 +797,9 @@ def render_pages(out: str | Path, pages: int, dpis: Sequence[int] = (150, 200, 3
     arguments give the same texts and crops whatever ``workers`` is. Returns statistics:
     ``pages``, ``documents``, ``lines``, ``rejected``, ``rejected_examples``,
     ``degraded_pages``, ``seconds``, ``pages_per_minute``, ``lines_per_page``.
+    ``fonts``: ``all`` families, ``train`` (all but :data:`HELD_OUT_FONTS`) or ``heldout``.
+    ``crop``: ``box`` (the text box plus a share of its height), ``ink`` (the ink plus
+    2-8 px) or ``mixed`` (each line one or the other).
     """
     from ..lmdb import LmdbWriter
 
@@ -768,6 +814,10 @@ def render_pages(out: str | Path, pages: int, dpis: Sequence[int] = (150, 200, 3
         raise ConfigError(f"--degrade is a probability in 0..1, not {degrade}")
     if workers < 1:
         raise ConfigError(f"--workers must be at least 1, not {workers}")
+    if fonts not in FONT_SETS:
+        raise ConfigError(f"--fonts must be one of {', '.join(FONT_SETS)}, not {fonts!r}")
+    if crop not in CROPS:
+        raise ConfigError(f"--crop must be one of {', '.join(CROPS)}, not {crop!r}")
     if fmt not in ("lmdb", "folder"):
         raise ConfigError(f"--format must be lmdb or folder, not {fmt!r}")
     check_out(out, overwrite)
@@ -789,7 +839,7 @@ def render_pages(out: str | Path, pages: int, dpis: Sequence[int] = (150, 200, 3
     work = Path(tempfile.mkdtemp(prefix="crnn-pages-"))
     writer: Any = None
     try:
-        job = _Job(seed, dpis, degrade, workers, work, keep, text_lines)
+        job = _Job(seed, dpis, degrade, workers, work, keep, text_lines, fonts, crop)
         writer = (LmdbWriter(out, overwrite=overwrite) if fmt == "lmdb"
                   else _FolderWriter(out, overwrite))
         chunks = [list(range(i, min(pages, i + chunk_size))) for i in range(0, pages, chunk_size)]
@@ -901,6 +951,12 @@ def build_parser() -> argparse.ArgumentParser:
                    help="UTF-8 text, one line per line: keep the documents' layout but fill "
                         "their paragraphs and cells with these lines (training pages whose "
                         "wording is not the validation pages')")
+    p.add_argument("--fonts", default="all", choices=FONT_SETS,
+                   help="font families: all (default), train (all but the held-out ones) "
+                        "or heldout (only those, for an unseen-font validation set)")
+    p.add_argument("--crop", default="box", choices=CROPS,
+                   help="line cuts: box (default: the text box plus a share of its height), "
+                        "ink (the ink plus 2-8 px, as page line finders cut) or mixed")
     p.add_argument("--overwrite", action="store_true", help="replace an existing --out")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     return p
@@ -925,7 +981,8 @@ def main(argv: list[str] | None = None) -> int:
         stats = render_pages(args.out, args.pages, _parse_dpis(args.dpi), seed=args.seed,
                              degrade=args.degrade, keep_pages=args.keep_pages,
                              workers=args.workers, fmt=args.fmt, overwrite=args.overwrite,
-                             progress=not args.quiet and sys.stderr.isatty(), text=args.text)
+                             progress=not args.quiet and sys.stderr.isatty(), text=args.text,
+                             fonts=args.fonts, crop=args.crop)
     except (CrnnError, OSError) as exc:
         print(f"{_PROG}: error: {exc}", file=sys.stderr)
         return 2

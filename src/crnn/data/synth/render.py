@@ -10,8 +10,9 @@ The pipeline, all seeded by one :class:`random.Random`:
 2. Horizontal stretch, rotation, perspective and shear warp the mask onto a canvas large
    enough to hold it.
 3. The crop is the ink's bounding box, widened vertically to the font's line box (so
-   "ooo" and "Ag国" get the same text height), plus small random margins. Text is never
-   clipped: the crop always contains every inked pixel.
+   "ooo" and "Ag国" get the same text height), plus small random margins; or, for a
+   share of lines (``margins.ink_box``), the ink's own box plus a few pixels, as a line
+   finder cuts a page. Text is never clipped: the crop always contains every inked pixel.
 4. The crop is scaled to the output height (and placed on a fixed-width canvas if asked).
 5. Paper (flat, gradient or textured) and ink grey levels are composed through the mask.
 6. Uneven light, blur, down/up-sampling, noise and JPEG artefacts, each with its own
@@ -382,6 +383,12 @@ def shape_line(mask: np.ndarray, base: int, box: tuple[int, int], rng: random.Ra
             return None
         iy0, iy1, ix0, ix1 = bounds
         ref = _apply(m, ref)
+    if rng.random() < cfg.get("margins", "ink_box"):
+        # a cut at the ink's own box, as line finders on scanned pages make: "ooo" then
+        # fills the height that "Ag国" does; margins are a share of the font size
+        lo, hi = cfg.range("margins", "ink_em")
+        top, bottom, left, right = (round(rng.uniform(lo, hi) * size) for _ in range(4))
+        return _crop_padded(mask, iy0 - top, iy1 + bottom, ix0 - left, ix1 + right)
     ry0, ry1 = math.floor(ref[:, 1].min()), math.ceil(ref[:, 1].max())
     y0, y1 = min(iy0, ry0), max(iy1, ry1)
     bh = y1 - y0

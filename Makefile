@@ -8,6 +8,11 @@ TORCH ?= torch==2.13.0
 # Debian packages: fonts for rendering Latin and Chinese text, poppler + LibreOffice for
 # page-rendered validation sets, Chromium for the web page's browser test.
 DEB_PACKAGES ?= fonts-dejavu fonts-liberation2 fonts-noto-cjk fonts-wqy-zenhei \
+	fonts-noto-cjk-extra fonts-arphic-gbsn00lp fonts-arphic-gkai00mp fonts-ipafont-mincho \
+	fonts-ipafont-gothic fonts-ipaexfont-mincho fonts-takao-mincho fonts-droid-fallback \
+	fonts-urw-base35 fonts-texgyre fonts-liberation fonts-crosextra-carlito \
+	fonts-crosextra-caladea fonts-freefont-ttf fonts-linuxlibertine fonts-open-sans \
+	fonts-roboto fonts-ebgaramond fonts-lato fonts-cantarell \
 	fonts-wqy-microhei fonts-arphic-uming fonts-arphic-ukai fonts-lxgw-wenkai \
 	poppler-utils libreoffice-writer-nogui chromium
 

@@ -134,3 +134,89 @@ def test_page_reads_chosen_dropped_and_pasted_images(served, font_path: str,
             assert all("415" in m for m in problems), problems
         finally:
             browser.close()
+
+
+DROP_PAGE = """([name, b64, type]) => {
+    const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+    const dt = new DataTransfer();
+    dt.items.add(new File([bytes], name, { type }));
+    document.querySelector("#page-drop").dispatchEvent(new DragEvent("drop",
+        { bubbles: true, cancelable: true, dataTransfer: dt }));
+}"""
+
+
+def _drop_and_check(page, name: str, data: bytes, mime: str) -> dict:
+    """Drop a page, wait for its boxes; the boxes and the text shown are the JSON's."""
+    with page.expect_response(lambda r: "/v1/ocr" in r.url) as reply:
+        page.evaluate(DROP_PAGE, [name, base64.b64encode(data).decode(), mime])
+    body = reply.value.json()
+    lines = body["pages"][0]["lines"]
+    assert lines, "the page should have lines"
+    page.wait_for_function(f"() => document.querySelectorAll('#page-boxes polygon').length "
+                           f"=== {len(lines)}", timeout=20000)
+    shown = [li.text_content() for li in page.query_selector_all("#page-lines li")]
+    assert shown == [ln["text"] for ln in lines]
+    assert page.text_content("#page-status").startswith(name)
+    return body
+
+
+def test_page_mode_draws_every_line_and_shows_its_text(served, tmp_path: Path):
+    sync_playwright = _playwright()
+    base, _ = served
+    from .test_ocr import digits_page
+
+    png = png_bytes(digits_page())
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1200, "height": 900})
+            problems: list[str] = []
+            page.on("pageerror", lambda e: problems.append(str(e)))
+            page.goto(base + "/#page")
+            assert page.is_visible("#page-drop") and not page.is_visible("#drop")
+            body = _drop_and_check(page, "letter.png", png, "image/png")
+            assert len(body["pages"][0]["lines"]) == 4
+            assert page.get_attribute("#page-image", "src").startswith("blob:")
+
+            # hovering a box highlights its line, clicking a line highlights its box
+            page.hover('#page-boxes polygon[data-line="2"]')
+            assert "hot" in page.get_attribute('#page-lines li[data-line="2"]', "class")
+            page.click('#page-lines li[data-line="0"]')
+            assert "hot" in page.get_attribute('#page-boxes polygon[data-line="0"]', "class")
+            assert "hot" not in (page.get_attribute('#page-lines li[data-line="2"]', "class")
+                                 or "")
+            # low-confidence lines (a random model: all of them) are marked both sides
+            doubtful = sum(ln["confidence"] < 0.8 for ln in body["pages"][0]["lines"])
+            assert len(page.query_selector_all("#page-lines li.doubt")) == doubtful
+            assert len(page.query_selector_all("#page-boxes polygon.doubt")) == doubtful
+
+            # downloads: the text and the JSON as shown
+            with page.expect_download() as dl:
+                page.click("#get-txt")
+            txt = Path(dl.value.path()).read_text(encoding="utf-8")
+            assert txt.splitlines() == [ln["text"] for ln in body["pages"][0]["lines"]]
+            with page.expect_download() as dl:
+                page.click("#get-hocr")
+            assert "ocr_line" in Path(dl.value.path()).read_text(encoding="utf-8")
+
+            if shutil.which("pdftoppm"):  # a two-page PDF: page picker, server-drawn page
+                pdf = tmp_path / "two.pdf"
+                digits_page().save(pdf, resolution=100, save_all=True,
+                                   append_images=[digits_page()])
+                body = _drop_and_check(page, "two.pdf", pdf.read_bytes(), "application/pdf")
+                assert body["page_count"] == 2 and page.is_visible("#page-select")
+                assert page.get_attribute("#page-image", "src").startswith("data:image/jpeg")
+                with page.expect_response(lambda r: "page=2" in r.url):
+                    page.select_option("#page-select", "2")
+                page.wait_for_function("() => document.querySelector('#page-status')"
+                                       ".textContent.includes('page 2 of 2')")
+
+            # phone width: the text goes under the page, nothing wider than the screen
+            page.set_viewport_size({"width": 390, "height": 800})
+            fig = page.query_selector("#page-figure").bounding_box()
+            lst = page.query_selector("#page-lines").bounding_box()
+            assert lst["y"] >= fig["y"] + fig["height"] - 1 and fig["width"] <= 390
+            assert page.evaluate("document.documentElement.scrollWidth") <= 390
+            assert not problems, problems
+        finally:
+            browser.close()

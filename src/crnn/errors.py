@@ -30,6 +30,14 @@ class ImageTooLargeError(DatasetError):
     """An image has more pixels than the limit in force (``--max-pixels``)."""
 
 
+class TooManyPagesError(DatasetError):
+    """A document has more pages than the limit in force (the service's ``--max-pages``)."""
+
+
+class NotAnImageError(DatasetError):
+    """Bytes that are neither a readable image nor a PDF."""
+
+
 class OutOfMemoryError(CrnnError):
     """A training batch did not fit in the device's memory; the message gives one that does."""
 

@@ -2,6 +2,7 @@
 
     crnn serve --model runs/demo/best.pt                 # http://127.0.0.1:8000/
     curl -F images=@line.png http://127.0.0.1:8000/v1/recognize
+    curl -F page=@letter.pdf 'http://127.0.0.1:8000/v1/ocr?format=txt'
 
 The model is loaded once, before the server starts. Each request is read (within the size
 limit), its images are checked and decoded in a thread, and the decoded images go to a
@@ -9,6 +10,10 @@ limit), its images are checked and decoded in a thread, and the decoded images g
 ``batch_window_ms``, or ``max_batch`` images) and runs them as one ``Recognizer.recognize``
 call in a worker thread, so the event loop never waits on the model. Requests only carry
 image bytes: no field names a file, and the server reads or writes no path on their behalf.
+
+Whole pages (``POST /v1/ocr``) go through :class:`PageQueue`: at most ``page_concurrency``
+pages are read at once, in their own threads (so line requests keep being answered), and
+at most ``page_queue`` more wait; beyond that a request gets 503 with ``Retry-After``.
 
 FastAPI, pydantic and uvicorn are imported when an app is built or run, not when this module
 is imported, so ``crnn --help`` works without the ``serve`` extra.
@@ -40,21 +45,29 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .errors import ConfigError, CrnnError, DatasetError, ImageTooLargeError
+from .errors import (
+    ConfigError,
+    CrnnError,
+    DatasetError,
+    ImageTooLargeError,
+    NotAnImageError,
+    TooManyPagesError,
+)
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
 
     from .recognizer import Recognizer
 
-__all__ = ["ServeSettings", "MicroBatcher", "ServeError", "create_app", "add_arguments", "run",
-           "main"]
+__all__ = ["ServeSettings", "MicroBatcher", "PageQueue", "ServeError", "create_app",
+           "add_arguments", "run", "main"]
 
 _log = logging.getLogger("uvicorn.error")  # the service logs where uvicorn does
 
 MiB = 1 << 20
 TOKEN_ENV = "CRNN_SERVE_TOKEN"
 IMAGE_FORMATS = "PNG, JPEG, BMP, TIFF, WebP, GIF, PNM"
+PAGE_FORMATS = ("json", "txt", "hocr", "alto")
 _WEB_FILES = {"index.html": "text/html; charset=utf-8",
               "app.js": "text/javascript; charset=utf-8",
               "style.css": "text/css; charset=utf-8"}
@@ -85,6 +98,13 @@ class ServeSettings:
         runs, alone).
     token: if set, every ``/v1/`` route needs ``Authorization: Bearer <token>``.
     cors_origins: origins allowed to call the API from a browser; none by default.
+    page_max_pixels: pixels of one page (``/v1/ocr``: an image, or a PDF page at the DPI
+        asked for); more -> 413.
+    max_pages: pages of one uploaded document (PDF, multi-page TIFF) read in one request;
+        more -> 413 (ask for one ``page`` at a time instead).
+    page_dpi / max_dpi: a PDF's rasterising resolution by default / at most (more -> 422).
+    page_concurrency: pages read at once; page_queue: page requests waiting beyond those
+        (more -> 503 with Retry-After).
     """
 
     model_name: str = "model"
@@ -98,10 +118,17 @@ class ServeSettings:
     max_batch: int = 64
     token: str | None = None
     cors_origins: tuple[str, ...] = field(default=())
+    page_max_pixels: int = 40_000_000
+    max_pages: int = 20
+    page_dpi: int = 200
+    max_dpi: int = 400
+    page_concurrency: int = 1
+    page_queue: int = 4
 
     def __post_init__(self) -> None:
         for name in ("max_request_bytes", "max_images", "max_pixels", "max_queue",
-                     "max_concurrency", "max_batch"):
+                     "max_concurrency", "max_batch", "page_max_pixels", "max_pages",
+                     "page_dpi", "max_dpi", "page_concurrency"):
             value = getattr(self, name)
             if not isinstance(value, int) or value < 1:
                 raise ConfigError(f"serve setting {name} must be a positive integer, not "
@@ -111,6 +138,14 @@ class ServeSettings:
         if self.max_queue < self.max_images:
             raise ConfigError(f"max_queue ({self.max_queue}) must be at least max_images "
                               f"({self.max_images}), or a full request could never run")
+        if not isinstance(self.page_queue, int) or self.page_queue < 0:
+            raise ConfigError(f"serve setting page_queue must be 0 or more, not "
+                              f"{self.page_queue!r}")
+        from .data.images import MAX_DPI, MIN_DPI
+
+        if not MIN_DPI <= self.page_dpi <= self.max_dpi <= MAX_DPI:
+            raise ConfigError(f"page DPI {self.page_dpi} and its limit {self.max_dpi} must "
+                              f"satisfy {MIN_DPI} <= page_dpi <= max_dpi <= {MAX_DPI}")
         if self.token is not None and not self.token.strip():
             raise ConfigError("the bearer token is empty: give a non-empty --token or none")
         object.__setattr__(self, "cors_origins", tuple(self.cors_origins))
@@ -292,6 +327,39 @@ class MicroBatcher:
                 job.future.set_exception(ServeError(503, "server shutting down"))
         self._pending.clear()
         self.queued = 0
+        if self._executor is not None:
+            self._executor.shutdown(wait=False, cancel_futures=True)
+            self._executor = None
+
+
+class PageQueue:
+    """Whole-page work with bounded concurrency: ``concurrency`` pages run at once in their
+    own threads, ``waiting`` more may wait, and a request beyond that is refused at once
+    (:class:`ServeError` 503), so page uploads cannot starve line requests or pile up."""
+
+    def __init__(self, concurrency: int = 1, waiting: int = 4) -> None:
+        self.concurrency, self.waiting = concurrency, waiting
+        self.admitted = 0        # requests running or waiting
+        self.pages = 0           # pages read
+        self._slots: asyncio.Semaphore | None = None
+        self._executor: ThreadPoolExecutor | None = None
+
+    async def run(self, fn: Callable[[], Any]) -> Any:
+        if self.admitted >= self.concurrency + self.waiting:
+            raise ServeError(503, f"server busy: {self.admitted} page requests are running "
+                                  f"or waiting (limit {self.concurrency + self.waiting}); "
+                                  "retry shortly")
+        if self._slots is None:
+            self._slots = asyncio.Semaphore(self.concurrency)
+            self._executor = ThreadPoolExecutor(self.concurrency, thread_name_prefix="crnn-page")
+        self.admitted += 1
+        try:
+            async with self._slots:
+                return await asyncio.get_running_loop().run_in_executor(self._executor, fn)
+        finally:
+            self.admitted -= 1
+
+    def close(self) -> None:
         if self._executor is not None:
             self._executor.shutdown(wait=False, cancel_futures=True)
             self._executor = None
@@ -479,6 +547,12 @@ def api_models() -> types.SimpleNamespace:
         max_images: int
         max_pixels: int
         max_queue: int
+        page_max_pixels: int
+        max_pages: int
+        page_dpi: int
+        max_dpi: int
+        page_concurrency: int
+        page_queue: int
 
     class Batching(BaseModel):
         enabled: bool
@@ -490,13 +564,16 @@ def api_models() -> types.SimpleNamespace:
         requests: int
         inferences: int = Field(description="Recognizer.recognize calls")
         images: int = Field(description="images inferred")
+        pages: int = Field(0, description="pages read by /v1/ocr")
 
     class ModelInfo(BaseModel):
         model_config = ConfigDict(json_schema_extra={"examples": [{
             "name": "best.pt", "charset_size": 7015, "input_height": 32, "fixed_width": None,
             "channels": 1, "backend": "torch", "device": "cpu",
             "limits": {"max_request_bytes": 16777216, "max_images": 64,
-                       "max_pixels": 4000000, "max_queue": 256},
+                       "max_pixels": 4000000, "max_queue": 256,
+                       "page_max_pixels": 40000000, "max_pages": 20, "page_dpi": 200,
+                       "max_dpi": 400, "page_concurrency": 1, "page_queue": 4},
             "batching": {"enabled": True, "window_ms": 5.0, "max_batch": 64,
                          "max_concurrency": 1},
             "stats": {"requests": 10, "inferences": 4, "images": 12}}]})
@@ -511,6 +588,39 @@ def api_models() -> types.SimpleNamespace:
         batching: Batching
         stats: Stats
 
+    class OcrLine(BaseModel):
+        text: str
+        confidence: float = Field(description="product of the characters' probabilities")
+        box: list[int] = Field(description="x0, y0, x1, y1 in the uploaded page's pixels")
+        quad: list[list[float]] = Field(
+            description="the line's four corners [x, y] in the uploaded page's pixels, from "
+                        "the text's top left, clockwise (turned with a skewed or turned page)")
+        block: int = Field(description="the text block (column, table, paragraph) it is in")
+
+    class OcrPage(BaseModel):
+        number: int = Field(description="page number in the uploaded document (from 1)")
+        width: int
+        height: int
+        rotation: int = Field(description="0, 90, 180 or 270: how far the page was turned "
+                                          "to read it upright")
+        skew: float = Field(description="degrees of residual skew found and corrected")
+        lines: list[OcrLine] = Field(description="in reading order")
+        image: str | None = Field(None, description="with ?image=true: the page as read, a "
+                                                    "JPEG data: URL (the quads' coordinates)")
+
+    class OcrResponse(BaseModel):
+        model_config = ConfigDict(json_schema_extra={"examples": [{
+            "model": "default.pt", "elapsed_ms": 812.4, "page_count": 1, "pages": [{
+                "number": 1, "width": 1654, "height": 2339, "rotation": 0, "skew": 0.3,
+                "lines": [{"text": "录取通知书", "confidence": 0.98,
+                           "box": [640, 210, 1010, 280], "block": 0,
+                           "quad": [[640.0, 212.1], [1010.0, 210.0], [1010.0, 278.0],
+                                    [640.0, 280.0]]}]}]}]})
+        model: str
+        page_count: int = Field(description="pages the uploaded document has")
+        pages: list[OcrPage] = Field(description="the pages read (all, or the one asked for)")
+        elapsed_ms: float = Field(description="time spent in the server")
+
     class Health(BaseModel):
         status: str = "ok"
 
@@ -520,7 +630,7 @@ def api_models() -> types.SimpleNamespace:
     return types.SimpleNamespace(
         ImageIn=ImageIn, RecognizeRequest=RecognizeRequest, ImageResult=ImageResult,
         RecognizeResponse=RecognizeResponse, ModelInfo=ModelInfo, Health=Health,
-        ErrorBody=ErrorBody)
+        ErrorBody=ErrorBody, OcrResponse=OcrResponse)
 
 
 def _recognize_openapi() -> dict[str, Any]:
@@ -539,6 +649,39 @@ def _recognize_openapi() -> dict[str, Any]:
     }}}
 
 
+def _ocr_openapi() -> dict[str, Any]:
+    """The request body of ``POST /v1/ocr``: one file, as a multipart part or the raw body."""
+    binary = {"schema": {"type": "string", "format": "binary"}}
+    return {"requestBody": {"required": True, "content": {
+        "multipart/form-data": {
+            "schema": {"type": "object", "required": ["page"], "properties": {
+                "page": {"type": "string", "format": "binary",
+                         "description": "one page image or a PDF (any field name)"}}}},
+        "image/png": binary, "image/jpeg": binary, "image/tiff": binary,
+        "application/pdf": binary, "application/octet-stream": binary}}}
+
+
+def page_result(page: Any, image: np.ndarray | None = None) -> dict[str, Any]:
+    """One :class:`crnn.ocr.Page` as ``/v1/ocr`` returns it (``image``: the page pixels to
+    embed as a JPEG data: URL)."""
+    lines = []
+    for b, block in enumerate(page.blocks):
+        for ln in block.lines:
+            lines.append({"text": ln.text, "confidence": ln.confidence,
+                          "box": [int(v) for v in ln.box],
+                          "quad": [[float(x), float(y)] for x, y in ln.quad], "block": b})
+    out = {"number": page.number, "width": page.width, "height": page.height,
+           "rotation": page.rotation, "skew": page.skew, "lines": lines}
+    if image is not None:
+        import cv2
+
+        bgr = image[:, :, ::-1] if image.ndim == 3 else image
+        ok, buf = cv2.imencode(".jpg", bgr, [cv2.IMWRITE_JPEG_QUALITY, 85])
+        if ok:
+            out["image"] = "data:image/jpeg;base64," + base64.b64encode(buf).decode("ascii")
+    return out
+
+
 def _web_file(name: str) -> bytes:
     return resources.files("crnn").joinpath("web", name).read_bytes()
 
@@ -548,7 +691,7 @@ def create_app(recognizer: "Recognizer", settings: ServeSettings | None = None) 
     """The FastAPI app serving ``recognizer`` (built once, by the caller) under ``settings``.
 
     Routes: ``GET /`` (the page, its ``app.js`` and ``style.css``), ``GET /healthz``,
-    ``GET /v1/model``, ``POST /v1/recognize``, ``GET /openapi.json``.
+    ``GET /v1/model``, ``POST /v1/recognize``, ``POST /v1/ocr``, ``GET /openapi.json``.
     """
     from contextlib import asynccontextmanager
 
@@ -568,6 +711,7 @@ def create_app(recognizer: "Recognizer", settings: ServeSettings | None = None) 
                            max_batch=settings.max_batch,
                            max_concurrency=settings.max_concurrency,
                            max_queue=settings.max_queue, batching=settings.batching)
+    pages = PageQueue(settings.page_concurrency, settings.page_queue)
     web = {name: _web_file(name) for name in _WEB_FILES}
     counts = {"requests": 0}
 
@@ -575,6 +719,7 @@ def create_app(recognizer: "Recognizer", settings: ServeSettings | None = None) 
     async def lifespan(app: FastAPI):
         yield
         await batcher.aclose()
+        pages.close()
 
     app = FastAPI(
         title="crnn text-line recognition", version=__version__, lifespan=lifespan,
@@ -584,6 +729,7 @@ def create_app(recognizer: "Recognizer", settings: ServeSettings | None = None) 
     app.state.recognizer = recognizer
     app.state.settings = settings
     app.state.batcher = batcher
+    app.state.pages = pages
 
     if settings.cors_origins:
         from fastapi.middleware.cors import CORSMiddleware
@@ -613,7 +759,7 @@ def create_app(recognizer: "Recognizer", settings: ServeSettings | None = None) 
         (413, "request body, image count or an image's pixel count over the limit"),
         (415, "not multipart/form-data or JSON, or (single image) not an image"),
         (422, "malformed body, or (single image) an undecodable image"),
-        (503, "too many images waiting; retry"))}
+        (503, "too many images or pages waiting; retry after Retry-After seconds"))}
 
     # ---- page
     def page_route(name: str, media_type: str) -> None:
@@ -646,12 +792,17 @@ def create_app(recognizer: "Recognizer", settings: ServeSettings | None = None) 
             "device": str(recognizer.device),
             "limits": {"max_request_bytes": settings.max_request_bytes,
                        "max_images": settings.max_images, "max_pixels": settings.max_pixels,
-                       "max_queue": settings.max_queue},
+                       "max_queue": settings.max_queue,
+                       "page_max_pixels": settings.page_max_pixels,
+                       "max_pages": settings.max_pages, "page_dpi": settings.page_dpi,
+                       "max_dpi": settings.max_dpi,
+                       "page_concurrency": settings.page_concurrency,
+                       "page_queue": settings.page_queue},
             "batching": {"enabled": settings.batching, "window_ms": settings.batch_window_ms,
                          "max_batch": settings.max_batch,
                          "max_concurrency": settings.max_concurrency},
             "stats": {"requests": counts["requests"], "inferences": batcher.inferences,
-                      "images": batcher.images}}
+                      "images": batcher.images, "pages": pages.pages}}
 
     def prepare(body: bytes, media: str, content_type: str) -> tuple[list[_Item], bool]:
         """Parse the body and decode every image (runs in a thread)."""
@@ -735,6 +886,103 @@ def create_app(recognizer: "Recognizer", settings: ServeSettings | None = None) 
             results.append(out)
         return {"model": settings.model_name, "results": results,
                 "elapsed_ms": round((time.perf_counter() - t0) * 1000, 3)}
+
+    def read_document(data: bytes, name: str, dpi: int, page: int | None,
+                      json_out: bool, with_image: bool) -> tuple[list[Any], int]:
+        """Rasterise and read an uploaded document (runs in a page thread): its pages as
+        ``/v1/ocr`` JSON dicts (``json_out``) or :class:`crnn.ocr.Page` objects."""
+        from .ocr import document_pages, read_page
+
+        try:
+            images, total = document_pages(data, name, dpi, settings.page_max_pixels,
+                                           settings.max_pages, page)
+        except (ImageTooLargeError, TooManyPagesError) as exc:
+            raise ServeError(413, f"{exc} (--page-max-pixels, --max-pages)") from exc
+        except NotAnImageError as exc:
+            raise ServeError(415, f"{exc}; send one page image ({IMAGE_FORMATS}) or a "
+                                  "PDF") from exc
+        except (ConfigError, DatasetError) as exc:
+            raise ServeError(422, str(exc)) from exc
+        out = []
+        first = page or 1
+        for k in range(len(images)):
+            img = images[k]
+            result = read_page(img, recognizer, number=first + k)
+            result.source = name
+            out.append(page_result(result, img if with_image else None) if json_out
+                       else result)
+            images[k] = None  # type: ignore[call-overload]  # free the pixels early
+            pages.pages += 1
+        return out, total
+
+    @app.post(
+        "/v1/ocr", response_model=models.OcrResponse, response_model_exclude_none=True,
+        tags=["pages"], dependencies=[Depends(authorize)], openapi_extra=_ocr_openapi(),
+        responses=errors, summary="read every line of a page image or a PDF",
+        description="Send one page image (PNG, JPEG, TIFF, multi-page TIFF, ...) or a PDF, "
+                    "as the only file part of a multipart/form-data body or as the raw body "
+                    "(Content-Type image/... or application/pdf). The lines come back in "
+                    "reading order with their boxes and quadrilaterals in the uploaded "
+                    "page's pixels; `format=txt|hocr|alto` returns those formats instead of "
+                    "JSON. The same reading as `crnn ocr`.",
+        response_description="JSON (default), text/plain, hOCR (XHTML) or ALTO XML")
+    async def ocr(
+        request: Request,
+        format: str = Query("json", description="json, txt, hocr or alto"),
+        page: int | None = Query(None, ge=1, description="read only this page (from 1) "
+                                                        "of a PDF or multi-page TIFF"),
+        dpi: int | None = Query(None, description="PDF rasterising resolution (default: "
+                                                  "the server's --page-dpi)"),
+        image: bool = Query(False, description="JSON only: add each page as read, as a "
+                                               "JPEG data: URL (for PDFs and TIFFs)"),
+    ) -> Any:
+        t0 = time.perf_counter()
+        if format not in PAGE_FORMATS:
+            raise ServeError(422, f"format {format!r}: choose one of {', '.join(PAGE_FORMATS)}")
+        dpi = settings.page_dpi if dpi is None else dpi
+        if not 50 <= dpi <= settings.max_dpi:
+            raise ServeError(422, f"dpi {dpi}: give 50..{settings.max_dpi} (the server's "
+                                  "--max-dpi)")
+        content_type = request.headers.get("content-type", "")
+        media = content_type.split(";", 1)[0].strip().lower()
+        if not (media == "multipart/form-data" or media.startswith("image/")
+                or media in ("application/pdf", "application/octet-stream")):
+            raise ServeError(415, f"unsupported content type {media or '(none)'!r}: send the "
+                                  "page as a multipart/form-data file part, or as the raw "
+                                  "body with Content-Type image/... or application/pdf")
+        body = await read_body(request, settings.max_request_bytes)
+        name = "the uploaded page"
+        if media == "multipart/form-data":
+            try:
+                items, _ = await asyncio.to_thread(parse_multipart, body, content_type, 1)
+            except ServeError as exc:
+                if exc.status != 413:
+                    raise
+                items = [_Item("", ""), _Item("", "")]
+            if len(items) != 1:
+                raise ServeError(422, f"{len(items)} file parts: send one page image or one "
+                                      "PDF per request")
+            name = f'"{items[0].name}"' if items[0].name else name
+            body = items[0].data or b""
+        if not body:
+            raise ServeError(422, f"{name} is empty (0 bytes): send a page image or a PDF")
+        counts["requests"] += 1
+        result, total = await pages.run(functools.partial(
+            read_document, body, name, dpi, page, format == "json", image))
+        del body
+        if format == "json":
+            return {"model": settings.model_name, "page_count": total, "pages": result,
+                    "elapsed_ms": round((time.perf_counter() - t0) * 1000, 3)}
+        from .ocr import formats
+
+        doc = result
+        if format == "txt":
+            return Response(formats.to_text(doc), media_type="text/plain; charset=utf-8")
+        if format == "hocr":
+            return Response(formats.to_hocr(doc, "upload"),
+                            media_type="application/xhtml+xml; charset=utf-8")
+        return Response(formats.to_alto(doc, "upload"), media_type="application/xml; "
+                                                                  "charset=utf-8")
 
     base_openapi = app.openapi
 
@@ -867,6 +1115,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="images per request (default %(default)s)")
     parser.add_argument("--max-pixels", type=int, default=d.max_pixels,
                         help="pixels (width x height) per image (default %(default)s)")
+    parser.add_argument("--page-max-pixels", type=int, default=d.page_max_pixels,
+                        help="pixels per page for /v1/ocr (default %(default)s)")
+    parser.add_argument("--max-pages", type=int, default=d.max_pages,
+                        help="pages of one PDF or TIFF read per /v1/ocr request (default "
+                             "%(default)s)")
+    parser.add_argument("--page-dpi", type=int, default=d.page_dpi,
+                        help="resolution PDFs are rasterised at (default %(default)s)")
+    parser.add_argument("--max-dpi", type=int, default=d.max_dpi,
+                        help="highest ?dpi= a request may ask for (default %(default)s)")
+    parser.add_argument("--page-concurrency", type=int, default=d.page_concurrency,
+                        help="pages read at once (default %(default)s)")
+    parser.add_argument("--page-queue", type=int, default=d.page_queue,
+                        help="page requests waiting before 503 (default %(default)s)")
     parser.add_argument("--max-connections", type=int, default=512,
                         help="open connections before uvicorn answers 503 (default "
                              "%(default)s)")
@@ -892,7 +1153,10 @@ def settings_from_args(args: argparse.Namespace, model_name: str) -> ServeSettin
         max_images=args.max_images, max_pixels=args.max_pixels, max_queue=args.max_queue,
         max_concurrency=args.max_concurrency, batching=not args.no_batching,
         batch_window_ms=args.batch_window_ms, max_batch=args.max_batch,
-        token=args.token or None, cors_origins=tuple(args.cors_origin))
+        token=args.token or None, cors_origins=tuple(args.cors_origin),
+        page_max_pixels=args.page_max_pixels, max_pages=args.max_pages,
+        page_dpi=args.page_dpi, max_dpi=args.max_dpi,
+        page_concurrency=args.page_concurrency, page_queue=args.page_queue)
 
 
 def _is_loopback(host: str) -> bool:

@@ -8,10 +8,13 @@ by the confidence of the widest crops read both ways -> every grey crop read by 
 
 from __future__ import annotations
 
+import io
+import re
 import subprocess
 import tempfile
 import warnings
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -26,7 +29,13 @@ from ..data.images import (
     check_pixels,
     pil_to_array,
 )
-from ..errors import ConfigError, DatasetError, ImageTooLargeError
+from ..errors import (
+    ConfigError,
+    DatasetError,
+    ImageTooLargeError,
+    NotAnImageError,
+    TooManyPagesError,
+)
 from ..recognizer import Recognizer
 from .layout import (
     Box,
@@ -40,7 +49,10 @@ from .layout import (
     rotate,
 )
 
-__all__ = ["Line", "Block", "Page", "Layout", "analyze", "read_page", "load_pages"]
+__all__ = ["Line", "Block", "Page", "Layout", "analyze", "read_page", "load_pages",
+           "document_pages"]
+
+Point = tuple[float, float]
 
 
 @dataclass
@@ -48,6 +60,9 @@ class Line:
     box: Box  # in the original page's pixel coordinates
     text: str
     confidence: float
+    # the line's four corners in the original page's pixels, starting at the text's top
+    # left and going clockwise (a skewed or turned page gives a turned quadrilateral)
+    quad: tuple[Point, Point, Point, Point] | None = None
 
 
 @dataclass
@@ -86,48 +101,123 @@ def load_pages(path: str | Path, dpi: int = 300,
     path = Path(path)
     if not path.is_file():
         raise DatasetError(f"{path}: no such file")
-    if not MIN_DPI <= dpi <= MAX_DPI:
-        raise ConfigError(f"--dpi {dpi}: give a resolution from {MIN_DPI} to {MAX_DPI}")
+    _check_dpi(dpi)
     with path.open("rb") as f:
         head = f.read(5)
     if head == b"%PDF-":
-        yield from _pdf_pages(path, dpi, max_pixels)
+        yield from _pdf_pages(path, str(path), dpi, max_pixels)
         return
+    with _open_image(path, str(path)) as im:
+        yield from _image_pages(im, str(path), max_pixels, None)
+
+
+def document_pages(data: bytes, name: str = "upload", dpi: int = 300,
+                   max_pixels: int | None = DEFAULT_MAX_PIXELS, max_pages: int | None = None,
+                   page: int | None = None) -> tuple[list[np.ndarray], int]:
+    """The pages of an image or PDF held in memory (an upload), and how many the document
+    has. ``page`` (1-based) picks one page; otherwise a document of more than
+    ``max_pages`` pages is refused (:class:`TooManyPagesError`) before any is rasterised.
+    Errors name ``name``; bytes that are no image or PDF raise :class:`NotAnImageError`."""
+    _check_dpi(dpi)
+    if page is not None and page < 1:
+        raise ConfigError(f"{name}: page {page}: pages are numbered from 1")
+    if data[:5] == b"%PDF-":
+        with tempfile.TemporaryDirectory() as tmp:
+            pdf = Path(tmp) / "upload.pdf"
+            pdf.write_bytes(data)
+            total = _pdf_page_count(pdf, name)
+            _check_page_choice(name, total, max_pages, page)
+            return list(_pdf_pages(pdf, name, dpi, max_pixels, page)), total
+    with _open_image(io.BytesIO(data), name) as im:
+        total = int(getattr(im, "n_frames", 1))
+        _check_page_choice(name, total, max_pages, page)
+        return list(_image_pages(im, name, max_pixels, page)), total
+
+
+def _check_dpi(dpi: int) -> None:
+    if not MIN_DPI <= dpi <= MAX_DPI:
+        raise ConfigError(f"--dpi {dpi}: give a resolution from {MIN_DPI} to {MAX_DPI}")
+
+
+def _check_page_choice(name: str, total: int, max_pages: int | None, page: int | None) -> None:
+    if page is not None:
+        if page > total:
+            raise ConfigError(f"{name}: page {page} asked for, the document has {total}")
+    elif max_pages is not None and total > max_pages:
+        raise TooManyPagesError(f"{name}: {total} pages, over the limit of {max_pages}; "
+                                "send fewer pages or ask for one page at a time")
+
+
+@contextmanager
+def _open_image(source: Path | io.BytesIO, name: str) -> Iterator[Image.Image]:
+    """``Image.open`` whose failures are crnn errors naming the input."""
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            with Image.open(path) as im:
-                for n, frame in enumerate(ImageSequence.Iterator(im), 1):
-                    name = f"{path} page {n}" if n > 1 else str(path)
-                    check_pixels(*frame.size, max_pixels, name)
-                    frame = ImageOps.exif_transpose(frame)
-                    yield pil_to_array(frame, 3)
+            im = Image.open(source)
     except Image.DecompressionBombError as exc:
-        raise ImageTooLargeError(f"{path}: image too large to decode ({exc})") from exc
+        raise ImageTooLargeError(f"{name}: image too large to decode ({exc})") from exc
     except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as exc:
-        raise DatasetError(f"{path}: not a readable image or PDF ({exc})") from exc
+        detail = f" ({exc})" if isinstance(source, Path) else ""
+        raise NotAnImageError(f"{name}: not a readable image or PDF{detail}") from exc
+    with im:
+        yield im
 
 
-def _pdf_pages(path: Path, dpi: int, max_pixels: int | None) -> Iterator[np.ndarray]:
+def _image_pages(im: Image.Image, name: str, max_pixels: int | None,
+                 page: int | None) -> Iterator[np.ndarray]:
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            for n, frame in enumerate(ImageSequence.Iterator(im), 1):
+                if page is not None and n != page:
+                    continue
+                label = f"{name} page {n}" if n > 1 else name
+                check_pixels(*frame.size, max_pixels, label)
+                frame = ImageOps.exif_transpose(frame)
+                yield pil_to_array(frame, 3)
+    except Image.DecompressionBombError as exc:
+        raise ImageTooLargeError(f"{name}: image too large to decode ({exc})") from exc
+    except (OSError, ValueError, SyntaxError) as exc:
+        raise DatasetError(f"{name}: not a readable image or PDF ({exc})") from exc
+
+
+def _pdf_page_count(pdf: Path, name: str) -> int:
+    try:
+        res = subprocess.run(["pdfinfo", str(pdf)], capture_output=True, check=False,
+                             timeout=60)
+    except FileNotFoundError as exc:
+        raise DatasetError("reading PDFs needs poppler's pdfinfo and pdftoppm: apt-get "
+                           "install poppler-utils") from exc
+    found = re.search(rb"^Pages:\s+(\d+)", res.stdout, re.MULTILINE)
+    if res.returncode != 0 or found is None:
+        detail = res.stderr.decode(errors="replace").strip()[:200]
+        raise NotAnImageError(f"{name}: not a readable PDF ({detail or 'pdfinfo failed'})")
+    return int(found.group(1))
+
+
+def _pdf_pages(path: Path, name: str, dpi: int, max_pixels: int | None,
+               page: int | None = None) -> Iterator[np.ndarray]:
+    pick = ["-f", str(page), "-l", str(page)] if page is not None else []
     with tempfile.TemporaryDirectory() as tmp:
         try:
-            subprocess.run(["pdftoppm", "-r", str(dpi), "-png", str(path), f"{tmp}/p"],
+            subprocess.run(["pdftoppm", "-r", str(dpi), *pick, "-png", str(path), f"{tmp}/p"],
                            check=True, capture_output=True)
         except FileNotFoundError as exc:
             raise DatasetError("reading PDFs needs poppler's pdftoppm: apt-get install "
                                "poppler-utils") from exc
         except subprocess.CalledProcessError as exc:
-            raise DatasetError(f"{path}: pdftoppm failed: "
+            raise DatasetError(f"{name}: pdftoppm failed: "
                                f"{exc.stderr.decode(errors='replace')[:200]}") from exc
         files = sorted(Path(tmp).glob("p*.png"), key=lambda q: int(q.stem.split("-")[-1]))
         if not files:
-            raise DatasetError(f"{path}: pdftoppm made no page images at {dpi} dpi; check "
+            raise DatasetError(f"{name}: pdftoppm made no page images at {dpi} dpi; check "
                                "that the PDF opens (pdfinfo) and try a lower --dpi")
-        for n, p in enumerate(files, 1):
+        for n, p in enumerate(files, page or 1):
             with Image.open(p) as im:
-                check_pixels(*im.size, max_pixels, f"{path} page {n} at {dpi} dpi")
+                check_pixels(*im.size, max_pixels, f"{name} page {n} at {dpi} dpi")
                 if min(im.size) < 16:
-                    raise DatasetError(f"{path} page {n}: rasterised to only {im.size[0]}x"
+                    raise DatasetError(f"{name} page {n}: rasterised to only {im.size[0]}x"
                                        f"{im.size[1]} pixels at {dpi} dpi; try --dpi 300")
                 yield pil_to_array(im, 3)
 
@@ -175,6 +265,18 @@ class Layout:
     def original_box(self, box: Box, width: int, height: int) -> Box:
         return _to_original(box, self.to_original, width, height)
 
+    def original_quad(self, box: Box, width: int, height: int, flipped: bool = False
+                      ) -> tuple[Point, Point, Point, Point]:
+        """``box``'s corners in original coordinates, from the text's top left clockwise
+        (on a page read upside down, the text's top left is the box's bottom right)."""
+        x0, y0, x1, y1 = box
+        corners = [(x0, y0), (x1, y0), (x1, y1), (x0, y1)]
+        if flipped:
+            corners = corners[2:] + corners[:2]
+        pts = np.array([[x, y, 1.0] for x, y in corners]) @ self.to_original.T
+        return tuple((round(float(min(max(x, 0), width)), 1),  # type: ignore[return-value]
+                      round(float(min(max(y, 0), height)), 1)) for x, y in pts)
+
 
 def analyze(image: np.ndarray, min_line_height: int = 6) -> Layout:
     """Find the lines of a page (grey or RGB uint8): seals masked, rules removed, a sideways
@@ -217,7 +319,8 @@ def read_page(image: np.ndarray | str | Path, recognizer: Recognizer | None = No
         indexed = [list(reversed(b)) for b in reversed(indexed)]
     for b in indexed:
         block_lines = [Line(layout.original_box(ln.box, width, height), results[i].text,
-                            round(results[i].confidence, 4))
+                            round(results[i].confidence, 4),
+                            layout.original_quad(ln.box, width, height, flipped))
                        for i, ln in b if results[i].text.strip()]
         if block_lines:
             bx = [ln.box for ln in block_lines]

@@ -1,5 +1,7 @@
-// crnn web page: drop, paste or choose line images; each is sent to POST v1/recognize and
-// shown with its text and confidence. Plain browser JavaScript, no build step, no CDN.
+// crnn web page. Text lines: drop, paste or choose line images; each is sent to
+// POST v1/recognize and shown with its text and confidence. Whole page: one page image or
+// PDF goes to POST v1/ocr; the page is shown with every line's box drawn over it and the
+// text beside it in reading order. Plain browser JavaScript, no build step, no CDN.
 "use strict";
 
 (() => {
@@ -197,9 +199,212 @@
     }
     if (files.length) {
       e.preventDefault();
-      addFiles(files);
+      if (pageMode.hidden) addFiles(files);
+      else readDocument(files[0]);
     }
   });
+
+  // ---------------------------------------------------------------- modes
+  const linesMode = $("#lines-mode");
+  const pageMode = $("#page-mode");
+  function setMode(page) {
+    linesMode.hidden = page;
+    pageMode.hidden = !page;
+    $("#mode-lines").setAttribute("aria-pressed", String(!page));
+    $("#mode-page").setAttribute("aria-pressed", String(page));
+    if (location.hash !== (page ? "#page" : "")) {
+      history.replaceState(null, "", page ? "#page" : location.pathname);
+    }
+  }
+  $("#mode-lines").addEventListener("click", () => setMode(false));
+  $("#mode-page").addEventListener("click", () => setMode(true));
+
+  // ---------------------------------------------------------------- whole pages
+  const DOUBT = 0.8; // lines read with less confidence are marked
+  const SVG = "http://www.w3.org/2000/svg";
+  const pageDrop = $("#page-drop");
+  const pageFile = $("#page-file");
+  const pageView = $("#page-view");
+  const pageImage = $("#page-image");
+  const pageBoxes = $("#page-boxes");
+  const pageLines = $("#page-lines");
+  const pageSelect = $("#page-select");
+  const pageSay = (message) => { $("#page-status").textContent = message; };
+  // what is shown: the file, the page number asked for (null: a one-page image), the reply
+  const shown = { file: null, page: null, body: null, imageUrl: null };
+
+  const isPdf = (f) => f.type === "application/pdf" || /\.pdf$/i.test(f.name);
+  const isTiff = (f) => /^image\/tiff?$/.test(f.type) || /\.tiff?$/i.test(f.name);
+
+  async function ocrRequest(file, page, format, withImage) {
+    const params = new URLSearchParams({ format });
+    if (page !== null) params.set("page", String(page));
+    if (withImage) params.set("image", "true");
+    const form = new FormData();
+    form.append("page", file, file.name);
+    const response = await fetch(`v1/ocr?${params}`, {
+      method: "POST", headers: authHeaders(), body: form });
+    if (response.status === 401) $("#auth").open = true;
+    if (!response.ok) {
+      const body = await response.json().catch(() => null);
+      throw new Error(detailOf(body, response));
+    }
+    return format === "json" ? response.json() : response.text();
+  }
+
+  async function readDocument(file, page = null) {
+    if (!file) return;
+    if (file.type && !file.type.startsWith("image/") && !isPdf(file)) {
+      pageSay(`${file.name}: not an image or a PDF`);
+      return;
+    }
+    // PDFs and TIFFs: one page at a time, shown as the server rasterised it
+    const paged = isPdf(file) || isTiff(file);
+    const want = paged ? (page || 1) : null;
+    pageSay(`reading ${file.name}${want ? `, page ${want}` : ""}…`);
+    pageView.setAttribute("aria-busy", "true");
+    const t0 = performance.now();
+    try {
+      const body = await ocrRequest(file, want, "json", paged);
+      const result = body.pages[0];
+      if (shown.imageUrl) URL.revokeObjectURL(shown.imageUrl);
+      shown.imageUrl = result.image ? null : URL.createObjectURL(file);
+      Object.assign(shown, { file, page: want, body });
+      showPage(result, result.image || shown.imageUrl, body.page_count, want);
+      const doubtful = result.lines.filter((l) => l.confidence < DOUBT).length;
+      pageSay(`${file.name}${want ? `, page ${want} of ${body.page_count}` : ""}: ` +
+        `${result.lines.length} lines in ${Math.round(performance.now() - t0)} ms` +
+        (result.rotation ? `, turned ${result.rotation}°` : "") +
+        (doubtful ? ` · ${doubtful} to check` : ""));
+    } catch (err) {
+      pageSay(`${file.name}: ${err.message}`);
+    } finally {
+      pageView.removeAttribute("aria-busy");
+    }
+  }
+
+  function showPage(result, src, pageCount, page) {
+    pageView.hidden = false;
+    pageImage.src = src;
+    pageBoxes.setAttribute("viewBox", `0 0 ${result.width} ${result.height}`);
+    pageBoxes.replaceChildren();
+    pageLines.replaceChildren();
+    result.lines.forEach((line, i) => {
+      const doubt = line.confidence < DOUBT;
+      const poly = document.createElementNS(SVG, "polygon");
+      poly.setAttribute("points", line.quad.map(([x, y]) => `${x},${y}`).join(" "));
+      poly.dataset.line = String(i);
+      if (doubt) poly.classList.add("doubt");
+      const title = document.createElementNS(SVG, "title");
+      title.textContent = `${line.text} (${(100 * line.confidence).toFixed(1)}%)`;
+      poly.append(title);
+      pageBoxes.append(poly);
+      const li = document.createElement("li");
+      li.dataset.line = String(i);
+      li.tabIndex = 0;
+      li.textContent = line.text;
+      li.title = `confidence ${(100 * line.confidence).toFixed(1)}%`;
+      if (doubt) li.classList.add("doubt");
+      if (i > 0 && result.lines[i - 1].block !== line.block) li.classList.add("new-block");
+      pageLines.append(li);
+    });
+    const picker = $("#page-picker");
+    picker.hidden = page === null || pageCount < 2;
+    if (!picker.hidden) {
+      pageSelect.replaceChildren(...Array.from({ length: pageCount }, (_, k) => {
+        const option = document.createElement("option");
+        option.value = option.textContent = String(k + 1);
+        return option;
+      }));
+      pageSelect.value = String(page);
+      $("#page-count").textContent = `of ${pageCount}`;
+    }
+  }
+
+  // hovering or clicking a box highlights its line and back
+  function highlight(index, scroll) {
+    for (const el of document.querySelectorAll("#page-view .hot")) el.classList.remove("hot");
+    if (index === null) return;
+    const li = pageLines.querySelector(`li[data-line="${index}"]`);
+    const poly = pageBoxes.querySelector(`polygon[data-line="${index}"]`);
+    li.classList.add("hot");
+    poly.classList.add("hot");
+    if (scroll === "text") li.scrollIntoView({ block: "nearest" });
+    if (scroll === "box") poly.scrollIntoView({ block: "nearest" });
+  }
+  const lineOf = (e) => e.target.closest("[data-line]")?.dataset.line ?? null;
+  pageBoxes.addEventListener("mouseover", (e) => highlight(lineOf(e), null));
+  pageBoxes.addEventListener("click", (e) => highlight(lineOf(e), "text"));
+  pageLines.addEventListener("mouseover", (e) => highlight(lineOf(e), null));
+  pageLines.addEventListener("click", (e) => highlight(lineOf(e), "box"));
+  pageLines.addEventListener("focusin", (e) => highlight(lineOf(e), "box"));
+  pageBoxes.addEventListener("mouseleave", () => highlight(null));
+  pageLines.addEventListener("mouseleave", () => highlight(null));
+
+  const pageText = () => shown.body.pages[0].lines.map((l) => l.text).join("\n") + "\n";
+  function download(name, type, content) {
+    const url = URL.createObjectURL(new Blob([content], { type }));
+    const a = document.createElement("a");
+    a.href = url;
+    a.download = name;
+    document.body.append(a);
+    a.click();
+    a.remove();
+    setTimeout(() => URL.revokeObjectURL(url), 1000);
+  }
+  const stem = () => shown.file.name.replace(/\.[^.]*$/, "") +
+    (shown.page ? `-p${shown.page}` : "");
+
+  $("#copy-text").addEventListener("click", async () => {
+    try {
+      await navigator.clipboard.writeText(pageText());
+      pageSay("text copied");
+    } catch (err) {
+      pageSay(`could not copy: ${err.message}`);
+    }
+  });
+  $("#get-txt").addEventListener("click", () =>
+    download(`${stem()}.txt`, "text/plain", pageText()));
+  $("#get-json").addEventListener("click", () => {
+    const body = structuredClone(shown.body);
+    body.pages.forEach((p) => delete p.image);
+    download(`${stem()}.json`, "application/json", JSON.stringify(body, null, 1));
+  });
+  $("#get-hocr").addEventListener("click", async () => {
+    try {
+      const hocr = await ocrRequest(shown.file, shown.page, "hocr", false);
+      download(`${stem()}.hocr`, "application/xhtml+xml", hocr);
+    } catch (err) {
+      pageSay(`hOCR: ${err.message}`);
+    }
+  });
+  pageSelect.addEventListener("change", () =>
+    readDocument(shown.file, Number(pageSelect.value)));
+
+  pageFile.addEventListener("change", () => {
+    readDocument(pageFile.files[0]);
+    pageFile.value = "";
+  });
+  pageDrop.addEventListener("keydown", (e) => {
+    if (e.target === pageDrop && (e.key === "Enter" || e.key === " ")) {
+      e.preventDefault();
+      pageFile.click();
+    }
+  });
+  for (const type of ["dragenter", "dragover"]) {
+    pageDrop.addEventListener(type, (e) => {
+      e.preventDefault();
+      pageDrop.classList.add("over");
+    });
+  }
+  pageDrop.addEventListener("dragleave", () => pageDrop.classList.remove("over"));
+  pageDrop.addEventListener("drop", (e) => {
+    e.preventDefault();
+    pageDrop.classList.remove("over");
+    readDocument(e.dataTransfer && e.dataTransfer.files[0]);
+  });
+
+  setMode(location.hash === "#page");
 
   clearButton.addEventListener("click", () => {
     results.querySelectorAll("img").forEach((img) => URL.revokeObjectURL(img.src));

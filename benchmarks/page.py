@@ -23,6 +23,14 @@ once more turned by 90/180/270 degrees or skewed 3 degrees, in turn):
 
     python benchmarks/page.py [--pages DIR] [--count 8] [--model default] [--rotate]
 
+With ``--pages`` a folder in the dev format (``index.tsv`` + ``gt/<page>.txt``, as
+``../shared/dev/pages``: pages made by another pipeline, clean, scanned, turned and
+photographed), the scores are those of ``benchmarks/dev_pages.py`` instead: page CER,
+line recall and junk lines (output lines matching no true line), per variant and over
+all pages, plus seconds per page; each method gets the page image as stored (colour).
+
+    python benchmarks/page.py --pages ../shared/dev/pages
+
 crnn reads with the bundled model unless ``--model`` names another; ``--model none``
 measures line finding only. Tesseract (Debian ``tesseract-ocr`` with ``chi_sim``) and
 RapidOCR (PyPI ``rapidocr`` 3.10: PP-OCRv6 small det + cls + rec) are installed by
@@ -141,7 +149,7 @@ def crnn_method(model: str | None) -> tuple[str, Method]:
     if model is None:
         def layout_only(grey: np.ndarray) -> tuple[list[Box], None, str]:
             lay = analyze(grey)
-            h, w = grey.shape
+            h, w = grey.shape[:2]
             return [lay.original_box(ln.box, w, h) for b in lay.blocks for ln in b], None, ""
 
         return "crnn (line finding only)", layout_only
@@ -199,13 +207,49 @@ def rapidocr_method() -> tuple[str, Method] | None:
     engine = RapidOCR(params={"Global.log_level": "error"})
 
     def read(grey: np.ndarray) -> tuple[list[Box], list[str], str]:
-        res = engine(np.repeat(grey[:, :, None], 3, 2))
+        # RapidOCR takes OpenCV's BGR order
+        res = engine(np.repeat(grey[:, :, None], 3, 2) if grey.ndim == 2
+                     else np.ascontiguousarray(grey[:, :, ::-1]))
         if res.boxes is None or res.txts is None:
             return [], [], ""
         boxes = [_bbox(q) for q in np.asarray(res.boxes).tolist()]
         return boxes, list(res.txts), "".join(res.txts)
 
     return "RapidOCR 3.10 (PP-OCRv6 small det+cls+rec)", read
+
+
+def dev_main(folder: Path, methods: list[tuple[str, Method]]) -> None:
+    """Pages in the dev format: page CER, line recall, junk lines, s/page per variant."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from dev_pages import load_dev_pages, score_page, total
+
+    pages = load_dev_pages(folder)
+    variants = sorted({p.variant for p in pages},
+                      key=lambda v: (["clean", "scan", "rot", "photo"] + [v]).index(v))
+    scores: dict[tuple[str, str], list] = {}
+    seconds: dict[tuple[str, str], float] = {}
+    for p in pages:
+        img = np.asarray(Image.open(p.image).convert("RGB"))
+        for name, read in methods:
+            t0 = time.perf_counter()
+            _, texts, _ = read(img)
+            seconds[(name, p.variant)] = (seconds.get((name, p.variant), 0.0)
+                                          + time.perf_counter() - t0)
+            scores.setdefault((name, p.variant), []).append(score_page(p.lines, texts or []))
+    print(f"{len(pages)} pages from {folder}")
+    print("| method | pages | n | page CER | line recall | junk lines | s/page |\n"
+          "| --- | --- | ---: | ---: | ---: | ---: | ---: |")
+    for name, _ in methods:
+        rows = [(v, scores[(name, v)], seconds[(name, v)]) for v in variants]
+        rows.append(("all", [s for _, ss, _ in rows for s in ss], sum(t for *_, t in rows)))
+        for v, ss, sec in rows:
+            t = total(ss)
+            print(f"| {name} | {v} | {len(ss)} | {t.cer:.4f} | {t.recall:.3f} | {t.junk} of "
+                  f"{t.output_lines} ({100 * t.junk_share:.1f}%) | {sec / len(ss):.2f} |")
+    for name, _ in methods:
+        junk = total([s for (n, _), ss in scores.items() if n == name for s in ss])
+        if junk.junk_examples:
+            print(f"{name}: junk lines, e.g. " + " | ".join(junk.junk_examples[:8]))
 
 
 def main() -> None:
@@ -225,6 +269,12 @@ def main() -> None:
     tmp = Path(tempfile.mkdtemp())
     try:
         folder = Path(args.pages) if args.pages else tmp / "pages"
+        if (folder / "index.tsv").is_file():
+            methods = [crnn_method(None if args.model == "none" else args.model)]
+            if not args.no_peers:
+                methods += [m for m in (tesseract_method(tmp), rapidocr_method()) if m]
+            dev_main(folder, methods)
+            return
         if not args.pages:
             from crnn.data.synth.pages import render_pages
 

@@ -19,6 +19,18 @@ average is printed with each row.
 tutorial-width model with the ``zh`` charset stands in: speed depends on the architecture,
 not on the weights. Clients and server share the machine's cores, so on a small machine
 the client's own CPU use is part of what is measured.
+
+Page mode, ``--pages DIR`` (pages with line ground truth, ``../shared/dev/pages``), with
+the bundled model unless ``--model`` names another:
+
+    python benchmarks/serve_load.py --pages ../shared/dev/pages [--page-duration 120]
+
+1. every page once through ``POST /v1/ocr`` and once through ``read_page`` in this process
+   (what ``crnn ocr`` runs): page CER of each, and how many pages read identically;
+2. one client, every page in turn: p50 / p95 latency;
+3. ``--page-clients`` (4) clients posting pages for ``--page-duration`` seconds while one
+   more client posts a line image every 0.5 s: page and line p50 / p95 latency, 503s
+   (the documented answer of a full page queue), other errors, the server's peak RSS.
 """
 
 from __future__ import annotations
@@ -145,7 +157,8 @@ class RssSampler:
 class Server:
     """``python -m crnn.serve`` in a subprocess, up until closed."""
 
-    def __init__(self, model: Path, mode: str, threads: int | None, batch_size: int) -> None:
+    def __init__(self, model: Path, mode: str, threads: int | None, batch_size: int,
+                 page_queue: int | None = None) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         cmd = [sys.executable, "-m", "crnn.serve", "--model", str(model), "--port",
@@ -154,6 +167,8 @@ class Server:
         cmd += ["--no-batching"] if mode == "off" else ["--batch-window-ms", mode]
         if threads:
             cmd += ["--threads", str(threads)]
+        if page_queue is not None:
+            cmd += ["--page-queue", str(page_queue)]
         self.proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         self._wait_ready()
 
@@ -231,6 +246,128 @@ def recognizer_rates(rec, images: list[bytes],
     return rates
 
 
+def page_mode(args: argparse.Namespace) -> int:
+    """``--pages``: /v1/ocr against read_page, then latency for one and several clients."""
+    import httpx
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from dev_pages import load_dev_pages, score_page, total
+
+    from crnn.ocr import load_pages, read_page
+    from crnn.recognizer import Recognizer, resolve_model_path
+
+    pages = load_dev_pages(args.pages)
+    data = {p.page_id: p.image.read_bytes() for p in pages}
+    mime = {".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg",
+            ".tif": "image/tiff", ".tiff": "image/tiff", ".pdf": "application/pdf"}
+    model = resolve_model_path(args.model or "default")
+    line = line_images(1)[0]
+    print(f"model: {model.name}; {len(pages)} pages from {args.pages}; {os.cpu_count()} CPUs",
+          flush=True)
+
+    def post(http: httpx.Client, p) -> httpx.Response:
+        return http.post("/v1/ocr", files={"page": (p.image.name, data[p.page_id],
+                                                    mime.get(p.image.suffix.lower(), ""))})
+
+    server = Server(model, "5", args.threads, args.batch_size, page_queue=args.page_queue)
+    try:
+        # 1. the same text as crnn ocr
+        rec = Recognizer.load(model, device="cpu", batch_size=args.batch_size)
+        served, local, same = [], [], 0
+        with httpx.Client(base_url=server.url, timeout=300) as http:
+            for p in pages:
+                r = post(http, p)
+                r.raise_for_status()
+                got = [ln["text"] for ln in r.json()["pages"][0]["lines"]]
+                want = [ln.text for ln in read_page(next(load_pages(p.image)), rec).lines]
+                served.append(score_page(p.lines, got))
+                local.append(score_page(p.lines, want))
+                same += got == want
+        del rec
+        print(f"\npage CER on {len(pages)} pages: /v1/ocr {total(served).cer:.4f}, read_page "
+              f"(crnn ocr) {total(local).cer:.4f}; {same} of {len(pages)} pages read "
+              "identically", flush=True)
+
+        # 2. one client, each page in turn
+        one: list[float] = []
+        with httpx.Client(base_url=server.url, timeout=300) as http:
+            for p in pages:
+                t0 = time.perf_counter()
+                post(http, p).raise_for_status()
+                one.append(time.perf_counter() - t0)
+        ms = np.array(one) * 1e3
+        print(f"one client: p50 {np.percentile(ms, 50):.0f} ms, p95 "
+              f"{np.percentile(ms, 95):.0f} ms per page", flush=True)
+
+        # 3. several page clients and one line client
+        async def load() -> dict:
+            out = {"page": [], "line": [], "busy": 0, "errors": [], "line_errors": 0}
+            stop = time.perf_counter() + args.page_duration
+            limits = httpx.Limits(max_connections=args.page_clients + 1)
+
+            async def page_client(k: int, http: httpx.AsyncClient) -> None:
+                i = k
+                while time.perf_counter() < stop:
+                    p = pages[i % len(pages)]
+                    i += args.page_clients
+                    t0 = time.perf_counter()
+                    try:
+                        r = await http.post("/v1/ocr", files={"page": (
+                            p.image.name, data[p.page_id],
+                            mime.get(p.image.suffix.lower(), ""))})
+                        status = r.status_code
+                    except httpx.HTTPError as exc:
+                        status = type(exc).__name__
+                    if status == 200:
+                        out["page"].append(time.perf_counter() - t0)
+                    elif status == 503:
+                        out["busy"] += 1
+                        await asyncio.sleep(float(r.headers.get("retry-after", "1")))
+                    else:
+                        out["errors"].append(status)
+
+            async def line_client(http: httpx.AsyncClient) -> None:
+                while time.perf_counter() < stop:
+                    t0 = time.perf_counter()
+                    try:
+                        r = await http.post("/v1/recognize",
+                                            files={"images": ("line.png", line, "image/png")})
+                        ok = r.status_code == 200
+                    except httpx.HTTPError:
+                        ok = False
+                    if ok:
+                        out["line"].append(time.perf_counter() - t0)
+                    else:
+                        out["line_errors"] += 1
+                    await asyncio.sleep(0.5)
+
+            async with httpx.AsyncClient(base_url=server.url, limits=limits,
+                                         timeout=300) as http:
+                await asyncio.gather(line_client(http), *(
+                    page_client(k, http) for k in range(args.page_clients)))
+            return out
+
+        with RssSampler(server.proc.pid) as rss:
+            res = asyncio.run(load())
+        pm, lm = np.array(res["page"]) * 1e3, np.array(res["line"]) * 1e3
+        print("\n| clients | pages read | page p50 ms | page p95 ms | 503 (queue full) | "
+              "other errors | line requests | line p50 ms | line p95 ms | server peak RSS "
+              "MiB |\n| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+
+        def pct(a: np.ndarray, q: float) -> str:
+            return f"{np.percentile(a, q):.0f}" if len(a) else "-"
+
+        print(f"| {args.page_clients} pages + 1 line | {len(pm)} | {pct(pm, 50)} | "
+              f"{pct(pm, 95)} | {res['busy']} | {len(res['errors'])} | "
+              f"{len(lm)} ({res['line_errors']} failed) | {pct(lm, 50)} | {pct(lm, 95)} | "
+              f"{rss.peak / 2**20:.0f} |")
+        print(f"({args.page_duration:g} s; page queue {args.page_queue}, one page read at a "
+              "time)")
+    finally:
+        server.close()
+    return 0
+
+
 def mode_label(mode: str) -> str:
     return "off" if mode == "off" else f"{mode} ms window"
 
@@ -249,7 +386,18 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--threads", type=int, help="torch threads in the server and baseline")
     ap.add_argument("--batch-size", type=int, default=64,
                     help="the Recognizer's batch size, in the server and the baseline")
+    ap.add_argument("--pages", type=Path,
+                    help="page mode: a folder of pages with line ground truth "
+                         "(../shared/dev/pages)")
+    ap.add_argument("--page-clients", type=int, default=4,
+                    help="page mode: concurrent page clients (default 4)")
+    ap.add_argument("--page-duration", type=float, default=120.0,
+                    help="page mode: seconds of the concurrent run (default 120)")
+    ap.add_argument("--page-queue", type=int, default=4,
+                    help="page mode: the server's --page-queue (default 4)")
     args = ap.parse_args(argv)
+    if args.pages:
+        return page_mode(args)
     clients = [int(c) for c in args.clients.split(",")]
     modes = [m.strip() for m in args.modes.split(",")]
 

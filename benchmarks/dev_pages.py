@@ -103,7 +103,7 @@ def score_page(truth: tuple[str, ...] | list[str], output: list[str]) -> PageSco
             used_o.add(j)
     s.matched = len(used_t)
     s.junk = len(o) - len(used_o)
-    s.junk_examples = [o[j] for j in range(len(o)) if j not in used_o][:12]
+    s.junk_examples = [o[j] for j in range(len(o)) if j not in used_o]
     return s
 
 

@@ -194,3 +194,13 @@ def test_read_upright_checks_the_widest_lines_first_and_reads_each_line_once():
         assert all(r.confidence == 0.9 for r in results)
         assert rec.calls == ([6, 6, n - 6] if n > 6 else [n, n])
     assert _read_upright(FakeRecognizer(), []) == (False, [])
+
+
+def test_is_text_rejects_strokes_and_unsure_edges():
+    from crnn.ocr.page import is_text
+
+    assert not is_text("|", 0.99) and not is_text("'、", 0.9) and not is_text(" ", 1.0)
+    assert is_text("1", 0.3) and is_text("下", 0.5)
+    # a candidate cut by the page's edge must read surely to count as text
+    assert not is_text("下", 0.5, at_edge=True)
+    assert is_text("2025-09-01", 0.95, at_edge=True)

@@ -2,6 +2,7 @@
 
 import random
 
+import cv2
 import numpy as np
 import pytest
 from PIL import Image, ImageDraw, ImageFont
@@ -12,10 +13,14 @@ from crnn.ocr.layout import (
     estimate_skew,
     find_lines,
     is_sideways,
+    join_fields,
     reading_order,
     remove_rules,
     rotate,
+    text_height,
 )
+from crnn.ocr.page import analyze
+from crnn.ocr.paper import find_paper
 
 from .conftest import find_font
 
@@ -193,3 +198,114 @@ def test_sideways_pages_are_detected():
     # skewed pages are not sideways (their rows blur; columns must not win)
     for angle in (-6.0, 3.0, 8.0):
         assert not is_sideways(remove_rules(binarize(rotate(g, angle)[0]))[0]), angle
+
+
+def _found(layout, truth, thr=0.6):
+    """How many true boxes a found line (mapped back to the page) overlaps at ``thr``."""
+    h, w = layout.grey.shape
+    boxes = [layout.original_box(ln.box, 10**5, 10**5) for b in layout.blocks for ln in b]
+    return sum(any(iou(f, t) >= thr for f in boxes) for t, _ in truth), len(boxes)
+
+
+def test_form_fields_on_a_row_join_columns_and_far_dates_do_not():
+    font_path = find_font()
+    img = Image.new("L", (1000, 700), 255)
+    d = ImageDraw.Draw(img)
+    font = ImageFont.truetype(font_path, 24)
+    rows = [("Name:", "Zhang San", "ID:", "20250901"), ("Major:", "Physics", "", ""),
+            ("Address:", "12 Garden Road, Wuhan", "", ""), ("Phone:", "027-6275 1234", "", "")]
+    for r, (label, value, label2, value2) in enumerate(rows):
+        y = 80 + 50 * r
+        d.text((60, y), label, font=font, fill=0)
+        d.text((200, y), value, font=font, fill=0)     # about 3 line heights after labels
+        if label2:
+            d.text((520, y), label2, font=font, fill=0)
+            d.text((600, y), value2, font=font, fill=0)
+    d.text((60, 400), "Signature: Zhang San", font=font, fill=0)
+    d.text((760, 400), "2025-09-01", font=font, fill=0)  # 18 line heights away
+    layout = analyze(np.asarray(img))
+    lines = [ln.box for b in layout.blocks for ln in b]
+    assert len(lines) == 6, lines
+    # each form row is one line, from its label to its last value
+    for r in range(4):
+        row = [b for b in lines if b[1] < 80 + 50 * r + 20 < b[3]]
+        assert len(row) == 1 and row[0][0] < 70, (r, lines)
+    assert lines[0][2] > 700  # "ID: 20250901" joined the first row
+    assert sum(b[1] < 410 < b[3] for b in lines) == 2  # signature and date stay apart
+    # two text columns whose lines share rows stay two columns
+    page, truth = make_page(two_columns=True)
+    found, n = _found(analyze(page), truth)
+    assert found >= len(truth) - 1 and n <= len(truth) + 1, (found, n, len(truth))
+
+
+def test_join_fields_follows_reading_order_only():
+    a, b = LineBox((0, 0, 100, 30), 20.0), LineBox((200, 2, 300, 31), 20.0)
+    c = LineBox((0, 60, 100, 90), 20.0)
+    assert [[ln.box for ln in blk] for blk in join_fields([[a], [b, c]])] == [
+        [(0, 0, 300, 31), (0, 60, 100, 90)]]
+    # lines far apart, of very different heights, or not on one row stay apart
+    far = LineBox((600, 0, 700, 30), 20.0)
+    tall = LineBox((200, 0, 300, 80), 20.0)
+    below = LineBox((200, 20, 300, 50), 20.0)
+    for other in (far, tall, below):
+        assert len([ln for blk in join_fields([[a], [other]]) for ln in blk]) == 2
+
+
+def test_short_table_rules_go_tall_glyphs_stay():
+    ink = np.zeros((1500, 900), bool)  # page-long rules: 125 px or more
+    ink[100:103, 50:850] = True          # a table's long rules ...
+    ink[180:183, 50:850] = True
+    ink[100:183, 400:402] = True         # ... and a divider between two cells, one row high
+    ink[300:400, 600:612] = True         # a tall heading's stroke, touching no rule
+    for x in range(60, 380, 20):         # 20-px text
+        ink[130:150, x:x + 12] = True
+    clean, rules = remove_rules(ink, text_height=text_height(ink))
+    assert not clean[100:183, 400:402].any()
+    assert clean[300:400, 600:612].all()
+    assert clean[130:150, 60:72].all()
+    # without the text height only page-long strokes are rules
+    assert remove_rules(ink)[0][120:170, 400:402].all()
+
+
+def _photo(page: np.ndarray, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """``page`` photographed: shrunk, turned in perspective and laid on a dark, textured
+    table, with uneven light. Returns (photo, the sheet's true corners)."""
+    rng = np.random.default_rng(seed)
+    h, w = page.shape[:2]
+    H, W = int(h * 1.25), int(w * 1.25)
+    corners = np.float32([[0.12 * W, 0.08 * H], [0.9 * W, 0.11 * H], [0.86 * W, 0.93 * H],
+                          [0.09 * W, 0.9 * H]])
+    m = cv2.getPerspectiveTransform(np.float32([[0, 0], [w, 0], [w, h], [0, h]]), corners)
+    table = (60 + rng.normal(0, 12, (H, W))).clip(0, 255).astype(np.uint8)
+    sheet = cv2.warpPerspective(grey(page), m, (W, H), borderValue=0)
+    inside = cv2.warpPerspective(np.full((h, w), 255, np.uint8), m, (W, H)) > 0
+    photo = np.where(inside, sheet, table).astype(np.float32)
+    light = np.linspace(0.8, 1.0, W)[None, :]
+    return (photo * light).clip(0, 255).astype(np.uint8), corners
+
+
+def test_a_photographed_sheet_is_found_and_flattened():
+    page, truth = make_page(seed=3)
+    photo, corners = _photo(page)
+    quad = find_paper(photo)
+    assert quad is not None
+    assert np.abs(quad - corners).max() < 0.02 * photo.shape[1], (quad, corners)
+    layout = analyze(photo)
+    # every line is found, once, and straight: its box in the flattened page is no
+    # taller than the font's lines (a skewed line would be)
+    assert sum(len(b) for b in layout.blocks) == len(truth)
+    assert max(ln.box[3] - ln.box[1] for b in layout.blocks for ln in b) < 0.06 * \
+        layout.grey.shape[0]
+    # scans and clean pages are all paper: nothing to flatten
+    assert find_paper(grey(page)) is None
+    scan = np.clip(grey(page).astype(int) - 30, 0, 255).astype(np.uint8)  # grey paper
+    assert find_paper(scan) is None
+
+
+def test_a_skewed_grey_scan_gives_no_lines_at_the_turned_corners():
+    page, truth = make_page(seed=4)
+    scan = (grey(page).astype(np.float32) * 0.85).astype(np.uint8)  # paper at 217
+    turned, _ = rotate(scan, 2.5, fill=217)
+    layout = analyze(turned)
+    assert abs(layout.skew) > 2
+    assert sum(len(b) for b in layout.blocks) == len(truth)

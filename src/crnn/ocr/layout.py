@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-__all__ = ["Box", "LineBox", "binarize", "remove_rules", "estimate_skew", "rotate",
+__all__ = ["Box", "LineBox", "binarize", "remove_rules", "text_height", "estimate_skew", "rotate",
            "find_lines", "reading_order", "is_sideways"]
 
 Box = tuple[int, int, int, int]
@@ -35,25 +35,54 @@ def binarize(grey: np.ndarray) -> np.ndarray:
     return (local > 0) & (grey < min(250, otsu + 40))
 
 
-def remove_rules(ink: np.ndarray, min_len: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+def remove_rules(ink: np.ndarray, min_len: int | None = None,
+                 text_height: float | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Remove long horizontal/vertical strokes (table rules, borders, underlines).
 
-    The mask is thickened across the stroke direction before the opening, so rules that
-    are slightly slanted (a scan a degree off) are still found. Returns (ink without
-    rules, the rules' mask)."""
+    A rule is a stroke at least ``min_len`` long (default: a twelfth of the page). Given
+    the page's ``text_height`` (:func:`text_height`), a shorter stroke that meets such a
+    rule is one too when it is longer than any glyph's (three text heights upright, ten
+    across): the rules between a table's cells, which run only a row or two. The mask
+    is thickened across the stroke direction before the opening, so rules that are
+    slightly slanted (a scan a degree off) are still found. Returns (ink without rules,
+    the rules' mask)."""
     h, w = ink.shape
     m = ink.astype(np.uint8)
     lh = min_len or max(40, w // 12)
     lv = min_len or max(40, h // 12)
-    rect = cv2.getStructuringElement
-    horiz = cv2.morphologyEx(cv2.dilate(m, np.ones((3, 1), np.uint8)), cv2.MORPH_OPEN,
-                             rect(cv2.MORPH_RECT, (lh, 1)))
-    vert = cv2.morphologyEx(cv2.dilate(m, np.ones((1, 3), np.uint8)), cv2.MORPH_OPEN,
-                            rect(cv2.MORPH_RECT, (1, lv)))
+    across = cv2.dilate(m, np.ones((3, 1), np.uint8))
+    upright = cv2.dilate(m, np.ones((1, 3), np.uint8))
+    horiz = _strokes(across, (lh, 1))
+    vert = _strokes(upright, (1, lv))
+    if text_height is not None and min_len is None:
+        long_rules = cv2.dilate(horiz | vert, np.ones((5, 5), np.uint8))
+        for mask, kernel, found in ((upright, (1, int(3 * text_height)), vert),
+                                    (across, (int(10 * text_height), 1), horiz)):
+            if max(kernel) >= max(found.shape):
+                continue
+            short = _strokes(mask, kernel) & ~found
+            n, labels = cv2.connectedComponents(short)
+            if n > 1:
+                touching = np.unique(labels[(long_rules > 0) & (labels > 0)])
+                found |= np.isin(labels, touching).astype(np.uint8) & short
     rules = (horiz | vert) > 0
     # grow the rules by a pixel so their anti-aliased edges go too
     rules = cv2.dilate(rules.astype(np.uint8), np.ones((3, 3), np.uint8)) > 0
     return ink & ~rules, rules
+
+
+def _strokes(mask: np.ndarray, kernel: tuple[int, int]) -> np.ndarray:
+    """The runs of ``mask`` (uint8 0/1) at least ``kernel`` (w, h) long."""
+    return cv2.morphologyEx(mask, cv2.MORPH_OPEN,
+                            cv2.getStructuringElement(cv2.MORPH_RECT, kernel))
+
+
+def text_height(ink: np.ndarray) -> float:
+    """The typical height of an ink component (a character, in CJK; a letter, in Latin),
+    in pixels: a font-size estimate."""
+    heights = _components(ink)[:, 3]
+    heights = heights[heights >= 4]
+    return max(4.0, float(np.median(heights))) if heights.size else 8.0
 
 
 def _profile_score(mask: np.ndarray) -> float:
@@ -142,12 +171,9 @@ def find_lines(ink: np.ndarray) -> list[LineBox]:
        column gutters and wide gaps (a right-aligned date beside a name) separate blocks.
     3. Inside each block, pieces sharing a row are joined into a line.
     """
-    comps = _components(ink)
-    if len(comps) == 0:
+    if len(_components(ink)) == 0:
         return []
-    heights = comps[:, 3]
-    ch = float(np.median(heights[heights >= 4])) if np.any(heights >= 4) else 8.0
-    ch = max(ch, 4.0)
+    ch = text_height(ink)
     kx = max(3, int(round(ch * 1.0)))
     ky = max(1, int(round(ch * 0.25)))
     smear = cv2.dilate(ink.astype(np.uint8), cv2.getStructuringElement(cv2.MORPH_RECT,
@@ -303,6 +329,9 @@ def _xycut(lines: list[LineBox], ch: float, blocks: list[list[LineBox]],
         cut = (vbest[1] + vbest[2]) / 2
         left = [ln for ln in lines if ln.box[2] <= cut]
         right = [ln for ln in lines if ln.box[2] > cut]
+        if sort and not one_row and _form(left, right, ch):
+            blocks.append(_flat(_rows(lines, 0.5)))
+            return
         # columns share their height and each holds lines set close together; two
         # sides that do not (a field beside a heading, a second field on a row above a
         # line, a date right of a paragraph's last line) are read top to bottom
@@ -324,6 +353,25 @@ def _xycut(lines: list[LineBox], ch: float, blocks: list[list[LineBox]],
     # else lines top to bottom, those sharing a row left to right
     table = _table_rows(lines, ch, rules) if not one_row else None
     blocks.extend(table if table is not None else [_flat(_rows(lines, 0.5))])
+
+
+# a form's labels are short ("Date of birth:", "录取专业："), in line heights
+_FORM_MAX_LABEL = 7.0
+
+
+def _form(left: list[LineBox], right: list[LineBox], ch: float) -> bool:
+    """Whether two sides of a cut are a form's labels and their values, to be read row by
+    row: every line on the left is short, and most of them (at least two) have a line on
+    the right on their row, at most ``_FIELD_GAP`` line heights away."""
+    if len(left) < 2 or max(ln.box[2] - ln.box[0] for ln in left) > _FORM_MAX_LABEL * ch:
+        return False
+    paired = 0
+    for a in left:
+        h = a.box[3] - a.box[1]
+        paired += any(min(a.box[3], b.box[3]) - max(a.box[1], b.box[1]) >= 0.5 * min(
+            h, b.box[3] - b.box[1]) and b.box[0] - a.box[2] <= _FIELD_GAP * ch
+            for b in right)
+    return paired >= 2 and paired >= 0.7 * len(left)
 
 
 def _span(lines: list[LineBox]) -> Box:
@@ -445,3 +493,47 @@ def _wrapped_cell(row: list[list[LineBox]], cell: list[LineBox], ch: float
         if cx0 >= x0 - slack and cx1 <= x1 + slack:
             return c
     return None
+
+
+# the widest gap, in line heights, between the fields of one typeset row ("Name: X" and
+# "ID: Y" set with tabs); a right-aligned date beside a signature sits further out
+_FIELD_GAP = 13.0
+
+
+def join_fields(blocks: list[list[LineBox]]) -> list[list[LineBox]]:
+    """Join lines that follow each other in reading order on one row into one line: a
+    form's label and its value, fields set apart by tabs, the cells of a table row (as
+    a typeset row is one line of text). They must overlap vertically by half the lower
+    one's height, differ in height by less than half, and stand at most ``_FIELD_GAP``
+    line heights apart. Text columns are read one after the other, so their lines never
+    follow each other on a row. When the first line of a block joins the last of the
+    block before, the rest of it continues that block."""
+    out: list[list[LineBox]] = []
+    for block in blocks:
+        first = True
+        for ln in block:
+            prev = out[-1][-1] if out and out[-1] else None
+            if prev is not None and _same_row(prev, ln):
+                out[-1][-1] = _union(prev, ln)
+            elif first:
+                out.append([ln])
+            else:
+                out[-1].append(ln)
+            first = False
+    return out
+
+
+def _same_row(a: LineBox, b: LineBox) -> bool:
+    ax0, ay0, ax1, ay1 = a.box
+    bx0, by0, bx1, by1 = b.box
+    low, high = min(ay1 - ay0, by1 - by0), max(ay1 - ay0, by1 - by0)
+    gap = bx0 - ax1
+    return (-0.2 * low <= gap <= _FIELD_GAP * high and high <= 1.5 * low
+            and min(ay1, by1) - max(ay0, by0) >= 0.5 * low)
+
+
+def _union(a: LineBox, b: LineBox) -> LineBox:
+    wa, wb = a.box[2] - a.box[0], b.box[2] - b.box[0]
+    return LineBox((min(a.box[0], b.box[0]), min(a.box[1], b.box[1]),
+                    max(a.box[2], b.box[2]), max(a.box[3], b.box[3])),
+                   (a.x_height * wa + b.x_height * wb) / max(1, wa + wb))

@@ -44,13 +44,16 @@ from .layout import (
     estimate_skew,
     find_lines,
     is_sideways,
+    join_fields,
     reading_order,
     remove_rules,
     rotate,
+    text_height,
 )
+from .paper import find_paper, flatten
 
 __all__ = ["Line", "Block", "Page", "Layout", "analyze", "read_page", "load_pages",
-           "document_pages"]
+           "document_pages", "is_text"]
 
 Point = tuple[float, float]
 
@@ -243,10 +246,15 @@ def _crop(grey: np.ndarray, box: Box) -> np.ndarray:
     return grey[max(0, y0 - pad_y):min(H, y1 + pad_y), max(0, x0 - pad_x):min(W, x1 + pad_x)]
 
 
+def _project(points: list[tuple[float, float]], m: np.ndarray) -> np.ndarray:
+    """``points`` (x, y) through the 3x3 homography ``m``: an (n, 2) array."""
+    pts = np.array([[x, y, 1.0] for x, y in points]) @ m.T
+    return pts[:, :2] / pts[:, 2:3]
+
+
 def _to_original(box: Box, inv: np.ndarray, width: int, height: int) -> Box:
     x0, y0, x1, y1 = box
-    pts = np.array([[x0, y0, 1], [x1, y0, 1], [x0, y1, 1], [x1, y1, 1]], dtype=np.float64)
-    mapped = pts @ inv.T
+    mapped = _project([(x0, y0), (x1, y0), (x0, y1), (x1, y1)], inv)
     xs, ys = mapped[:, 0], mapped[:, 1]
     return (max(0, int(xs.min())), max(0, int(ys.min())), min(width, int(np.ceil(xs.max()))),
             min(height, int(np.ceil(ys.max()))))
@@ -256,11 +264,13 @@ def _to_original(box: Box, inv: np.ndarray, width: int, height: int) -> Box:
 class Layout:
     """Where the lines of a page are, before reading them."""
 
-    grey: np.ndarray  # the page turned upright (90/270) and deskewed
+    grey: np.ndarray  # the page flattened (a photo), turned upright (90/270), deskewed,
+    # its rules painted over in the paper's shade
     blocks: list[list[LineBox]]  # line boxes in ``grey`` coordinates, in reading order
     turn: int  # 0 or 90: the quarter turn applied
     skew: float  # degrees of skew corrected
-    to_original: np.ndarray  # 2 x 3 affine map from ``grey`` to original coordinates
+    to_original: np.ndarray  # 3 x 3 homography from ``grey`` to original coordinates
+    paper: np.ndarray | None = None  # a photographed sheet's corners, as found (4 x 2)
 
     def original_box(self, box: Box, width: int, height: int) -> Box:
         return _to_original(box, self.to_original, width, height)
@@ -273,27 +283,49 @@ class Layout:
         corners = [(x0, y0), (x1, y0), (x1, y1), (x0, y1)]
         if flipped:
             corners = corners[2:] + corners[:2]
-        pts = np.array([[x, y, 1.0] for x, y in corners]) @ self.to_original.T
+        pts = _project(corners, self.to_original)
         return tuple((round(float(min(max(x, 0), width)), 1),  # type: ignore[return-value]
                       round(float(min(max(y, 0), height)), 1)) for x, y in pts)
 
 
 def analyze(image: np.ndarray, min_line_height: int = 6) -> Layout:
-    """Find the lines of a page (grey or RGB uint8): seals masked, rules removed, a sideways
-    page turned, skew corrected, lines found and ordered."""
-    grey0 = _grey_without_seals(image)
-    ink0, rules0 = remove_rules(binarize(grey0))
-    turn = 90 if is_sideways(ink0) else 0
-    grey, m_turn = rotate(grey0, turn) if turn else (grey0, _identity())
-    ink, rules = remove_rules(binarize(grey)) if turn else (ink0, rules0)
+    """Find the lines of a page (grey or RGB uint8): seals masked, a photographed sheet
+    found and flattened, rules removed, a sideways page turned, skew corrected, lines
+    found, ordered, and the fields of a row joined into its line."""
+    grey = _grey_without_seals(image)
+    paper = find_paper(grey)
+    m_paper = np.eye(3)
+    if paper is not None:
+        grey, m_paper = flatten(grey, paper)
+    ink, rules = _ink(grey)
+    turn = 90 if is_sideways(ink) else 0
+    m_turn = _identity()
+    if turn:
+        grey, m_turn = rotate(grey, turn)
+        ink, rules = _ink(grey)
     skew = estimate_skew(ink)
     m_skew = _identity()
     if abs(skew) >= 0.1:
-        grey, m_skew = rotate(grey, skew)
-        ink, rules = remove_rules(binarize(grey))
-    lines = [ln for ln in find_lines(ink) if ln.box[3] - ln.box[1] >= min_line_height]
-    to_orig = np.linalg.inv(_as3(m_skew) @ _as3(m_turn))[:2]
-    return Layout(grey, reading_order(lines, rules), turn, round(skew, 2), to_orig)
+        # the corners the turn uncovers get the paper's shade, so their edges are no ink
+        grey, m_skew = rotate(grey, skew, fill=int(np.median(grey)))
+        ink, rules = _ink(grey)
+    # slivers under a quarter as wide as high are edges and rules' ends (a lone "1" is
+    # wider)
+    lines = [ln for ln in find_lines(ink) if ln.box[3] - ln.box[1] >= min_line_height
+             and ln.box[2] - ln.box[0] >= 0.25 * (ln.box[3] - ln.box[1])]
+    to_orig = np.linalg.inv(_as3(m_skew) @ _as3(m_turn) @ m_paper)
+    blocks = join_fields(reading_order(lines, rules))
+    if rules.any():
+        # a line joined across a table's cells must not read the rules between them
+        grey = grey.copy()
+        grey[rules] = int(np.median(grey))
+    return Layout(grey, blocks, turn, round(skew, 2), to_orig, paper)
+
+
+def _ink(grey: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The page's ink without its rules, and the rules."""
+    ink = binarize(grey)
+    return remove_rules(ink, text_height=text_height(ink))
 
 
 def read_page(image: np.ndarray | str | Path, recognizer: Recognizer | None = None,
@@ -318,16 +350,39 @@ def read_page(image: np.ndarray | str | Path, recognizer: Recognizer | None = No
     if flipped:
         indexed = [list(reversed(b)) for b in reversed(indexed)]
     for b in indexed:
-        block_lines = [Line(layout.original_box(ln.box, width, height), results[i].text,
-                            round(results[i].confidence, 4),
-                            layout.original_quad(ln.box, width, height, flipped))
-                       for i, ln in b if results[i].text.strip()]
+        block_lines = []
+        for i, ln in b:
+            box = layout.original_box(ln.box, width, height)
+            edge = _at_edge(ln.box, layout.grey.shape) or _at_edge(box, (height, width))
+            if is_text(results[i].text, results[i].confidence, edge):
+                block_lines.append(Line(box, results[i].text, round(results[i].confidence, 4),
+                                        layout.original_quad(ln.box, width, height, flipped)))
         if block_lines:
             bx = [ln.box for ln in block_lines]
             page.blocks.append(Block((min(x[0] for x in bx), min(x[1] for x in bx),
                                       max(x[2] for x in bx), max(x[3] for x in bx)),
                                      block_lines))
     return page
+
+
+# below this confidence, a line cut by the page's edge is the edge itself (a scanner's
+# shadow, the table under a photographed sheet), not text
+_EDGE_MIN_CONFIDENCE = 0.8
+
+
+def is_text(text: str, confidence: float, at_edge: bool = False) -> bool:
+    """Whether a line candidate read as ``text`` with ``confidence`` is text, not a
+    border, a rule or a speck: it reads as at least one letter, digit or ideograph (a
+    stroke read as ``|`` or ``'`` is not), and when it is cut by the page's edge
+    (``at_edge``), it reads with a confidence of at least 0.8."""
+    if not any(ch.isalnum() for ch in text):
+        return False
+    return not at_edge or confidence >= _EDGE_MIN_CONFIDENCE
+
+
+def _at_edge(box: Box, shape: tuple[int, ...]) -> bool:
+    x0, y0, x1, y1 = box
+    return x0 <= 1 or y0 <= 1 or x1 >= shape[1] - 1 or y1 >= shape[0] - 1
 
 
 def _read_upright(rec: Recognizer, crops: list[np.ndarray]) -> tuple[bool, list]:

@@ -1,9 +1,11 @@
 """Line recognition on the CPU: crnn's backends against Tesseract and PaddleOCR recognizers.
 
 On one set of printed line images, in one run: lines/s (batched), p50/p99 single-line
-latency and line accuracy (NFKC, whitespace removed) for
+latency, line accuracy and CER (NFKC, whitespace removed) for
 
-- crnn, PyTorch eager; ONNX fp32; ONNX int8 (dynamic); the light variant (ONNX fp32);
+- crnn as ``crnn predict`` reads with no flags (``Recognizer.load``'s default backend:
+  ONNX on the CPU where onnxruntime is installed); PyTorch eager; ONNX fp32; ONNX int8
+  (dynamic); the light variant (ONNX fp32);
 - Tesseract 5 (CLI, ``--psm 7``, chi_sim+eng), if installed;
 - PaddleOCR PP-OCRv4 rec (inside ``rapidocr_onnxruntime`` 1.4.x) and PP-OCRv6 small rec
   (inside ``rapidocr`` 3.10), recognition only, if installed (``make bench``).
@@ -88,10 +90,16 @@ def measure(row: Row, images: list[np.ndarray], labels: list[str], latency_n: in
         t = time.perf_counter()
         row.single_fn(im)
         lat.append(time.perf_counter() - t)
-    acc = np.mean([norm(p) == norm(t) for p, t in zip(preds, labels, strict=True)])
+    from rapidfuzz.distance import Levenshtein
+
+    pairs = [(norm(p), norm(t)) for p, t in zip(preds, labels, strict=True)]
+    acc = np.mean([p == t for p, t in pairs])
+    cer = sum(Levenshtein.distance(p, t) for p, t in pairs) / max(1, sum(len(t) for _, t in
+                                                                        pairs))
     return {"name": row.name, "lines_s": rate, "p50": 1e3 * float(np.percentile(lat, 50)),
             "p99": 1e3 * float(np.percentile(lat, 99)),
-            "acc": f"{100 * acc:.2f}%" if row.trained else "pending"}
+            "acc": f"{100 * acc:.2f}%" if row.trained else "pending",
+            "cer": f"{100 * cer:.2f}%" if row.trained else "pending"}
 
 
 def crnn_rows(model: Path, light: Path | None, trained: bool, light_trained: bool,
@@ -106,6 +114,9 @@ def crnn_rows(model: Path, light: Path | None, trained: bool, light_trained: boo
     ckpt = load_checkpoint(model)
     fp32 = onnx_bytes(ckpt)
     rows = [
+        # what `crnn predict` runs with no flags (Recognizer.load's default backend)
+        Row("crnn predict default", wrap(Recognizer.load(model, device="cpu",
+                                                         batch_size=batch)), trained=trained),
         Row("crnn torch eager", wrap(Recognizer.from_checkpoint(ckpt, "cpu", batch)),
             trained=trained),
         Row("crnn ONNX fp32", wrap(Recognizer(OnnxModel(fp32, threads), ckpt.charset,
@@ -221,13 +232,14 @@ def main() -> None:
             print(f"crnn {model.name}: read {pre.read_stretch}x wide; rereads at "
                   f"{', '.join(map(str, pre.reread)) or 'none'} of {scope} lines read "
                   f"at confidence <= {pre.reread_below}")
-        print(f"{'recognizer':44} {'lines/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'accuracy':>9}")
+        print(f"{'recognizer':44} {'lines/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'accuracy':>9} "
+              f"{'CER':>7}")
         results = []
         for row in rows:
             r = measure(row, images, labels, args.latency_lines)
             results.append(r)
             print(f"{r['name']:44} {r['lines_s']:8.1f} {r['p50']:8.1f} {r['p99']:8.1f} "
-                  f"{r['acc']:>9}", flush=True)
+                  f"{r['acc']:>9} {r['cer']:>7}", flush=True)
         ref = next((r for r in results if r["name"].startswith("PP-OCRv6")), None)
         if ref:
             for r in results:

@@ -53,6 +53,15 @@ def make_label_folder(root: Path, n: int, alphabet: str = "0123456789", seed: in
     return path
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _onnx_cache(tmp_path_factory: pytest.TempPathFactory):
+    """Models exported for the ONNX backend go to a test folder, not the user's cache."""
+    mp = pytest.MonkeyPatch()
+    mp.setenv("CRNN_CACHE_DIR", str(tmp_path_factory.mktemp("onnx-cache")))
+    yield
+    mp.undo()
+
+
 @pytest.fixture
 def font_path() -> str:
     return find_font()

@@ -84,6 +84,18 @@ def test_label_formats(tmp_path):
         detect_format(index)
 
 
+def test_a_folder_with_its_label_file_is_a_dataset(tmp_path):
+    from crnn.data.dataset import open_source
+
+    for name in ("a.png", "b.png"):
+        Image.new("L", (40, 16), 255).save(tmp_path / name)
+    (tmp_path / "labels.tsv").write_text("a.png\tone\nb.png\ttwo\n", encoding="utf-8")
+    src = open_source(tmp_path)
+    assert len(src) == 2 and src.raw(1)[1] == "two"
+    with pytest.raises(DatasetError, match="labels.tsv or labels.txt"):
+        open_source(tmp_path / "nothing")
+
+
 def test_preprocess_and_padding():
     img = np.full((64, 200), 255, np.uint8)
     img[20:40, 10:50] = 0

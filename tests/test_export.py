@@ -19,7 +19,7 @@ def test_onnx_parity_with_pytorch(tmp_path, tiny_checkpoint, font_path):
 
     out = export_onnx(load_checkpoint(tiny_checkpoint), tmp_path / "m.onnx")
     onnx_model = OnnxModel(out)
-    torch_rec = Recognizer.load(tiny_checkpoint, device="cpu")
+    torch_rec = Recognizer.load(tiny_checkpoint, device="cpu", backend="torch")
     assert onnx_model.charset == torch_rec.charset
     assert onnx_model.preprocess == torch_rec.preprocess
     for n, w in ((1, 40), (3, 123), (2, 400)):  # dynamic batch and width
@@ -34,6 +34,35 @@ def test_onnx_parity_with_pytorch(tmp_path, tiny_checkpoint, font_path):
     a = [r.text for r in torch_rec.recognize([np.asarray(i) for i in images])]
     b = [r.text for r in onnx_rec.recognize([np.asarray(i) for i in images])]
     assert a == b
+
+
+def test_the_cpu_default_is_onnx_exported_once_with_the_same_text(tmp_path, monkeypatch,
+                                                                  font_path):
+    from crnn.export import cache_dir
+
+    from .conftest import render
+
+    monkeypatch.setenv("CRNN_CACHE_DIR", str(tmp_path / "cache"))
+    lines = [np.asarray(render(t, font_path, size=s)) for t, s in (
+        ("Admission Notice 2025", 24), ("No. 2025-0901", 30), ("Tel: 010-62751234", 20),
+        ("Room 305, Building 11", 26))]
+    torch_rec = Recognizer.load("default", device="cpu", backend="torch")
+    auto = Recognizer.load("default", device="cpu")
+    assert auto.backend == "onnx" and torch_rec.backend == "torch"
+    cached = list(cache_dir().glob("*.onnx"))
+    assert len(cached) == 1
+    stamp = cached[0].stat().st_mtime_ns
+    again = Recognizer.load("default")
+    assert again.backend == "onnx" and cached[0].stat().st_mtime_ns == stamp  # reused
+    texts = [r.text for r in torch_rec.recognize(lines)]
+    assert [r.text for r in auto.recognize(lines)] == texts
+    assert texts[0] == "Admission Notice 2025"  # the bundled model reads these
+    # a damaged cache entry is exported again, not an error
+    cached[0].write_bytes(b"not a model")
+    assert Recognizer.load("default").recognize(lines[:1])[0].text == texts[0]
+    # without onnx/onnxruntime installed, PyTorch reads
+    monkeypatch.setattr("crnn.export.onnx_available", lambda: False)
+    assert Recognizer.load("default").backend == "torch"
 
 
 def test_export_cli_int8_and_predict_backend(tmp_path, tiny_checkpoint, font_path, capsys):

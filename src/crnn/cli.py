@@ -113,7 +113,8 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:1 ...")
     sp.add_argument("--batch-size", type=int, default=64)
     sp.add_argument("--backend", default="auto", choices=("auto", "torch", "onnx"),
-                    help="onnx: run through onnxruntime (auto picks it for .onnx files)")
+                    help="auto: onnxruntime on the CPU where onnx and onnxruntime are "
+                    "installed (same text, faster; the export is cached), PyTorch otherwise")
     _add_max_pixels(sp, "image")
     _add_decoder_args(sp)
 

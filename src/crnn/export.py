@@ -8,6 +8,8 @@ as a checkpoint and ``Recognizer.load("model.onnx")`` needs nothing else.
 
 from __future__ import annotations
 
+import hashlib
+import importlib.util
 import io
 import json
 import os
@@ -25,7 +27,8 @@ from .data.images import Preprocess
 from .errors import CheckpointError
 from .model import ModelConfig
 
-__all__ = ["export_onnx", "export_fp16", "onnx_bytes", "OnnxModel", "quantize_int8"]
+__all__ = ["export_onnx", "export_fp16", "onnx_bytes", "OnnxModel", "quantize_int8",
+           "onnx_available", "cached_onnx"]
 
 META_KEY = "crnn"
 OPSET = 17
@@ -38,6 +41,49 @@ def _require(module: str):
         raise CheckpointError(
             f"the ONNX backend needs the '{module}' package: pip install 'crnn[export]'"
         ) from exc
+
+
+def onnx_available() -> bool:
+    """Whether this install can export (``onnx``) and run (``onnxruntime``) ONNX models."""
+    return all(importlib.util.find_spec(m) is not None for m in ("onnx", "onnxruntime"))
+
+
+def cache_dir() -> Path:
+    """Where exported models are kept between runs: ``$CRNN_CACHE_DIR``, else
+    ``$XDG_CACHE_HOME/crnn``, else ``~/.cache/crnn``."""
+    if os.environ.get("CRNN_CACHE_DIR"):
+        return Path(os.environ["CRNN_CACHE_DIR"])
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "crnn"
+
+
+def cached_onnx(checkpoint: Path, ckpt: Checkpoint | None = None) -> OnnxModel:
+    """The checkpoint file's model as an :class:`OnnxModel`, exported once and kept in
+    :func:`cache_dir` under a hash of the file's bytes and of the exporting code, so
+    later runs load it without exporting (or loading the checkpoint: ``ckpt`` is read
+    only on a miss). Where the cache cannot be written, the export stays in memory."""
+    h = hashlib.sha256(checkpoint.read_bytes())
+    h.update(f"torch {torch.__version__} opset {OPSET}".encode())
+    here = Path(__file__).parent
+    for source in ("export.py", "checkpoint.py", "model.py", "data/images.py"):
+        h.update((here / source).read_bytes())  # how a checkpoint becomes the graph
+    path = cache_dir() / f"{checkpoint.stem}-{h.hexdigest()[:20]}.onnx"
+    if path.is_file():
+        try:
+            return OnnxModel(path)
+        except CheckpointError:
+            pass  # a damaged cache entry: export again
+    from .checkpoint import load_checkpoint
+
+    data = onnx_bytes(ckpt or load_checkpoint(checkpoint))
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        tmp.write_bytes(data)
+        os.replace(tmp, path)
+    except OSError:
+        pass  # read-only home, full disk: run from memory
+    return OnnxModel(data)
 
 
 def onnx_bytes(ckpt: Checkpoint, example_width: int = 160) -> bytes:

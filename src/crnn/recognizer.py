@@ -156,18 +156,32 @@ class Recognizer:
              backend: str = "auto", decoder: DecoderConfig | None = None) -> Recognizer:
         """From a checkpoint or ``.onnx`` path, or ``"default"`` for the bundled model.
 
-        backend: ``auto`` (ONNX for ``.onnx`` files, PyTorch otherwise), ``torch``, or
-        ``onnx`` (a checkpoint is exported in memory and run by onnxruntime).
+        backend: ``auto`` (ONNX for ``.onnx`` files; for a checkpoint read on the CPU,
+        ONNX when ``onnx`` and ``onnxruntime`` are installed, as it reads the same text
+        faster; PyTorch otherwise), ``torch``, or ``onnx`` (a checkpoint is exported once,
+        kept in the cache directory (:func:`crnn.export.cache_dir`) and run by
+        onnxruntime).
         """
         if backend not in ("auto", "torch", "onnx"):
             raise CheckpointError(f"unknown backend {backend!r}: use auto, torch or onnx")
         path = resolve_model_path(model)
+        if backend == "auto" and path.suffix.lower() != ".onnx" and charset is None:
+            from .export import onnx_available
+
+            if _auto_device(device).type == "cpu" and onnx_available():
+                backend = "onnx"
         if path.suffix.lower() == ".onnx":
             if backend == "torch":
                 raise CheckpointError(f"{path} is an ONNX model: use --backend onnx or auto")
             from .export import OnnxModel
 
             onnx_model = OnnxModel(path)
+            return cls(onnx_model, onnx_model.charset, onnx_model.preprocess, "cpu",
+                       batch_size, decoder)
+        if backend == "onnx" and charset is None:
+            from .export import cached_onnx
+
+            onnx_model = cached_onnx(path)
             return cls(onnx_model, onnx_model.charset, onnx_model.preprocess, "cpu",
                        batch_size, decoder)
         ckpt = load_checkpoint(path, charset=charset)

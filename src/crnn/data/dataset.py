@@ -121,16 +121,22 @@ class ConcatSource:
 
 def open_source(spec: str | Path | Any, images_root: str | Path | None = None,
                 fmt: str = "auto", charset: Charset | None = None) -> Source:
-    """An LMDB directory, a label file, or an object that already is a source."""
+    """An LMDB directory, a label file, a folder of images with its label file
+    (``labels.tsv`` or ``labels.txt``), or an object that already is a source."""
     if not isinstance(spec, (str, Path)):
         return spec
     p = Path(spec)
     if is_lmdb(p):
         return LmdbSource(p)
+    if p.is_dir():
+        for name in ("labels.tsv", "labels.txt"):
+            if (p / name).is_file():
+                return LabelFileSource(p / name, images_root, fmt, charset)
     if p.is_file():
         return LabelFileSource(p, images_root, fmt, charset)
     raise DatasetError(
-        f"dataset {spec} not found: give an LMDB directory (with data.mdb) or a label file"
+        f"dataset {spec} not found: give an LMDB directory (with data.mdb), a label file, "
+        "or a folder holding labels.tsv or labels.txt"
     )
 
 

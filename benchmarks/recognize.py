@@ -227,11 +227,11 @@ def main() -> None:
         if trained:
             from crnn.checkpoint import load_checkpoint
 
-            pre = load_checkpoint(model).preprocess
-            scope = "mostly-Latin" if pre.reread_latin else "all"
-            print(f"crnn {model.name}: read {pre.read_stretch}x wide; rereads at "
-                  f"{', '.join(map(str, pre.reread)) or 'none'} of {scope} lines read "
-                  f"at confidence <= {pre.reread_below}")
+            policy = load_checkpoint(model).reading
+            scope = "mostly-Latin" if policy.reread_scope == "latin" else "all"
+            print(f"crnn {model.name}: read {policy.stretch}x wide, right margin "
+                  f"{policy.right_pad}; rereads at {', '.join(map(str, policy.rereads)) or 'none'}"
+                  f" of {scope} lines read at confidence <= {policy.reread_below}")
         print(f"{'recognizer':44} {'lines/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'accuracy':>9} "
               f"{'CER':>7}")
         results = []

@@ -115,13 +115,15 @@ def test_export_stores_second_reading_settings(tmp_path, tiny_checkpoint, capsys
         assert main(["export", "--model", str(tiny_checkpoint), "--format", fmt,
                      "--read-stretch", "1.1", "--reread", "1.0,1.25", "--reread-below", "0.9",
                      "--reread-scope", "latin", "--out", str(tmp_path / name)]) == 0
-    pre = load_checkpoint(tmp_path / "s.pt").preprocess
-    assert (pre.read_stretch, pre.reread, pre.reread_below, pre.reread_latin) == \
-        (1.1, (1.0, 1.25), 0.9, True)
-    assert OnnxModel(tmp_path / "s.onnx").preprocess == pre
+    policy = load_checkpoint(tmp_path / "s.pt").reading
+    assert (policy.stretch, policy.rereads, policy.reread_below, policy.reread_scope) == \
+        (1.1, (1.0, 1.25), 0.9, "latin")
+    assert OnnxModel(tmp_path / "s.onnx").reading == policy
+    assert Recognizer.load(tmp_path / "s.onnx").reading == policy
     assert main(["export", "--model", str(tmp_path / "s.pt"), "--format", "fp16",
                  "--reread", "none", "--out", str(tmp_path / "off.pt")]) == 0
-    assert load_checkpoint(tmp_path / "off.pt").preprocess.reread == ()
+    off = load_checkpoint(tmp_path / "off.pt").reading
+    assert off.rereads == () and off.stretch == 1.1  # the other settings kept
     for bad, says in ((["--reread", "3"], "reading stretch 3.0 must lie in [0.5, 2]"),
                       (["--reread", "1.1,x"], "give stretches such as 1.1,1.2")):
         assert main(["export", "--model", str(tiny_checkpoint), "--format", "fp16", *bad,

@@ -95,24 +95,25 @@ def test_checkpoint_roundtrip_and_errors(tmp_path):
 
 
 def test_rereads_vote_and_only_unsure_lines_are_read_again():
-    """Preprocess.reread: a line read with a confidence of at most reread_below is read
-    again at each stretch and keeps the text with the highest summed confidence;
-    reread_latin limits that to lines read as mostly Latin."""
-    import dataclasses
-
+    """ReadingPolicy.rereads: a line read with a confidence of at most reread_below is read
+    again at each stretch and keeps the text with the highest summed confidence; the
+    latin scope limits that to lines read as mostly Latin."""
     import numpy as np
 
     from crnn.ctc import Decoded
-    from crnn.recognizer import Recognizer, _mostly_latin, vote
+    from crnn.reading import ReadingPolicy, mostly_latin, vote
+    from crnn.recognizer import Recognizer
 
-    assert _mostly_latin("Universiy of") and _mostly_latin("No. 2025年")
-    assert not _mostly_latin("收款单位：大学") and not _mostly_latin("a")
+    assert mostly_latin("Universiy of") and mostly_latin("No. 2025年")
+    assert not mostly_latin("收款单位：大学") and not mostly_latin("a")
     with pytest.raises(ConfigError, match="reading stretch"):
-        Preprocess(reread=(0.4,))
-    with pytest.raises(ConfigError, match="repeats read_stretch"):
-        Preprocess(read_stretch=1.1, reread=(1.0, 1.1))
+        ReadingPolicy(rereads=(0.4,))
+    with pytest.raises(ConfigError, match="repeat the stretch"):
+        ReadingPolicy(stretch=1.1, rereads=(1.0, 1.1))
     with pytest.raises(ConfigError, match="reread_below"):
-        Preprocess(reread_below=1.5)
+        ReadingPolicy(reread_below=1.5)
+    with pytest.raises(ConfigError, match="scope"):
+        ReadingPolicy(reread_scope="greek")
     # two readings agreeing outvote one surer reading; two readings: the surer one
     assert vote([Decoded("Ofice", 0.99), Decoded("Office", 0.6),
                  Decoded("Office", 0.7)]) == Decoded("Office", 0.7)
@@ -120,16 +121,18 @@ def test_rereads_vote_and_only_unsure_lines_are_read_again():
     assert vote([Decoded("a", 0.5), Decoded("b", 0.5)]).text == "a"
 
     cs = Charset.resolve("ascii")
-    rec = Recognizer(CRNN(ModelConfig(num_classes=cs.num_classes)), cs,
-                     Preprocess(reread=(1.1, 1.2), reread_below=0.95), device="cpu")
+    policy = ReadingPolicy(rereads=(1.1, 1.2), reread_below=0.95, right_pad=0.1)
+    rec = Recognizer(CRNN(ModelConfig(num_classes=cs.num_classes)), cs, Preprocess(),
+                     device="cpu", reading=policy)
     readings = {1.0: {10: Decoded("Newsleter", 0.5), 11: Decoded("tutition", 0.99),
                       12: Decoded("中文", 0.4)},
                 1.1: {10: Decoded("Newsletter", 0.45), 12: Decoded("中文", 0.3)},
                 1.2: {10: Decoded("Newsletter", 0.4), 12: Decoded("申文", 0.6)}}
     calls = []
 
-    def fake_read(arrays, stretch):  # widths 10, 11, 12 stand for the three lines
+    def fake_read(arrays, stretch, pad):  # widths 10, 11, 12 stand for the three lines
         calls.append((stretch, [a.shape[1] for a in arrays]))
+        assert pad == 0.1  # every reading keeps the policy's right margin
         return [readings[stretch][a.shape[1]] for a in arrays]
 
     rec._read = fake_read
@@ -138,40 +141,64 @@ def test_rereads_vote_and_only_unsure_lines_are_read_again():
     assert [d.text for d in out] == ["Newsletter", "tutition", "中文"]
     assert calls == [(1.0, [10, 11, 12]), (1.1, [10, 12]), (1.2, [10, 12])]  # 0.99: once
     calls.clear()
-    assert [d.text for d in rec.recognize_arrays(lines, second_reading=False)] == \
+    assert [d.text for d in rec.recognize_arrays(lines, policy.once())] == \
         ["Newsleter", "tutition", "中文"] and calls == [(1.0, [10, 11, 12])]
-    rec.preprocess = dataclasses.replace(rec.preprocess, reread_latin=True)
+    rec.reading = policy.replace(reread_scope="latin")
     calls.clear()
     assert rec.recognize_arrays(lines)[0].text == "Newsletter"
     assert calls == [(1.0, [10, 11, 12]), (1.1, [10]), (1.2, [10])]  # not the Chinese line
-    rec.preprocess = dataclasses.replace(rec.preprocess, reread=())
+    rec.reading = policy.replace(rereads=())
     calls.clear()
     assert rec.recognize_arrays(lines)[0].text == "Newsleter" and len(calls) == 1
-    # read_stretch: the first reading is that much wider; 1.0 may then be a reread
+    # stretch: the first reading is that much wider; 1.0 may then be a reread
     readings[1.1][11] = Decoded("tuition", 0.98)
     readings[1.0][10] = Decoded("Newsleter", 0.2)
-    rec.preprocess = Preprocess(read_stretch=1.1, reread=(1.0, 1.2), reread_below=0.95)
+    rec.reading = ReadingPolicy(stretch=1.1, rereads=(1.0, 1.2), reread_below=0.95,
+                                right_pad=0.1)
     calls.clear()
     assert [d.text for d in rec.recognize_arrays(lines)] == ["Newsletter", "tuition", "中文"]
     assert calls == [(1.1, [10, 11, 12]), (1.0, [10, 12]), (1.2, [10, 12])]
-    # the caller may name the first reading's stretch (page OCR reads its crops at 1x)
+    # the caller may read under another policy (page OCR reads its crops once, at 1x)
     calls.clear()
-    rec.recognize_arrays(lines, second_reading=False, stretch=1.0)
+    rec.recognize_arrays(lines, rec.reading.once())
     assert calls == [(1.0, [10, 11, 12])]
-    # a fixed input width would undo any stretch: one reading, as it is
-    rec.preprocess = Preprocess(width=100, read_stretch=1.1, reread=(1.2,))
-    calls.clear()
-    assert rec.recognize_arrays(lines)[1].text == "tutition" and calls == [(1.0, [10, 11, 12])]
+    # a fixed input width would undo any stretch: one reading, as it is, no margin
+    fixed = Recognizer(CRNN(ModelConfig(num_classes=cs.num_classes)), cs,
+                       Preprocess(width=100), device="cpu",
+                       reading=ReadingPolicy(stretch=1.1, rereads=(1.2,)))
+    assert fixed.reading == ReadingPolicy()
 
 
-def test_checkpoints_from_before_reread_keep_their_latin_second_reading():
+def test_checkpoints_from_before_the_reading_policy_keep_theirs(tmp_path):
+    """Files that kept the reading settings among the preprocessing (v7-v12), or a Latin
+    second reading (before v7), load with the same policy, in checkpoint.py alone."""
+    from crnn.checkpoint import reading_of
+    from crnn.reading import ReadingPolicy
+
     old = {"height": 32, "latin_stretch": 1.2, "latin_below": 0.99}
-    assert Preprocess.from_dict(old) == Preprocess(reread=(1.2,), reread_below=0.99,
-                                                   reread_latin=True)
-    assert Preprocess.from_dict({"height": 32, "latin_stretch": 1.0}) == Preprocess()
-    pre = Preprocess(read_stretch=1.1, reread=(1.0, 1.2), reread_below=0.97)
-    assert Preprocess.from_dict(pre.to_dict()) == pre
-    assert Preprocess.from_dict({**pre.to_dict(), "reread": [1.0, 1.2]}) == pre  # JSON
+    assert reading_of({"preprocess": old}) == ReadingPolicy(
+        rereads=(1.2,), reread_below=0.99, reread_scope="latin")
+    assert reading_of({"preprocess": {"height": 32, "latin_stretch": 1.0}}) == ReadingPolicy()
+    v12 = {"height": 32, "read_stretch": 1.1, "reread": [1.0, 1.2], "reread_below": 0.8,
+           "reread_latin": False, "read_pad": 0.1}
+    policy = ReadingPolicy(stretch=1.1, rereads=(1.0, 1.2), reread_below=0.8, right_pad=0.1)
+    assert reading_of({"preprocess": v12}) == policy
+    assert Preprocess.from_dict(v12) == Preprocess()
+    assert reading_of({"reading": policy.to_dict(), "preprocess": {}}) == policy
+    assert ReadingPolicy.from_dict({**policy.to_dict(), "rereads": [1.0, 1.2]}) == policy
+    # a checkpoint written the old way loads with its policy; saved again, the new way
+    cs = Charset.resolve("digits")
+    cfg = ModelConfig(num_classes=cs.num_classes, cnn_channels=(8, 8, 16, 16, 16, 16, 16),
+                      hidden=8, n_rnn=1)
+    ckpt = Checkpoint(cfg, cs, Preprocess(), CRNN(cfg).state_dict())
+    payload = ckpt.to_payload()
+    del payload["reading"]
+    payload["preprocess"] = v12
+    torch.save(payload, tmp_path / "old.pt")
+    loaded = load_checkpoint(tmp_path / "old.pt")
+    assert loaded.reading == policy and loaded.preprocess == Preprocess()
+    save_checkpoint(loaded, tmp_path / "new.pt")
+    assert load_checkpoint(tmp_path / "new.pt").reading == policy
 
 
 def test_lines_pad_to_a_width_of_their_own_and_batch_only_with_equal_widths():
@@ -199,6 +226,7 @@ def test_a_line_reads_the_same_alone_and_in_any_batch():
     a batch of 1 or 64, gets the same logits frames and the same text."""
     import numpy as np
 
+    from crnn.reading import ReadingPolicy
     from crnn.recognizer import Recognizer
 
     torch.manual_seed(0)
@@ -208,9 +236,10 @@ def test_a_line_reads_the_same_alone_and_in_any_batch():
     rng = np.random.default_rng(0)
     lines = [rng.integers(0, 255, (32, w), dtype=np.uint8) for w in (60, 61, 64, 300, 90)]
     for pad in (0.0, 0.2):
-        pre = Preprocess(read_pad=pad)
-        alone = [Recognizer(model, cs, pre, "cpu", batch_size=1).recognize_arrays([a])[0]
-                 for a in lines]
-        together = Recognizer(model, cs, pre, "cpu", batch_size=64).recognize_arrays(lines)
+        pre, policy = Preprocess(), ReadingPolicy(right_pad=pad)
+        alone = [Recognizer(model, cs, pre, "cpu", batch_size=1, reading=policy)
+                 .recognize_arrays([a])[0] for a in lines]
+        together = Recognizer(model, cs, pre, "cpu", batch_size=64,
+                              reading=policy).recognize_arrays(lines)
         for a, b in zip(alone, together, strict=True):
             assert a.text == b.text and abs(a.confidence - b.confidence) < 1e-5

@@ -165,14 +165,18 @@ def test_read_upright_checks_the_widest_lines_first_and_reads_each_line_once():
     import numpy as np
 
     from crnn.ocr.page import _read_upright
+    from crnn.reading import ReadingPolicy
     from crnn.recognizer import Result
 
     class FakeRecognizer:
         def __init__(self):
             self.calls = []
 
-        def recognize(self, images, second_reading=True, stretch=None):
-            assert images and second_reading is False and stretch == 1.0
+        reading = ReadingPolicy(stretch=1.1, rereads=(1.0, 1.2), right_pad=0.1)
+
+        def recognize(self, images, reading=None):
+            # page OCR reads each crop once, as cut, with the model's right margin
+            assert images and reading == ReadingPolicy(right_pad=0.1)
             self.calls.append(len(images))
             # the ink marker sits top-left when a crop is the right way up
             return [Result(str(int(im[1, 1])), 0.9 if im[0, 0] == 255 else 0.3)

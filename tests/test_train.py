@@ -94,6 +94,38 @@ def test_finetune_with_new_charset_keeps_shared_rows():
     assert torch.equal(new.cnn.conv0.weight, old.cnn.conv0.weight)
 
 
+def test_a_finetuned_model_inherits_and_validates_with_its_reading_policy(tmp_path,
+                                                                          digits_lmdb):
+    from crnn.checkpoint import save_checkpoint
+    from crnn.reading import ReadingPolicy
+
+    first = train(tiny_config(tmp_path / "a", digits_lmdb, max_steps=2), progress=False)
+    parent = load_checkpoint(first.out / "last.pt")
+    assert parent.reading == ReadingPolicy()  # trained from scratch: read once, as is
+    parent.reading = ReadingPolicy(stretch=1.1, rereads=(1.0, 1.2), reread_below=0.8,
+                                   right_pad=0.1)
+    save_checkpoint(parent, tmp_path / "parent.pt")
+    trainer = Trainer(tiny_config(tmp_path / "b", digits_lmdb, max_steps=2,
+                                  init=str(tmp_path / "parent.pt")))
+    assert trainer.reading == parent.reading
+    seen = []
+    real = train_mod.evaluate
+
+    def spy(rec, *a, **kw):
+        seen.append(rec.reading)
+        return real(rec, *a, **kw)
+
+    train_mod.evaluate = spy
+    try:
+        trainer.validate()
+    finally:
+        train_mod.evaluate = real
+    assert seen == [parent.reading]  # best.pt is chosen reading as the shipped model will
+    done = train(tiny_config(tmp_path / "c", digits_lmdb, max_steps=2,
+                             init=str(tmp_path / "parent.pt")), progress=False)
+    assert load_checkpoint(done.out / "last.pt").reading == parent.reading
+
+
 def test_head_lr_gives_the_output_layer_its_own_rate(tmp_path, digits_lmdb):
     cfg = tiny_config(tmp_path, digits_lmdb, lr=1e-3, head_lr=1e-2, max_steps=2,
                       scheduler="cosine")

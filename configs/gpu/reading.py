@@ -5,8 +5,8 @@
 Every line of each set is read once at each ``--stretches`` value (no second reading).
 Each reading policy the model could store (``crnn export --read-stretch F --reread S,...
 --reread-below C``: read at F; lines at most C sure are read again at each S and keep the
-text their readings vote for, ``crnn.recognizer.vote``) is then scored from those
-readings, exactly as ``Recognizer`` would combine them, with ``crnn eval --nfkc
+text their readings vote for) is then scored from those readings by
+``crnn.reading.read_lines``, the function ``Recognizer`` reads with, with ``crnn eval --nfkc
 --ignore-space``'s comparison. Cost is the columns read per line, in line widths: F,
 plus the sum of S for a line read again (the shipped 1.1 / 1.0,1.2 at 0.8 costs about
 1.23; the network's time is close to proportional). Prints the policy the model stores
@@ -26,7 +26,8 @@ from crnn.data.dataset import LmdbSource
 from crnn.data.images import decode_image
 from crnn.decoders import Decoded
 from crnn.metrics import TextNormalizer
-from crnn.recognizer import Recognizer, vote
+from crnn.reading import ReadingPolicy, read_lines
+from crnn.recognizer import Recognizer
 
 DEV = ["build/eval/pages33.lmdb", "build/eval/pages44.lmdb"]
 REPORT = ["build/eval/pages55.lmdb", "build/eval/pages77.lmdb"]
@@ -37,6 +38,7 @@ class Readings:
     """One data set read at every stretch: ``by[s][i]`` is line i read at stretch s."""
 
     def __init__(self, rec: Recognizer, path: str, stretches: list[float]) -> None:
+        pad = rec.reading.right_pad
         src = LmdbSource(path)
         arrays, self.truths = [], []
         for i in range(len(src)):
@@ -46,25 +48,29 @@ class Readings:
         self.by: dict[float, list[Decoded]] = {}
         for s in stretches:
             t0 = time.perf_counter()
-            self.by[s] = rec.recognize_arrays(arrays, second_reading=False, stretch=s)
+            self.by[s] = rec.recognize_arrays(arrays, ReadingPolicy(stretch=s, right_pad=pad))
             print(f"{path}: {len(arrays)} lines at {s:g} in {time.perf_counter() - t0:.1f} s",
                   file=sys.stderr, flush=True)
 
 
 def score(sets: list[Readings], first: float, rereads: tuple[float, ...], below: float
           ) -> tuple[int, float]:
-    """(right lines, mean cost per line) of one policy over ``sets``."""
+    """(right lines, mean cost per line) of one policy over ``sets``, combined by
+    ``crnn.reading.read_lines`` itself from the readings made beforehand."""
     norm = TextNormalizer(ignore_space=True, nfkc=True)
+    policy = ReadingPolicy(stretch=first, rereads=rereads, reread_below=below)
     right, cost, n = 0, 0.0, 0
     for r in sets:
-        for i, truth in enumerate(r.truths):
-            d = r.by[first][i]
-            n += 1
-            cost += first
-            if rereads and d.confidence <= below:
-                d = vote([d] + [r.by[s][i] for s in rereads])
-                cost += sum(rereads)
-            right += norm(d.text) == norm(truth)
+        spent = [0.0]
+
+        def read(lines, stretch, _pad, r=r, spent=spent):
+            spent[0] += stretch * len(lines)
+            return [r.by[stretch][i] for i in lines]
+
+        out = read_lines(read, list(range(len(r.truths))), policy)
+        right += sum(norm(d.text) == norm(t) for d, t in zip(out, r.truths, strict=True))
+        cost += spent[0]
+        n += len(r.truths)
     return right, cost / max(n, 1)
 
 
@@ -117,15 +123,14 @@ def main() -> int:
                      "(docs/models.md names the seeds and page counts)")
     stretches = [float(x) for x in args.stretches.split(",")]
     rec = Recognizer.load(args.model, device="cpu")
-    pre = rec.preprocess
-    if pre.reread_latin:
+    stored_policy = rec.reading
+    if stored_policy.reread_scope == "latin":
         print("the model rereads only mostly-Latin lines (--reread-scope latin); the policies "
               "here reread every unsure line", file=sys.stderr)
     dev = [Readings(rec, d, stretches) for d in args.dev]
     report = [Readings(rec, d, stretches) for d in args.report]
 
-    stored = (pre.read_stretch, tuple(s for s in pre.reread if s != pre.read_stretch),
-              pre.reread_below)
+    stored = (stored_policy.stretch, stored_policy.rereads, stored_policy.reread_below)
     names = [Path(d).stem for d in args.dev + args.report]
     for line in table(dev, report, names, stretches, args.max_rereads, args.budget, args.top,
                       stored):

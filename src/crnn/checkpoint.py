@@ -4,7 +4,12 @@ A checkpoint is one file holding::
 
     format: "crnn-checkpoint", version: 1,
     model: ModelConfig dict, charset: {"name", "chars"}, preprocess: Preprocess dict,
+    reading: ReadingPolicy dict (how the model reads at recognition time),
     state_dict: weights, train_state: (optional) optimizer, scheduler, step, RNG, config.
+
+Files written before the reading policy had its own key kept it among the preprocessing
+settings; :func:`load_checkpoint` (and the ONNX loader, through :func:`reading_of`) moves
+it out, the one place old files are upgraded.
 
 Plain crnn.pytorch state dicts (keys ``cnn.conv0.weight`` ... ``rnn.1.embedding.bias``, with
 or without ``module.`` / ``_orig_mod.`` prefixes) load too, given their alphabet.
@@ -24,9 +29,10 @@ from .charset import Charset
 from .data.images import Preprocess
 from .errors import CheckpointError
 from .model import CRNN, ModelConfig
+from .reading import ReadingPolicy
 
 __all__ = ["Checkpoint", "load_checkpoint", "save_checkpoint", "atomic_torch_save",
-           "clean_state_dict", "config_from_state_dict"]
+           "clean_state_dict", "config_from_state_dict", "reading_of"]
 
 FORMAT = "crnn-checkpoint"
 VERSION = 1
@@ -40,6 +46,7 @@ class Checkpoint:
     state_dict: dict[str, torch.Tensor]
     train_state: dict[str, Any] | None = None
     meta: dict[str, Any] = field(default_factory=dict)
+    reading: ReadingPolicy = field(default_factory=ReadingPolicy)
 
     def build_model(self) -> CRNN:
         model = CRNN(self.model_config)
@@ -59,6 +66,7 @@ class Checkpoint:
             "model": self.model_config.to_dict(),
             "charset": self.charset.to_dict(),
             "preprocess": self.preprocess.to_dict(),
+            "reading": self.reading.to_dict(),
             "state_dict": self.state_dict,
             "meta": self.meta,
         }
@@ -142,6 +150,15 @@ def _torch_load(path: Path, map_location: str | torch.device) -> Any:
         ) from exc
 
 
+def reading_of(meta: dict[str, Any]) -> ReadingPolicy:
+    """The reading policy of a checkpoint payload or ONNX metadata: its ``reading``, or,
+    in files written before it had a key of its own, the one kept among the
+    ``preprocess`` settings."""
+    if "reading" in meta:
+        return ReadingPolicy.from_dict(meta["reading"])
+    return ReadingPolicy.from_preprocess_dict(meta.get("preprocess", {}))
+
+
 def load_checkpoint(
     path: str | Path,
     map_location: str | torch.device = "cpu",
@@ -169,6 +186,7 @@ def load_checkpoint(
                 state_dict=obj["state_dict"],
                 train_state=obj.get("train_state"),
                 meta=obj.get("meta", {}),
+                reading=reading_of(obj),
             )
         except (KeyError, TypeError) as exc:
             raise CheckpointError(f"{path}: checkpoint is missing field {exc}") from exc

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import signal
 import sys
@@ -354,21 +353,21 @@ def _cmd_export(args: argparse.Namespace) -> int:
     changes: dict = {}
     if args.reread is not None:
         try:
-            changes["reread"] = () if args.reread.strip().lower() in ("none", "") else \
+            changes["rereads"] = () if args.reread.strip().lower() in ("none", "") else \
                 tuple(float(x) for x in args.reread.split(","))
         except ValueError:
             raise ConfigError(f"--reread {args.reread!r}: give stretches such as 1.1,1.2, "
                               "or none") from None
     if args.read_stretch is not None:
-        changes["read_stretch"] = args.read_stretch
+        changes["stretch"] = args.read_stretch
     if args.reread_below is not None:
         changes["reread_below"] = args.reread_below
     if args.reread_scope is not None:
-        changes["reread_latin"] = args.reread_scope == "latin"
+        changes["reread_scope"] = args.reread_scope
     if args.read_pad is not None:
-        changes["read_pad"] = args.read_pad
+        changes["right_pad"] = args.read_pad
     if changes:
-        ckpt.preprocess = dataclasses.replace(ckpt.preprocess, **changes)
+        ckpt.reading = ckpt.reading.replace(**changes)
     if args.format == "fp16":
         out = export_fp16(ckpt, args.out)
         print(f"wrote {out} ({out.stat().st_size / 1e6:.1f} MB, fp16)")

@@ -22,7 +22,7 @@ import numpy as np
 import torch
 
 from .charset import Charset
-from .checkpoint import Checkpoint
+from .checkpoint import Checkpoint, reading_of
 from .data.images import Preprocess
 from .errors import CheckpointError
 from .model import ModelConfig
@@ -102,7 +102,8 @@ def onnx_bytes(ckpt: Checkpoint, example_width: int = 160) -> bytes:
                           "logits": {0: "time", 1: "batch"}})
     proto = onnx.load_from_string(buf.getvalue())
     meta = {"format": "crnn-onnx", "version": 1, "model": ckpt.model_config.to_dict(),
-            "charset": ckpt.charset.to_dict(), "preprocess": pre.to_dict()}
+            "charset": ckpt.charset.to_dict(), "preprocess": pre.to_dict(),
+            "reading": ckpt.reading.to_dict()}
     entry = proto.metadata_props.add()
     entry.key, entry.value = META_KEY, json.dumps(meta, ensure_ascii=False)
     proto.producer_name = "crnn"
@@ -145,15 +146,15 @@ def export_fp16(ckpt: Checkpoint, out: str | Path) -> Path:
 
     half = {k: v.half() if v.is_floating_point() else v for k, v in ckpt.state_dict.items()}
     slim = Checkpoint(ckpt.model_config, ckpt.charset, ckpt.preprocess, half, None,
-                      {**ckpt.meta, "dtype": "float16"})
+                      {**ckpt.meta, "dtype": "float16"}, ckpt.reading)
     save_checkpoint(slim, out)
     return Path(out)
 
 
 class OnnxModel:
     """An onnxruntime session plus the metadata ``crnn`` needs: ``charset``,
-    ``preprocess``, ``config``. Calling it maps a float32 batch ``(N, C, H, W)`` to logits
-    ``(T, N, K)``."""
+    ``preprocess``, ``reading``, ``config``. Calling it maps a float32 batch
+    ``(N, C, H, W)`` to logits ``(T, N, K)``."""
 
     def __init__(self, model: str | Path | bytes, threads: int | None = None) -> None:
         ort = _require("onnxruntime")
@@ -174,6 +175,7 @@ class OnnxModel:
         self.name = name
         self.charset = Charset.from_dict(meta["charset"])
         self.preprocess = Preprocess.from_dict(meta["preprocess"])
+        self.reading = reading_of(meta)
         self.config = ModelConfig.from_dict(meta["model"])
 
     def __call__(self, images: np.ndarray) -> np.ndarray:

@@ -37,6 +37,7 @@ from .data.images import (
 from .decoders import DecoderConfig, build_decoder
 from .errors import CheckpointError, CrnnError, DatasetError
 from .model import CRNN, output_length
+from .reading import ReadingPolicy, read_lines
 
 __all__ = ["Recognizer", "Result", "ImageInput", "expand_inputs", "bundled_model_path",
            "padded_width", "resolve_model_path", "width_batches"]
@@ -124,12 +125,15 @@ class Recognizer:
             language model files are loaded here, once.
         max_pixels: images whose header declares more pixels are refused, each with an
             error naming it, before they are decoded (None: no limit).
+        reading: how the model reads (:class:`crnn.reading.ReadingPolicy`: stretch,
+            rereads, right margin), from its checkpoint; default: each line once, as it is.
     """
 
     def __init__(self, model: CRNN | Any, charset: Charset, preprocess: Preprocess,
                  device: str | torch.device | None = "auto", batch_size: int = 64,
                  decoder: DecoderConfig | None = None,
-                 max_pixels: int | None = DEFAULT_MAX_PIXELS) -> None:
+                 max_pixels: int | None = DEFAULT_MAX_PIXELS,
+                 reading: ReadingPolicy | None = None) -> None:
         if model.config.num_classes != charset.num_classes:
             raise CheckpointError(
                 f"model has {model.config.num_classes - 1} output characters, charset "
@@ -145,6 +149,9 @@ class Recognizer:
             self.model = model
         self.charset = charset
         self.preprocess = preprocess
+        # a fixed input width (the tutorial's) would undo any stretch: read once, as is
+        self.reading = ReadingPolicy() if preprocess.width is not None else (
+            reading or ReadingPolicy())
         self.batch_size = batch_size
         self.decoder_config = decoder or DecoderConfig()
         self.decoder = build_decoder(self.decoder_config, charset)
@@ -177,19 +184,19 @@ class Recognizer:
 
             onnx_model = OnnxModel(path)
             return cls(onnx_model, onnx_model.charset, onnx_model.preprocess, "cpu",
-                       batch_size, decoder)
+                       batch_size, decoder, reading=onnx_model.reading)
         if backend == "onnx" and charset is None:
             from .export import cached_onnx
 
             onnx_model = cached_onnx(path)
             return cls(onnx_model, onnx_model.charset, onnx_model.preprocess, "cpu",
-                       batch_size, decoder)
+                       batch_size, decoder, reading=onnx_model.reading)
         ckpt = load_checkpoint(path, charset=charset)
         if backend == "onnx":
             from .export import OnnxModel, onnx_bytes
 
             return cls(OnnxModel(onnx_bytes(ckpt)), ckpt.charset, ckpt.preprocess, "cpu",
-                       batch_size, decoder)
+                       batch_size, decoder, reading=ckpt.reading)
         return cls.from_checkpoint(ckpt, device=device, batch_size=batch_size, decoder=decoder)
 
     @classmethod
@@ -197,7 +204,7 @@ class Recognizer:
                         batch_size: int = 64,
                         decoder: DecoderConfig | None = None) -> Recognizer:
         return cls(ckpt.build_model(), ckpt.charset, ckpt.preprocess, device, batch_size,
-                   decoder)
+                   decoder, reading=ckpt.reading)
 
     # ----------------------------------------------------------------------- inputs
     def _to_array(self, item: ImageInput, name: str) -> np.ndarray:
@@ -232,38 +239,19 @@ class Recognizer:
         out = self.model(images.to(self.device, non_blocking=True))
         return out.float().cpu().numpy()
 
-    def recognize_arrays(self, arrays: Sequence[np.ndarray], second_reading: bool = True,
-                         stretch: float | None = None) -> list[Decoded]:
-        """uint8 line images -> decoded lines, batched by width, in input order, read
-        ``stretch`` (default ``preprocess.read_stretch``) wider. With ``preprocess.reread`` (and
-        ``second_reading``), lines read with a confidence of at most
-        ``preprocess.reread_below`` (and, with ``reread_latin``, read as mostly Latin) are
-        read again at each of those stretches, and each keeps the text its readings vote
-        for (:func:`vote`). A fixed input width (``preprocess.width``) would undo any
-        stretch: such models read once, as they are."""
-        pre = self.preprocess
-        if pre.width is not None:
-            return self._read(arrays, 1.0)
-        first = pre.read_stretch if stretch is None else stretch
-        out = self._read(arrays, first)
-        rereads = [s for s in pre.reread if s != first]
-        if not second_reading or not rereads:
-            return out
-        again = [i for i, d in enumerate(out) if d.confidence <= pre.reread_below
-                 and (not pre.reread_latin or _mostly_latin(d.text))]
-        if not again:
-            return out
-        readings: dict[int, list[Decoded]] = {i: [out[i]] for i in again}
-        for s in rereads:
-            for i, d in zip(again, self._read([arrays[i] for i in again], s), strict=True):
-                readings[i].append(d)
-        for i in again:
-            out[i] = vote(readings[i])
-        return out
+    def recognize_arrays(self, arrays: Sequence[np.ndarray],
+                         reading: ReadingPolicy | None = None) -> list[Decoded]:
+        """uint8 line images -> decoded lines, batched by width, in input order, read under
+        ``reading`` (default: the model's own policy, :attr:`reading`; see
+        :func:`crnn.reading.read_lines`)."""
+        policy = self.reading if reading is None or self.preprocess.width is not None \
+            else reading
+        return read_lines(self._read, arrays, policy)
 
-    def _read(self, arrays: Sequence[np.ndarray], stretch: float) -> list[Decoded]:
+    def _read(self, arrays: Sequence[np.ndarray], stretch: float, pad: float
+              ) -> list[Decoded]:
+        """Every line read once, ``stretch`` wider, padded right to ``1 + pad`` times."""
         prepped = [resize_line(a, self.preprocess, stretch) for a in arrays]
-        pad = 0.0 if self.preprocess.width is not None else self.preprocess.read_pad
         widths = [padded_width(p.shape[2], pad) for p in prepped]
         out: list[Any] = [None] * len(prepped)
         for idx in width_batches(widths, self.batch_size):
@@ -274,10 +262,9 @@ class Recognizer:
         return out
 
     def recognize(self, images: Sequence[ImageInput], names: Sequence[str] | None = None,
-                  second_reading: bool = True, stretch: float | None = None
-                  ) -> list[Result]:
+                  reading: ReadingPolicy | None = None) -> list[Result]:
         """Read many images; a bad one gets a Result with ``error`` and the rest go on.
-        ``second_reading``, ``stretch``: see :meth:`recognize_arrays`."""
+        ``reading``: see :meth:`recognize_arrays`."""
         names = list(names) if names is not None else [
             str(x) if isinstance(x, (str, Path)) else f"image {i}" for i, x in enumerate(images)
         ]
@@ -290,8 +277,7 @@ class Recognizer:
                 good.append(i)
             except CrnnError as exc:
                 results[i] = Result("", 0.0, (), names[i], str(exc))
-        for i, d in zip(good, self.recognize_arrays(arrays, second_reading, stretch),
-                        strict=True):
+        for i, d in zip(good, self.recognize_arrays(arrays, reading), strict=True):
             results[i] = Result(d.text, d.confidence, d.char_probs, names[i],
                                 alternatives=d.alternatives)
         return results  # type: ignore[return-value]
@@ -339,23 +325,6 @@ def width_batches(widths: Sequence[int], batch_size: int) -> list[list[int]]:
             batches.append([])
         batches[-1].append(i)
     return batches
-
-
-def vote(readings: Sequence[Decoded]) -> Decoded:
-    """The reading whose text has the highest summed confidence over ``readings`` (the
-    surest reading of that text; on a tie, the text read first). Two readings: the surer
-    one."""
-    totals: dict[str, float] = {}
-    for d in readings:
-        totals[d.text] = totals.get(d.text, 0.0) + d.confidence
-    best = max(totals, key=lambda t: totals[t])  # max keeps the first of equal totals
-    return max((d for d in readings if d.text == best), key=lambda d: d.confidence)
-
-
-def _mostly_latin(text: str) -> bool:
-    """At least two non-space characters, over 70% of them ASCII."""
-    chars = [c for c in text if not c.isspace()]
-    return len(chars) >= 2 and sum(c.isascii() for c in chars) > 0.7 * len(chars)
 
 
 def expand_inputs(items: Iterable[str]) -> tuple[list[str], list[str]]:

@@ -53,6 +53,7 @@ from .memory import (
     step_fits,
 )
 from .model import CRNN, ModelConfig
+from .reading import ReadingPolicy
 from .recognizer import Recognizer
 
 __all__ = ["Trainer", "TrainResult", "train", "amp_policy", "cpu_has_native_bf16", "lr_factor",
@@ -260,11 +261,16 @@ class Trainer:
         self.bad_validations = 0
         self.nonfinite_steps = 0  # updates skipped for a non-finite loss or gradient
         self.nonfinite_run = 0
+        # how the model reads: a fine-tuned model inherits its parent's policy, so that
+        # validation (and best.pt's choice) reads as the shipped model will
+        self.reading = ReadingPolicy()
         if self.resume_ckpt is not None:
             self._restore(self.resume_ckpt)
+            self.reading = self.resume_ckpt.reading
         elif cfg.init:
             init = load_checkpoint(cfg.init)
             shared, new = transfer_weights(self.model, init, self.charset)
+            self.reading = init.reading
             self._log(f"fine-tuning from {cfg.init}: {shared} characters shared, {new} new")
         self.net: nn.Module = self.model
         if self.dist.enabled:
@@ -385,7 +391,7 @@ class Trainer:
             }
         sd = {k: v.detach().cpu().clone() for k, v in self.model.state_dict().items()}
         return Checkpoint(self.model_cfg, self.charset, self.pre, sd, state,
-                          meta={"step": self.step, "epoch": self.epoch})
+                          meta={"step": self.step, "epoch": self.epoch}, reading=self.reading)
 
     def _restore(self, ckpt: Checkpoint) -> None:
         self.model.load_state_dict(ckpt.state_dict)
@@ -443,7 +449,7 @@ class Trainer:
             return None
         self.model.eval()
         rec = Recognizer(self.model, self.charset, self.pre, self.device,
-                         batch_size=max(64, self.batch_size))
+                         batch_size=max(64, self.batch_size), reading=self.reading)
         res = evaluate(rec, self.val_source, examples=3)
         self.model.train()
         barrier(self.dist)

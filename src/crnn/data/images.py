@@ -39,25 +39,9 @@ class Preprocess:
     width: a fixed width (the tutorial's 100), or None to keep the aspect ratio.
     channels: 1 (grey) or 3 (RGB).
     min_width / max_width: bounds on the resized width when keeping aspect ratio.
-    read_stretch: at recognition (not training), lines are read this much wider (1:
-        as they are). Line cuts with wide top and bottom margins (``crnn synth pages``:
-        ink fills ~57% of the height, ~72% in training lines) read better slightly
-        widened (docs/models.md).
-    reread: at recognition, further stretches at which an unsure line is read
-        again (``(1.1, 1.2)``: 1.1x and 1.2x wider); of all its readings, the text with
-        the highest summed confidence is kept. Narrow letters (``tt``, ``ff``, ``t.``)
-        get the frames CTC needs (T = W/4) in one reading or another, and a slip of one
-        reading is outvoted by the others. Empty: one reading. A model trained with
-        ``degrade.stretch`` tolerates 0.9 to about 1.3.
-    reread_below: only lines whose first reading's confidence is at most this are read
-        again (1: every line); sure first readings are kept as they are.
-    reread_latin: read again only lines read as mostly Latin.
-    read_pad: at recognition, each line is padded on the right with its background to
-        at least ``1 + read_pad`` times its width (then up to the next point of a grid
-        of widths, :func:`crnn.recognizer.padded_width`). Training batches pad every
-        line but the widest, so a model reads a little right margin best; and as each
-        line's padding depends on that line alone, it reads the same alone or in any
-        batch.
+
+    How a trained model reads (stretch, rereads, right margin) is not preprocessing: it
+    is the model's :class:`crnn.reading.ReadingPolicy`, stored beside this.
     """
 
     height: int = 32
@@ -65,11 +49,6 @@ class Preprocess:
     channels: int = 1
     min_width: int = 16
     max_width: int = 2048
-    read_stretch: float = 1.0
-    reread: tuple[float, ...] = ()
-    reread_below: float = 1.0
-    reread_latin: bool = False
-    read_pad: float = 0.0
 
     def __post_init__(self) -> None:
         if self.height < 16 or self.height % 16:
@@ -80,30 +59,15 @@ class Preprocess:
             raise ConfigError(f"fixed width {self.width} is too small (at least 8)")
         if self.min_width < 8 or self.max_width < self.min_width:
             raise ConfigError(f"bad width bounds {self.min_width}..{self.max_width}")
-        object.__setattr__(self, "reread", tuple(float(s) for s in self.reread))
-        bad = [s for s in (self.read_stretch, *self.reread) if not 0.5 <= s <= 2.0]
-        if bad:
-            raise ConfigError(f"reading stretch {bad[0]} must lie in [0.5, 2]")
-        if self.read_stretch in self.reread:
-            raise ConfigError(f"reread {self.reread} repeats read_stretch {self.read_stretch}")
-        if not 0.0 <= self.reread_below <= 1.0:
-            raise ConfigError(f"reread_below {self.reread_below} must lie in [0, 1]")
-        if not 0.0 <= self.read_pad <= 1.0:
-            raise ConfigError(f"read_pad {self.read_pad} must lie in [0, 1]")
 
     def to_dict(self) -> dict:
         return asdict(self)
 
     @classmethod
     def from_dict(cls, d: dict) -> Preprocess:
-        kw = {k: d[k] for k in ("height", "width", "channels", "min_width", "max_width",
-                                "read_stretch", "reread", "reread_below", "reread_latin",
-                                "read_pad") if k in d}
-        if d.get("latin_stretch", 1.0) > 1.0 and "reread" not in d:
-            # written before v7: one second reading, of mostly-Latin lines only
-            kw.update(reread=(d["latin_stretch"],), reread_below=d.get("latin_below", 1.0),
-                      reread_latin=True)
-        return cls(**kw)
+        # older files kept the reading policy here too; checkpoint.py moves it out
+        return cls(**{k: d[k] for k in ("height", "width", "channels", "min_width",
+                                        "max_width") if k in d})
 
     def target_width(self, h: int, w: int) -> int:
         if self.width is not None:

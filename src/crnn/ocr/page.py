@@ -398,9 +398,9 @@ def _read_upright(rec: Recognizer, crops: list[np.ndarray]) -> tuple[bool, list]
     if not crops:
         return False, []
     probe = sorted(range(len(crops)), key=lambda i: -crops[i].shape[1])[:6]
-    once = {"second_reading": False, "stretch": 1.0}
-    up = rec.recognize([crops[i] for i in probe], **once)
-    down = rec.recognize([_turn(crops[i]) for i in probe], **once)
+    once = rec.reading.once()
+    up = rec.recognize([crops[i] for i in probe], reading=once)
+    down = rec.recognize([_turn(crops[i]) for i in probe], reading=once)
     flipped = (float(np.mean([r.confidence for r in down]))
                > float(np.mean([r.confidence for r in up])) + 0.1)
     results: list = [None] * len(crops)
@@ -409,7 +409,7 @@ def _read_upright(rec: Recognizer, crops: list[np.ndarray]) -> tuple[bool, list]
     rest = [i for i in range(len(crops)) if results[i] is None]
     if rest:
         todo = [_turn(crops[i]) if flipped else crops[i] for i in rest]
-        for i, r in zip(rest, rec.recognize(todo, **once), strict=True):
+        for i, r in zip(rest, rec.recognize(todo, reading=once), strict=True):
             results[i] = r
     return flipped, results
 

@@ -1,0 +1,139 @@
+"""How a trained model reads a line at recognition time: the reading policy.
+
+Training shows the model each line once, as it is. Reading can do better: the bundled
+model reads a line a little wider than cut (``stretch``), with a little background on its
+right (``right_pad``), and reads an unsure line again at other widths (``rereads``), the
+readings voting (:func:`vote`). The policy is chosen for a model on validation lines
+(``configs/gpu/reading.py`` searches it), travels in its checkpoint beside (not inside)
+the preprocessing, is inherited by a model fine-tuned from it (``init``), and is applied
+by :func:`read_lines` alone, which :class:`crnn.Recognizer`, page OCR (each line once:
+:meth:`ReadingPolicy.once`), training validation and the policy search all call.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, replace
+
+import numpy as np
+
+from .ctc import Decoded
+from .errors import ConfigError
+
+__all__ = ["ReadingPolicy", "read_lines", "vote", "mostly_latin"]
+
+SCOPES = ("all", "latin")
+
+
+@dataclass(frozen=True)
+class ReadingPolicy:
+    """stretch: every line is read this much wider than cut (1: as it is).
+    rereads: further stretches at which an unsure line is read again; of all its
+        readings, the text with the highest summed confidence is kept. Narrow letters
+        (``tt``, ``ff``, ``t.``) get the frames CTC needs (T = W/4) in one reading or
+        another, and one reading's slip is outvoted. Empty: one reading.
+    reread_below: only lines whose first reading's confidence is at most this are read
+        again (1: every line); sure first readings are kept.
+    reread_scope: ``all`` lines, or only those read as mostly ``latin``.
+    right_pad: each line is padded on the right with its background to at least
+        ``1 + right_pad`` times its width (then up to the next width of a grid,
+        :func:`crnn.recognizer.padded_width`). Training batches pad every line but the
+        widest, so a model reads a little right margin best; as the padding depends on
+        the line alone, a line reads the same alone or in any batch.
+    """
+
+    stretch: float = 1.0
+    rereads: tuple[float, ...] = ()
+    reread_below: float = 1.0
+    reread_scope: str = "all"
+    right_pad: float = 0.0
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "rereads", tuple(float(s) for s in self.rereads))
+        bad = [s for s in (self.stretch, *self.rereads) if not 0.5 <= s <= 2.0]
+        if bad:
+            raise ConfigError(f"reading stretch {bad[0]} must lie in [0.5, 2]")
+        if self.stretch in self.rereads:
+            raise ConfigError(f"rereads {self.rereads} repeat the stretch {self.stretch}")
+        if not 0.0 <= self.reread_below <= 1.0:
+            raise ConfigError(f"reread_below {self.reread_below} must lie in [0, 1]")
+        if self.reread_scope not in SCOPES:
+            raise ConfigError(f"reread scope {self.reread_scope!r}: use all or latin")
+        if not 0.0 <= self.right_pad <= 1.0:
+            raise ConfigError(f"right_pad {self.right_pad} must lie in [0, 1]")
+
+    def once(self) -> ReadingPolicy:
+        """This policy without its rereads and stretch: each line read once, as cut, with
+        the same right margin."""
+        return ReadingPolicy(right_pad=self.right_pad)
+
+    def replace(self, **changes) -> ReadingPolicy:
+        return replace(self, **changes)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> ReadingPolicy:
+        return cls(**{k: d[k] for k in ("stretch", "rereads", "reread_below", "reread_scope",
+                                        "right_pad") if k in d})
+
+    @classmethod
+    def from_preprocess_dict(cls, d: dict) -> ReadingPolicy:
+        """The policy that checkpoints and ONNX files written before it had a place of its
+        own kept among the preprocessing settings (``read_stretch``, ``reread``,
+        ``reread_below``, ``reread_latin``, ``read_pad``; before v7, ``latin_stretch``
+        and ``latin_below``: one second reading of mostly-Latin lines)."""
+        if d.get("latin_stretch", 1.0) > 1.0 and "reread" not in d:
+            return cls(stretch=d.get("read_stretch", 1.0), rereads=(d["latin_stretch"],),
+                       reread_below=d.get("latin_below", 1.0), reread_scope="latin",
+                       right_pad=d.get("read_pad", 0.0))
+        return cls(stretch=d.get("read_stretch", 1.0), rereads=tuple(d.get("reread", ())),
+                   reread_below=d.get("reread_below", 1.0),
+                   reread_scope="latin" if d.get("reread_latin") else "all",
+                   right_pad=d.get("read_pad", 0.0))
+
+
+Read = Callable[[Sequence[np.ndarray], float, float], list[Decoded]]
+
+
+def read_lines(read: Read, lines: Sequence[np.ndarray], policy: ReadingPolicy
+               ) -> list[Decoded]:
+    """``lines`` read under ``policy``: ``read(lines, stretch, right_pad)`` reads a list
+    of line images once, at one stretch; here every line is read at ``policy.stretch``,
+    and those read with a confidence of at most ``reread_below`` (mostly Latin ones
+    only, in the ``latin`` scope) again at each of ``rereads``, keeping the text their
+    readings vote for."""
+    out = read(lines, policy.stretch, policy.right_pad)
+    rereads = [s for s in policy.rereads if s != policy.stretch]
+    if not rereads:
+        return out
+    again = [i for i, d in enumerate(out) if d.confidence <= policy.reread_below
+             and (policy.reread_scope == "all" or mostly_latin(d.text))]
+    if not again:
+        return out
+    readings: dict[int, list[Decoded]] = {i: [out[i]] for i in again}
+    for s in rereads:
+        for i, d in zip(again, read([lines[i] for i in again], s, policy.right_pad),
+                        strict=True):
+            readings[i].append(d)
+    for i in again:
+        out[i] = vote(readings[i])
+    return out
+
+
+def vote(readings: Sequence[Decoded]) -> Decoded:
+    """The reading whose text has the highest summed confidence over ``readings`` (the
+    surest reading of that text; on a tie, the text read first). Two readings: the surer
+    one."""
+    totals: dict[str, float] = {}
+    for d in readings:
+        totals[d.text] = totals.get(d.text, 0.0) + d.confidence
+    best = max(totals, key=lambda t: totals[t])  # max keeps the first of equal totals
+    return max((d for d in readings if d.text == best), key=lambda d: d.confidence)
+
+
+def mostly_latin(text: str) -> bool:
+    """At least two non-space characters, over 70% of them ASCII."""
+    chars = [c for c in text if not c.isspace()]
+    return len(chars) >= 2 and sum(c.isascii() for c in chars) > 0.7 * len(chars)

@@ -243,3 +243,42 @@ def test_a_line_reads_the_same_alone_and_in_any_batch():
                               reading=policy).recognize_arrays(lines)
         for a, b in zip(alone, together, strict=True):
             assert a.text == b.text and abs(a.confidence - b.confidence) < 1e-5
+
+
+def test_recut_lines_reach_the_model_with_the_same_margins():
+    import numpy as np
+
+    from crnn.ctc import Decoded
+    from crnn.reading import ReadingPolicy, read_lines, recut
+
+    def line(top, left, bottom_margin):
+        img = np.full((20 + top + bottom_margin, 120 + left + 7), 230, np.uint8)
+        for x in range(left, left + 120, 8):  # strokes, as text has (ink under half)
+            img[top:top + 20, x:x + 3] = 20
+        img[top + 19, left:left + 120] = 20  # a baseline rule: the box spans the strokes
+        return img
+
+    tight, loose = line(2, 2, 2), line(15, 40, 9)
+    a, b = recut(tight, 0.3), recut(loose, 0.3)
+    assert a.shape == b.shape == (20 + 2 * 6, 120 + 2 * 6)  # 6 = 0.3 of the ink height
+    assert np.array_equal(a, b) and a[0, 0] == 230 and a[6, 6] == 20 and a[6, 9] == 230
+    speck = loose.copy()
+    speck[0, 0] = 0  # a lone speck in a row of its own does not stretch the box
+    assert recut(speck, 0.3).shape == a.shape
+    rgb = np.dstack([loose] * 3)
+    assert recut(rgb, 0.3).shape == a.shape + (3,)
+    negative = 255 - loose  # light text on dark ground: left as it is
+    assert recut(negative, 0.3) is negative
+    blank = np.full((30, 50), 255, np.uint8)
+    assert recut(blank, 0.3) is blank
+    seen = []
+
+    def read(lines, stretch, pad):
+        seen.extend(x.shape for x in lines)
+        return [Decoded("x", 1.0) for _ in lines]
+
+    read_lines(read, [tight, loose], ReadingPolicy(ink_margin=0.3))
+    assert seen == [a.shape, a.shape]
+    seen.clear()
+    read_lines(read, [tight, loose], ReadingPolicy())
+    assert seen == [tight.shape, loose.shape]

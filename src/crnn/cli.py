@@ -227,6 +227,10 @@ def build_parser() -> argparse.ArgumentParser:
                     help="store this right margin: each line is read padded with its "
                          "background to at least 1+F times its width (the bundled model "
                          "has 0.1; docs/models.md)")
+    sp.add_argument("--ink-margin", metavar="M",
+                    help="store this: every line is re-cut at its ink box with M ink "
+                         "heights of background on each side before reading ('none': read "
+                         "lines as cut)")
 
     # ocr
     sp = sub.add_parser(
@@ -366,6 +370,13 @@ def _cmd_export(args: argparse.Namespace) -> int:
         changes["reread_scope"] = args.reread_scope
     if args.read_pad is not None:
         changes["right_pad"] = args.read_pad
+    if args.ink_margin is not None:
+        try:
+            changes["ink_margin"] = None if args.ink_margin.strip().lower() == "none" else \
+                float(args.ink_margin)
+        except ValueError:
+            raise ConfigError(f"--ink-margin {args.ink_margin!r}: give a number such as 0.3, "
+                              "or none") from None
     if changes:
         ckpt.reading = ckpt.reading.replace(**changes)
     if args.format == "fp16":

@@ -15,12 +15,13 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, replace
 
+import cv2
 import numpy as np
 
 from .ctc import Decoded
 from .errors import ConfigError
 
-__all__ = ["ReadingPolicy", "read_lines", "vote", "mostly_latin"]
+__all__ = ["ReadingPolicy", "read_lines", "recut", "vote", "mostly_latin"]
 
 SCOPES = ("all", "latin")
 
@@ -40,6 +41,10 @@ class ReadingPolicy:
         :func:`crnn.recognizer.padded_width`). Training batches pad every line but the
         widest, so a model reads a little right margin best; as the padding depends on
         the line alone, a line reads the same alone or in any batch.
+    ink_margin: when set, every line is first cut at its ink box and given this many
+        ink heights of its own background on each side (:func:`recut`), so lines cut
+        by different tools (a font's line box, an ink box plus a few pixels, a
+        detector's loose box) reach the model alike. None: lines are read as cut.
     """
 
     stretch: float = 1.0
@@ -47,6 +52,7 @@ class ReadingPolicy:
     reread_below: float = 1.0
     reread_scope: str = "all"
     right_pad: float = 0.0
+    ink_margin: float | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "rereads", tuple(float(s) for s in self.rereads))
@@ -61,6 +67,8 @@ class ReadingPolicy:
             raise ConfigError(f"reread scope {self.reread_scope!r}: use all or latin")
         if not 0.0 <= self.right_pad <= 1.0:
             raise ConfigError(f"right_pad {self.right_pad} must lie in [0, 1]")
+        if self.ink_margin is not None and not 0.0 <= self.ink_margin <= 2.0:
+            raise ConfigError(f"ink_margin {self.ink_margin} must lie in [0, 2] (or none)")
 
     def once(self) -> ReadingPolicy:
         """This policy without its rereads and stretch: each line read once, as cut, with
@@ -76,7 +84,7 @@ class ReadingPolicy:
     @classmethod
     def from_dict(cls, d: dict) -> ReadingPolicy:
         return cls(**{k: d[k] for k in ("stretch", "rereads", "reread_below", "reread_scope",
-                                        "right_pad") if k in d})
+                                        "right_pad", "ink_margin") if k in d})
 
     @classmethod
     def from_preprocess_dict(cls, d: dict) -> ReadingPolicy:
@@ -103,7 +111,9 @@ def read_lines(read: Read, lines: Sequence[np.ndarray], policy: ReadingPolicy
     of line images once, at one stretch; here every line is read at ``policy.stretch``,
     and those read with a confidence of at most ``reread_below`` (mostly Latin ones
     only, in the ``latin`` scope) again at each of ``rereads``, keeping the text their
-    readings vote for."""
+    readings vote for. With ``ink_margin``, every line is :func:`recut` first."""
+    if policy.ink_margin is not None:
+        lines = [recut(x, policy.ink_margin) for x in lines]
     out = read(lines, policy.stretch, policy.right_pad)
     rereads = [s for s in policy.rereads if s != policy.stretch]
     if not rereads:
@@ -137,3 +147,29 @@ def mostly_latin(text: str) -> bool:
     """At least two non-space characters, over 70% of them ASCII."""
     chars = [c for c in text if not c.isspace()]
     return len(chars) >= 2 and sum(c.isascii() for c in chars) > 0.7 * len(chars)
+
+
+def recut(line: np.ndarray, margin: float) -> np.ndarray:
+    """``line`` (uint8, grey or RGB, dark text on a lighter ground) cut at its ink box and
+    given ``margin`` ink heights of its own background on every side. The ink is what
+    Otsu's level on the grey line calls dark, in rows holding at least two such pixels
+    (a lone speck does not stretch the box); the background is the median of the rest.
+    A line with no clear ink, or more ink than ground (light text on dark), is returned
+    as it is."""
+    grey = line if line.ndim == 2 else cv2.cvtColor(line, cv2.COLOR_RGB2GRAY)
+    if grey.size == 0 or int(grey.min()) == int(grey.max()):
+        return line
+    level, _ = cv2.threshold(grey, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
+    ink = grey <= level
+    if not 0.0 < ink.mean() < 0.5:
+        return line
+    rows = np.flatnonzero(ink.sum(axis=1) >= 2)
+    if rows.size == 0:
+        return line
+    cols = np.flatnonzero(ink[rows[0]:rows[-1] + 1].any(axis=0))
+    y0, y1, x0, x1 = int(rows[0]), int(rows[-1]) + 1, int(cols[0]), int(cols[-1]) + 1
+    pad = int(round(margin * (y1 - y0)))
+    ground = np.median(line[~ink], axis=0)
+    fill = tuple(float(v) for v in np.atleast_1d(ground)) if line.ndim == 3 else float(ground)
+    return cv2.copyMakeBorder(np.ascontiguousarray(line[y0:y1, x0:x1]), pad, pad, pad, pad,
+                              cv2.BORDER_CONSTANT, value=fill)

@@ -1,5 +1,7 @@
 import json
 
+import pytest
+
 from crnn.cli import main
 
 from .conftest import make_label_folder, render
@@ -49,12 +51,15 @@ def test_bundled_model_reads_the_bundled_samples(capsys):
     from crnn.recognizer import Recognizer
 
     rec = Recognizer.load()
-    assert len(rec.charset) == 5649
     lines = Path(__file__).parents[1] / "examples" / "lines"
+    labels = [ln.split("\t", 1)[1] for ln in
+              (lines / "labels.tsv").read_text(encoding="utf-8").splitlines() if ln]
+    assert all(ch in rec.charset for text in labels for ch in text if not ch.isspace())
     assert main(["eval", "--data", str(lines / "labels.tsv"), "--nfkc", "--ignore-space",
                  "--json"]) == 0
     res = json.loads(capsys.readouterr().out)
-    assert res["lines"] == 18 and res["accuracy"] >= 0.85  # measured 0.944 (interim model)
+    # every bundled model since v10 reads all 18 (docs/models.md); one slip is tolerated
+    assert res["lines"] == 18 and res["accuracy"] >= 17 / 18
 
 
 def test_eval_and_errors_file(tmp_path, tiny_checkpoint, digits_lmdb, capsys):
@@ -62,10 +67,21 @@ def test_eval_and_errors_file(tmp_path, tiny_checkpoint, digits_lmdb, capsys):
     rc = main(["eval", "--model", str(tiny_checkpoint), "--data", str(digits_lmdb),
                "--errors", str(errors), "--json", "--nfkc"])
     res = json.loads(capsys.readouterr().out)
-    assert rc == 0 and res["lines"] == 64 and 0 <= res["accuracy"] <= 1
+    assert rc == 0 and res["lines"] == 64
+    # the figure is the share of lines the same model reads right, counted here apart
+    from crnn.data.dataset import open_source
+    from crnn.data.images import decode_image
+    from crnn.recognizer import Recognizer
+
+    src = open_source(digits_lmdb)
+    samples = [src.raw(i) for i in range(len(src))]
+    reads = Recognizer.load(tiny_checkpoint, device="cpu").recognize_arrays(
+        [decode_image(raw, 1, name) for raw, _, name in samples])
+    right = sum(d.text == label for d, (_, label, _) in zip(reads, samples, strict=True))
+    assert res["accuracy"] == pytest.approx(right / 64)
     rows = errors.read_text(encoding="utf-8").splitlines()
     assert rows[0] == "sample\ttruth\tprediction\tconfidence"
-    assert len(rows) - 1 == round(64 * (1 - res["accuracy"]))
+    assert len(rows) - 1 == 64 - right
 
 
 def test_dataset_commands(tmp_path, capsys):

@@ -27,7 +27,9 @@ def torchrun(nproc: int, args: list[str], script: str | None = None, timeout: in
 def train_args(data: Path, out: Path, batch: int, *extra: str) -> list[str]:
     return ["train", "--train", str(data), "--charset", "digits", "--out", str(out),
             "--batch-size", str(batch), "--workers", "0", "--quiet", "--set", "width=100",
-            "--set", "lr=0.0005", *TINY, *extra]
+            # fp32: on a CPU with native bf16 the default autocast's rounding (about 1e-2
+            # here) would swamp the summation-order differences this compares
+            "--set", "lr=0.0005", "--set", "amp=false", *TINY, *extra]
 
 
 def weights(path: Path) -> dict[str, torch.Tensor]:
@@ -41,6 +43,7 @@ def update(run: Path, init: dict[str, torch.Tensor]) -> torch.Tensor:
 
 
 @pytest.mark.timeout(600)
+@pytest.mark.slow
 def test_two_ranks_match_one_process_with_double_batch(tmp_path, digits_lmdb):
     """Sharding + gradient averaging are exact: with BatchNorm left out (its statistics
     depend on the per-rank batch), 2 ranks x 8 give the weights of 1 process x 16."""
@@ -73,6 +76,7 @@ def test_two_ranks_match_one_process_with_double_batch(tmp_path, digits_lmdb):
 
 
 @pytest.mark.timeout(600)
+@pytest.mark.slow
 def test_resume_across_process_counts(tmp_path, digits_lmdb):
     run = tmp_path / "run"
     first = torchrun(1, train_args(digits_lmdb, run, 8, "--max-steps", "2"))
@@ -85,6 +89,7 @@ def test_resume_across_process_counts(tmp_path, digits_lmdb):
 
 
 @pytest.mark.timeout(600)
+@pytest.mark.slow
 def test_a_failing_rank_stops_the_job(tmp_path, digits_lmdb):
     t0 = time.time()
     res = torchrun(2, train_args(digits_lmdb, tmp_path / "crash", 8, "--epochs", "3"),

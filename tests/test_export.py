@@ -36,6 +36,7 @@ def test_onnx_parity_with_pytorch(tmp_path, tiny_checkpoint, font_path):
     assert a == b
 
 
+@pytest.mark.slow
 def test_the_cpu_default_is_onnx_exported_once_with_the_same_text(tmp_path, monkeypatch,
                                                                   font_path):
     from crnn.export import cache_dir

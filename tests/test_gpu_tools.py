@@ -11,6 +11,7 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
+import pytest
 from PIL import Image
 
 from crnn.data.dataset import open_sources
@@ -36,6 +37,7 @@ def _png(img: Image.Image) -> bytes:
     return buf.getvalue()
 
 
+@pytest.mark.slow
 def test_pack_pages_keeps_lines_at_model_height_within_the_budget(tmp_path):
     font = find_font()
     texts = [f"line {i}: Room A-{200 + i}, zsxx@example.edu.cn" for i in range(12)]

@@ -180,6 +180,7 @@ def _tiny_cfg(digits_lmdb: Path, out: Path, **kw):
                        out=str(out), batch_size=16, workers=0, **kw)
 
 
+@pytest.mark.slow
 def test_a_non_finite_loss_skips_the_update(digits_lmdb, tmp_path):
     import torch
 
@@ -203,6 +204,7 @@ def test_a_non_finite_loss_skips_the_update(digits_lmdb, tmp_path):
         assert all(bool(torch.isfinite(v).all()) for v in sd.values() if v.is_floating_point())
 
 
+@pytest.mark.slow
 def test_divergence_stops_training_and_never_saves_nan_weights(digits_lmdb, tmp_path):
     import torch
 

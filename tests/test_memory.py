@@ -99,6 +99,7 @@ def test_auto_batch_probes_the_device(tmp_path, digits_lmdb, monkeypatch):
     assert set(widths) == {240}  # 6 em x 32 px x 1.25
 
 
+@pytest.mark.slow
 def test_out_of_memory_names_the_batch_and_keeps_the_checkpoint(tmp_path, digits_lmdb,
                                                                  monkeypatch):
     cfg = tiny_config(tmp_path, digits_lmdb, batch_size=32, epochs=3, save_every=2)

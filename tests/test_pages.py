@@ -236,6 +236,7 @@ def test_ink_crops_cut_at_the_ink_plus_2_to_8_px() -> None:
 
 
 @needs_tools
+@pytest.mark.slow
 def test_render_two_pages(tmp_path) -> None:
     out, keep = tmp_path / "val.lmdb", tmp_path / "pages"
     stats = pages.render_pages(out, 2, dpis=[150], seed=3, degrade=0.5, keep_pages=keep,
@@ -279,6 +280,7 @@ def test_render_two_pages(tmp_path) -> None:
 
 
 @needs_tools
+@pytest.mark.slow
 def test_render_a_page_filled_with_other_text(tmp_path) -> None:
     corpus = tmp_path / "corpus.txt"
     corpus.write_text("\n".join(_CORPUS) + "\n\n", encoding="utf-8")

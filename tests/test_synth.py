@@ -78,6 +78,7 @@ def spec_for(charset: str, count: int, seed: int = 0, overrides: dict | None = N
 
 # --------------------------------------------------------------------------- fonts
 @pytest.mark.parametrize("charset", ["zh", "ascii"])
+@pytest.mark.slow
 def test_every_rendered_character_is_in_the_font_that_drew_it(charset: str) -> None:
     synth = Synthesizer(spec_for(charset, 2000, seed=3))
     fonts_used = set()
@@ -306,6 +307,7 @@ def test_size_parsing() -> None:
         parse_size("wide")
 
 
+@pytest.mark.slow
 def test_stretch_widens_or_narrows_the_same_line() -> None:
     """degrade.stretch scales lines horizontally: same seed, same text and face, a line
     drawn at scale 1.25 is ~1.25x as wide as at 1 and at 0.8 ~0.8x (margins aside)."""
@@ -439,6 +441,7 @@ def test_fixed_size_output() -> None:
         assert synth.sample(i).image.shape == (32, 280)
 
 
+@pytest.mark.slow
 def test_same_seed_same_bytes_any_worker_count() -> None:
     spec = spec_for("zh", 48, seed=11)
     one = list(iter_encoded(spec, workers=1))
@@ -448,6 +451,7 @@ def test_same_seed_same_bytes_any_worker_count() -> None:
     assert [lab for _, lab in other] != [lab for _, lab in one]
 
 
+@pytest.mark.slow
 def test_synth_dataset_is_deterministic_and_picklable() -> None:
     need_fonts("ascii")
     ds = SynthDataset("ascii", 100, seed=2)
@@ -480,6 +484,7 @@ def test_config_override_and_errors(tmp_path: Path) -> None:
 
 
 # --------------------------------------------------------------------------- outputs / CLI
+@pytest.mark.slow
 def test_cli_writes_a_readable_lmdb(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     need_fonts("digits")
     out = tmp_path / "d.lmdb"
@@ -536,6 +541,7 @@ def test_text_file_lines_are_used() -> None:
             assert source == "file" and text in full
 
 
+@pytest.mark.slow
 def test_cli_text_writes_generator_lines(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     need_fonts("ascii")
     out = tmp_path / "corpus.txt"

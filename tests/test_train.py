@@ -22,6 +22,7 @@ def tiny_config(tmp_path, data, **kw):
     return load_config(overrides=TINY, **base)
 
 
+@pytest.mark.slow
 def test_two_epochs_write_checkpoints_config_and_metrics(tmp_path, digits_lmdb):
     cfg = tiny_config(tmp_path, digits_lmdb)
     res = train(cfg, progress=False)
@@ -41,6 +42,7 @@ class Crash(Exception):
     pass
 
 
+@pytest.mark.slow
 def test_killed_run_resumes_to_identical_weights(tmp_path, digits_lmdb, monkeypatch):
     # with stretch jitter: the random widths are drawn again identically after the resume
     cfg = tiny_config(tmp_path / "a", digits_lmdb, epochs=3, scheduler="cosine",
@@ -94,6 +96,7 @@ def test_finetune_with_new_charset_keeps_shared_rows():
     assert torch.equal(new.cnn.conv0.weight, old.cnn.conv0.weight)
 
 
+@pytest.mark.slow
 def test_a_finetuned_model_inherits_and_validates_with_its_reading_policy(tmp_path,
                                                                           digits_lmdb):
     from crnn.checkpoint import save_checkpoint
@@ -169,6 +172,7 @@ def test_lr_schedules():
     assert lr_factor(0, cfg, 100) < 0.05
 
 
+@pytest.mark.slow
 def test_full_tutorial_model_trains_a_few_steps(tmp_path, digits_lmdb):
     cfg = load_config(train=[str(digits_lmdb)],
                       charset="chars:0123456789abcdefghijklmnopqrstuvwxyz", width=100,
@@ -219,6 +223,7 @@ def test_amp_policy_uses_bf16_only_where_it_is_native(monkeypatch):
     assert train_mod.amp_policy(True, torch.device("cuda"))[0]
 
 
+@pytest.mark.slow
 def test_bf16_cpu_steps_are_finite_lower_the_loss_and_log_it(tmp_path, digits_lmdb,
                                                               monkeypatch, capsys):
     monkeypatch.setattr(train_mod, "cpu_has_native_bf16", lambda: True)
@@ -236,6 +241,7 @@ def test_bf16_cpu_steps_are_finite_lower_the_loss_and_log_it(tmp_path, digits_lm
     assert t.nonfinite_steps == 0
 
 
+@pytest.mark.slow
 def test_bf16_resume_is_exact(tmp_path, digits_lmdb, monkeypatch):
     monkeypatch.setattr(train_mod, "cpu_has_native_bf16", lambda: True)
     cfg = tiny_config(tmp_path / "a", digits_lmdb, epochs=2)

@@ -77,6 +77,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Reco
         sock.close()
 
 
+@pytest.mark.slow
 def test_page_reads_chosen_dropped_and_pasted_images(served, font_path: str,
                                                       tmp_path: Path):
     sync_playwright = _playwright()
@@ -160,6 +161,7 @@ def _drop_and_check(page, name: str, data: bytes, mime: str) -> dict:
     return body
 
 
+@pytest.mark.slow
 def test_page_mode_draws_every_line_and_shows_its_text(served, tmp_path: Path):
     sync_playwright = _playwright()
     base, _ = served

@@ -205,6 +205,8 @@ def test_is_text_rejects_strokes_and_unsure_edges():
 
     assert not is_text("|", 0.99) and not is_text("'、", 0.9) and not is_text(" ", 1.0)
     assert is_text("1", 0.3) and is_text("下", 0.5)
-    # a candidate cut by the page's edge must read surely to count as text
+    # a candidate cut by the page's edge must read surely, and densely, to count as text
     assert not is_text("下", 0.5, at_edge=True)
-    assert is_text("2025-09-01", 0.95, at_edge=True)
+    assert is_text("2025-09-01", 0.95, (0, 0, 200, 30), at_edge=True)
+    assert not is_text("下", 0.95, (0, 0, 800, 40), at_edge=True)  # 20 line heights wide
+    assert is_text("下", 0.95, (0, 0, 800, 40))  # inside the page: a field far apart

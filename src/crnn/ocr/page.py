@@ -354,7 +354,7 @@ def read_page(image: np.ndarray | str | Path, recognizer: Recognizer | None = No
         for i, ln in b:
             box = layout.original_box(ln.box, width, height)
             edge = _at_edge(ln.box, layout.grey.shape) or _at_edge(box, (height, width))
-            if is_text(results[i].text, results[i].confidence, edge):
+            if is_text(results[i].text, results[i].confidence, ln.box, edge):
                 block_lines.append(Line(box, results[i].text, round(results[i].confidence, 4),
                                         layout.original_quad(ln.box, width, height, flipped)))
         if block_lines:
@@ -370,14 +370,26 @@ def read_page(image: np.ndarray | str | Path, recognizer: Recognizer | None = No
 _EDGE_MIN_CONFIDENCE = 0.8
 
 
-def is_text(text: str, confidence: float, at_edge: bool = False) -> bool:
+def is_text(text: str, confidence: float, box: Box | None = None,
+            at_edge: bool = False) -> bool:
     """Whether a line candidate read as ``text`` with ``confidence`` is text, not a
     border, a rule or a speck: it reads as at least one letter, digit or ideograph (a
-    stroke read as ``|`` or ``'`` is not), and when it is cut by the page's edge
-    (``at_edge``), it reads with a confidence of at least 0.8."""
+    stroke read as ``|`` or ``'`` is not); and when it is cut by the page's edge
+    (``at_edge``: a scanner's shadow, a sheet's border), it reads with a confidence of
+    at least 0.8 and as densely as text does: at least one character per four line
+    heights of its ``box``'s width (a shadow along the edge reads as a stray glyph or
+    two)."""
     if not any(ch.isalnum() for ch in text):
         return False
-    return not at_edge or confidence >= _EDGE_MIN_CONFIDENCE
+    if not at_edge:
+        return True
+    if confidence < _EDGE_MIN_CONFIDENCE:
+        return False
+    if box is not None:
+        x0, y0, x1, y1 = box
+        if len(text.strip()) < 0.25 * (x1 - x0) / max(1, y1 - y0):
+            return False
+    return True
 
 
 def _at_edge(box: Box, shape: tuple[int, ...]) -> bool:

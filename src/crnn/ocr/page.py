@@ -288,6 +288,11 @@ class Layout:
                       round(float(min(max(y, 0), height)), 1)) for x, y in pts)
 
 
+# skew below this many degrees is left as it is: a 2,000-px line drifts by under 10 px,
+# which line finding absorbs, and turning the page would cost a second ink pass
+_MIN_SKEW = 0.3
+
+
 def analyze(image: np.ndarray, min_line_height: int = 6) -> Layout:
     """Find the lines of a page (grey or RGB uint8): seals masked, a photographed sheet
     found and flattened, rules removed, a sideways page turned, skew corrected, lines
@@ -297,18 +302,22 @@ def analyze(image: np.ndarray, min_line_height: int = 6) -> Layout:
     m_paper = np.eye(3)
     if paper is not None:
         grey, m_paper = flatten(grey, paper)
+    # the ink is found once, and a quarter turn turns its masks with the page; only a
+    # deskew rotation (interpolated) finds it again
     ink, rules = _ink(grey)
     turn = 90 if is_sideways(ink) else 0
     m_turn = _identity()
     if turn:
         grey, m_turn = rotate(grey, turn)
-        ink, rules = _ink(grey)
+        ink, rules = _moved(ink, m_turn, grey.shape), _moved(rules, m_turn, grey.shape)
     skew = estimate_skew(ink)
     m_skew = _identity()
-    if abs(skew) >= 0.1:
+    if abs(skew) >= _MIN_SKEW:
         # the corners the turn uncovers get the paper's shade, so their edges are no ink
         grey, m_skew = rotate(grey, skew, fill=int(np.median(grey)))
         ink, rules = _ink(grey)
+    else:
+        skew = 0.0
     # slivers under a quarter as wide as high are edges and rules' ends (a lone "1" is
     # wider)
     lines = [ln for ln in find_lines(ink) if ln.box[3] - ln.box[1] >= min_line_height
@@ -320,6 +329,12 @@ def analyze(image: np.ndarray, min_line_height: int = 6) -> Layout:
         grey = grey.copy()
         grey[rules] = int(np.median(grey))
     return Layout(grey, blocks, turn, round(skew, 2), to_orig, paper)
+
+
+def _moved(mask: np.ndarray, m: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    """A boolean mask through the 2x3 affine map ``m`` onto a canvas of ``shape``."""
+    return cv2.warpAffine(mask.astype(np.uint8), m, (shape[1], shape[0]),
+                          flags=cv2.INTER_NEAREST, borderValue=0) > 0
 
 
 def _ink(grey: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

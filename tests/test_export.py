@@ -52,9 +52,11 @@ def test_the_cpu_default_is_onnx_exported_once_with_the_same_text(tmp_path, monk
     assert auto.backend == "onnx" and torch_rec.backend == "torch"
     cached = list(cache_dir().glob("*.onnx"))
     assert len(cached) == 1
-    stamp = cached[0].stat().st_mtime_ns
+    inode = cached[0].stat().st_ino
     again = Recognizer.load("default")
-    assert again.backend == "onnx" and cached[0].stat().st_mtime_ns == stamp  # reused
+    # reused, not written again (a new file would be renamed over it)
+    assert again.backend == "onnx" and cached[0].stat().st_ino == inode
+    assert list(cache_dir().glob("*.onnx")) == cached
     texts = [r.text for r in torch_rec.recognize(lines)]
     assert [r.text for r in auto.recognize(lines)] == texts
     assert texts[0] == "Admission Notice 2025"  # the bundled model reads these
@@ -186,3 +188,23 @@ def test_onnx_backend_uses_the_same_decoders(tmp_path, tiny_checkpoint, font_pat
             assert len(ra.alternatives) == len(rb.alternatives) == want
             for (ta, sa), (tb, sb) in zip(ra.alternatives, rb.alternatives, strict=True):
                 assert ta == tb and abs(sa - sb) < 1e-3
+
+
+@pytest.mark.slow
+def test_reading_on_the_onnx_default_imports_no_torch(tmp_path):
+    """Importing torch takes about a second: once the export is cached, `crnn predict`
+    and `crnn ocr` on the CPU never import it."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    line = Path(__file__).parents[1] / "examples" / "lines" / "line02.png"
+    code = ("import sys\nfrom crnn.recognizer import Recognizer\nfrom crnn.ocr import read_page\n"
+            "rec = Recognizer.load()\n"
+            f"print(rec.backend, rec({str(line)!r}).text, 'torch' in sys.modules)\n")
+    env = {**os.environ, "CRNN_CACHE_DIR": str(tmp_path)}
+    for expect_torch in ("True", "False"):  # the first run exports, the second reads
+        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                             env=env, check=True).stdout.split()
+        assert out == ["onnx", "录取通知书", expect_torch], out

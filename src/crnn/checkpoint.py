@@ -21,15 +21,18 @@ import os
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import torch
-
+from .architecture import ModelConfig
 from .charset import Charset
 from .data.images import Preprocess
 from .errors import CheckpointError
-from .model import CRNN, ModelConfig
 from .reading import ReadingPolicy
+
+if TYPE_CHECKING:  # torch is imported where weights are read or written, not to import
+    import torch  # this module: reading_of serves the ONNX backend, which needs no torch
+
+    from .model import CRNN
 
 __all__ = ["Checkpoint", "load_checkpoint", "save_checkpoint", "atomic_torch_save",
            "clean_state_dict", "config_from_state_dict", "reading_of"]
@@ -49,6 +52,8 @@ class Checkpoint:
     reading: ReadingPolicy = field(default_factory=ReadingPolicy)
 
     def build_model(self) -> CRNN:
+        from .model import CRNN
+
         model = CRNN(self.model_config)
         missing, unexpected = model.load_state_dict(self.state_dict, strict=False)
         missing = [k for k in missing if not k.endswith("num_batches_tracked")]
@@ -77,6 +82,8 @@ class Checkpoint:
 
 def atomic_torch_save(obj: Any, path: str | Path) -> None:
     """``torch.save`` to a temporary file beside ``path``, fsync, then rename over it."""
+    import torch
+
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
@@ -136,6 +143,8 @@ def config_from_state_dict(sd: dict[str, torch.Tensor], height: int = 32) -> Mod
 
 
 def _torch_load(path: Path, map_location: str | torch.device) -> Any:
+    import torch
+
     try:
         return torch.load(path, map_location=map_location, weights_only=True)
     except FileNotFoundError as exc:
@@ -202,6 +211,8 @@ def load_checkpoint(
                 f"{ckpt.model_config.num_classes - 1}; the file is inconsistent"
             )
         return ckpt
+    import torch
+
     if isinstance(obj, dict) and all(isinstance(v, torch.Tensor) for v in obj.values()):
         sd = clean_state_dict(obj)
         cfg = config_from_state_dict(sd)

@@ -19,13 +19,12 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import torch
 
+from .architecture import ModelConfig
 from .charset import Charset
 from .checkpoint import Checkpoint, reading_of
 from .data.images import Preprocess
 from .errors import CheckpointError
-from .model import ModelConfig
 
 __all__ = ["export_onnx", "export_fp16", "onnx_bytes", "OnnxModel", "quantize_int8",
            "onnx_available", "cached_onnx"]
@@ -57,21 +56,37 @@ def cache_dir() -> Path:
     return Path(base) / "crnn"
 
 
+def _torch_version() -> str:
+    """torch's version, read from its install record (importing torch takes a second;
+    a cache hit should not)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("torch")
+    except PackageNotFoundError:
+        import torch
+
+        return torch.__version__
+
+
 def cached_onnx(checkpoint: Path, ckpt: Checkpoint | None = None) -> OnnxModel:
     """The checkpoint file's model as an :class:`OnnxModel`, exported once and kept in
     :func:`cache_dir` under a hash of the file's bytes and of the exporting code, so
     later runs load it without exporting (or loading the checkpoint: ``ckpt`` is read
-    only on a miss). Where the cache cannot be written, the export stays in memory."""
+    only on a miss). The eight most recently used exports are kept. Where the cache
+    cannot be written, the export stays in memory."""
     h = hashlib.sha256(checkpoint.read_bytes())
-    h.update(f"torch {torch.__version__} opset {OPSET}".encode())
+    h.update(f"torch {_torch_version()} opset {OPSET}".encode())
     here = Path(__file__).parent
     for source in ("export.py", "checkpoint.py", "model.py", "data/images.py"):
         h.update((here / source).read_bytes())  # how a checkpoint becomes the graph
     path = cache_dir() / f"{checkpoint.stem}-{h.hexdigest()[:20]}.onnx"
     if path.is_file():
         try:
-            return OnnxModel(path)
-        except CheckpointError:
+            model = OnnxModel(path)
+            os.utime(path)  # recently used: kept when the cache is trimmed
+            return model
+        except (CheckpointError, OSError):
             pass  # a damaged cache entry: export again
     from .checkpoint import load_checkpoint
 
@@ -81,13 +96,27 @@ def cached_onnx(checkpoint: Path, ckpt: Checkpoint | None = None) -> OnnxModel:
         tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
         tmp.write_bytes(data)
         os.replace(tmp, path)
+        _trim(path.parent)
     except OSError:
         pass  # read-only home, full disk: run from memory
     return OnnxModel(data)
 
 
+# exported models kept in the cache (about 11 MB each for the bundled architecture)
+_CACHE_KEEP = 8
+
+
+def _trim(folder: Path) -> None:
+    """Delete all but the ``_CACHE_KEEP`` most recently used exports."""
+    entries = sorted(folder.glob("*.onnx"), key=lambda p: p.stat().st_mtime, reverse=True)
+    for old in entries[_CACHE_KEEP:]:
+        old.unlink(missing_ok=True)
+
+
 def onnx_bytes(ckpt: Checkpoint, example_width: int = 160) -> bytes:
     """Export a checkpoint's model to an in-memory ONNX model with metadata."""
+    import torch
+
     onnx = _require("onnx")
     model = ckpt.build_model().eval()
     pre = ckpt.preprocess

@@ -7,79 +7,16 @@ match crnn.pytorch, so its state dicts load unchanged.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
-
 import torch
 from torch import nn
 
-from .errors import ConfigError
+from .architecture import ModelConfig, output_length
 
 __all__ = ["CRNN", "ModelConfig", "output_length"]
 
 _KERNELS = (3, 3, 3, 3, 3, 3, 2)
 _PADDINGS = (1, 1, 1, 1, 1, 1, 0)
 _BATCHNORM = (False, False, True, False, True, False, True)
-TUTORIAL_CHANNELS = (64, 128, 256, 256, 512, 512, 512)
-
-
-@dataclass(frozen=True)
-class ModelConfig:
-    """Architecture of a CRNN. The defaults are the tutorial's model.
-
-    num_classes: charset size + 1 (the blank).
-    height: input height, a multiple of 16, at least 32.
-    channels: input channels, 1 (grey) or 3 (RGB).
-    hidden: RNN hidden size per direction.
-    n_rnn: number of bidirectional RNN layers (each followed by a Linear).
-    rnn_type: ``lstm`` or ``gru``.
-    leaky_relu: LeakyReLU(0.2) instead of ReLU.
-    cnn_channels: output channels of the seven convolutions.
-    separable: depthwise-separable convolutions 1..6 (a depthwise k x k then a 1 x 1),
-        the CPU-light variant (configs/light.yaml); the first convolution stays standard.
-    """
-
-    num_classes: int
-    height: int = 32
-    channels: int = 1
-    hidden: int = 256
-    n_rnn: int = 2
-    rnn_type: str = "lstm"
-    leaky_relu: bool = False
-    cnn_channels: tuple[int, ...] = field(default=TUTORIAL_CHANNELS)
-    separable: bool = False
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "cnn_channels", tuple(int(c) for c in self.cnn_channels))
-        if self.num_classes < 2:
-            raise ConfigError(f"num_classes {self.num_classes}: need a charset of at least 1")
-        if self.height % 16 or self.height < 32:
-            raise ConfigError(
-                f"input height {self.height} is not supported: the CNN divides the height by "
-                "16 and its last convolution needs 2 rows; use 32, 48, 64, ..."
-            )
-        if self.channels not in (1, 3):
-            raise ConfigError(f"channels must be 1 or 3, not {self.channels}")
-        if len(self.cnn_channels) != 7 or min(self.cnn_channels) < 1:
-            raise ConfigError(f"cnn_channels needs 7 positive widths, got {self.cnn_channels}")
-        if self.rnn_type not in ("lstm", "gru"):
-            raise ConfigError(f"rnn_type must be 'lstm' or 'gru', not {self.rnn_type!r}")
-        if self.n_rnn < 1 or self.hidden < 1:
-            raise ConfigError("n_rnn and hidden must be at least 1")
-
-    def to_dict(self) -> dict:
-        d = asdict(self)
-        d["cnn_channels"] = list(self.cnn_channels)
-        return d
-
-    @classmethod
-    def from_dict(cls, d: dict) -> ModelConfig:
-        known = {f for f in cls.__dataclass_fields__}
-        return cls(**{k: v for k, v in d.items() if k in known})
-
-
-def output_length(width: int) -> int:
-    """Time steps T the CNN produces for an input of width W (``W // 4 + 1``)."""
-    return width // 2 // 2 + 1
 
 
 class BidirectionalRNN(nn.Module):

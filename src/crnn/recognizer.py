@@ -12,16 +12,17 @@ import bisect
 import glob
 import math
 import os
+import shutil
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import torch
 
+from .architecture import output_length
 from .charset import Charset
 from .checkpoint import Checkpoint, load_checkpoint
 from .ctc import Decoded
@@ -30,14 +31,18 @@ from .data.images import (
     IMAGE_SUFFIXES,
     Preprocess,
     decode_image,
+    pad_batch,
     pil_to_array,
     resize_line,
-    to_tensor_batch,
 )
 from .decoders import DecoderConfig, build_decoder
 from .errors import CheckpointError, CrnnError, DatasetError
-from .model import CRNN, output_length
 from .reading import ReadingPolicy, read_lines
+
+if TYPE_CHECKING:  # the ONNX backend runs without torch: it is imported where it is used
+    import torch
+
+    from .model import CRNN
 
 __all__ = ["Recognizer", "Result", "ImageInput", "expand_inputs", "bundled_model_path",
            "padded_width", "resolve_model_path", "width_batches"]
@@ -102,9 +107,21 @@ def resolve_model_path(model: str | Path | None) -> Path:
 
 
 def _auto_device(device: str | torch.device | None) -> torch.device:
+    import torch
+
     if device is None or str(device) == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     return torch.device(device)
+
+
+def _reads_on_cpu(device: str | torch.device | None) -> bool:
+    """Whether ``device`` means the CPU, without importing torch where no NVIDIA driver is
+    installed (then ``auto`` cannot mean CUDA)."""
+    if device is not None and str(device) != "auto":
+        return str(device).startswith("cpu")
+    if not (Path("/proc/driver/nvidia/version").exists() or shutil.which("nvidia-smi")):
+        return True
+    return _auto_device(device).type == "cpu"
 
 
 class Recognizer:
@@ -139,13 +156,13 @@ class Recognizer:
                 f"model has {model.config.num_classes - 1} output characters, charset "
                 f"{charset.name} has {len(charset)}"
             )
-        if isinstance(model, torch.nn.Module):
+        if hasattr(model, "state_dict"):  # a torch module
             self.backend = "torch"
-            self.device = _auto_device(device)
+            self.device: Any = _auto_device(device)
             self.model = model.to(self.device).eval()
         else:
             self.backend = "onnx"
-            self.device = torch.device("cpu")
+            self.device = "cpu"
             self.model = model
         self.charset = charset
         self.preprocess = preprocess
@@ -175,7 +192,7 @@ class Recognizer:
         if backend == "auto" and path.suffix.lower() != ".onnx" and charset is None:
             from .export import onnx_available
 
-            if _auto_device(device).type == "cpu" and onnx_available():
+            if onnx_available() and _reads_on_cpu(device):
                 backend = "onnx"
         if path.suffix.lower() == ".onnx":
             if backend == "torch":
@@ -231,12 +248,16 @@ class Recognizer:
         raise DatasetError(f"{name}: unsupported input type {type(item).__name__}")
 
     # ----------------------------------------------------------------------- inference
-    @torch.inference_mode()
-    def logits(self, images: torch.Tensor) -> np.ndarray:
-        """A preprocessed batch ``(N, C, H, W)`` -> logits ``(T, N, K)`` as float32 numpy."""
+    def logits(self, images: np.ndarray | torch.Tensor) -> np.ndarray:
+        """A preprocessed batch ``(N, C, H, W)`` (float32 numpy or tensor) -> logits
+        ``(T, N, K)`` as float32 numpy."""
         if self.backend == "onnx":
-            return self.model(images.numpy())
-        out = self.model(images.to(self.device, non_blocking=True))
+            return self.model(images if isinstance(images, np.ndarray) else images.numpy())
+        import torch
+
+        x = torch.from_numpy(images) if isinstance(images, np.ndarray) else images
+        with torch.inference_mode():
+            out = self.model(x.to(self.device, non_blocking=True))
         return out.float().cpu().numpy()
 
     def recognize_arrays(self, arrays: Sequence[np.ndarray],
@@ -255,7 +276,7 @@ class Recognizer:
         widths = [padded_width(p.shape[2], pad) for p in prepped]
         out: list[Any] = [None] * len(prepped)
         for idx in width_batches(widths, self.batch_size):
-            batch = to_tensor_batch([prepped[i] for i in idx], width=widths[idx[0]])
+            batch = pad_batch([prepped[i] for i in idx], width=widths[idx[0]])
             lengths = np.array([output_length(prepped[i].shape[2]) for i in idx])
             for i, d in zip(idx, self.decoder(self.logits(batch), lengths), strict=True):
                 out[i] = d

@@ -19,7 +19,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 from ..errors import ConfigError, DatasetError, ImageTooLargeError
 
 __all__ = ["Preprocess", "DEFAULT_MAX_PIXELS", "MAX_DPI", "MIN_DPI", "check_pixels",
-           "decode_image", "image_size", "load_image", "pil_to_array", "resize_line",
+           "decode_image", "image_size", "load_image", "pad_batch", "pil_to_array", "resize_line",
            "scale_line", "to_tensor_batch"]
 
 # The most pixels `crnn predict` and `crnn ocr` decode from one image (or page) unless
@@ -235,15 +235,20 @@ def resize_line(img: np.ndarray, pre: Preprocess, stretch: float = 1.0) -> np.nd
 
 
 def to_tensor_batch(items: list[np.ndarray], multiple: int = 4, width: int | None = None):
+    """:func:`pad_batch` as a float32 tensor ``(N, C, H, W)``."""
+    import torch
+
+    return torch.from_numpy(pad_batch(items, multiple, width))
+
+
+def pad_batch(items: list[np.ndarray], multiple: int = 4, width: int | None = None
+              ) -> np.ndarray:
     """Right-pad ``(C, H, W_i)`` arrays to the widest (rounded up to ``multiple``), or to
-    ``width`` when given (at least the widest).
+    ``width`` when given (at least the widest), into one float32 ``(N, C, H, W)`` array.
 
     Padding uses each image's own background estimate (the mean of its first and last
     columns) rather than a fixed value, so padded columns look like margin, not ink.
-    Returns a float32 tensor ``(N, C, H, W)``.
     """
-    import torch
-
     if not items:
         raise ValueError("empty batch")
     c, h = items[0].shape[:2]
@@ -258,4 +263,4 @@ def to_tensor_batch(items: list[np.ndarray], multiple: int = 4, width: int | Non
         if w < wmax:
             bg = 0.5 * (a[:, :, 0].mean() + a[:, :, -1].mean())
             batch[i, :, :, w:] = bg
-    return torch.from_numpy(batch)
+    return batch

@@ -120,16 +120,18 @@ def crnn_rows(model: Path, light: Path | None, trained: bool, light_trained: boo
         Row("crnn torch eager", wrap(Recognizer.from_checkpoint(ckpt, "cpu", batch)),
             trained=trained),
         Row("crnn ONNX fp32", wrap(Recognizer(OnnxModel(fp32, threads), ckpt.charset,
-                                              ckpt.preprocess, "cpu", batch)), trained=trained),
+                                              ckpt.preprocess, "cpu", batch,
+                                              reading=ckpt.reading)), trained=trained),
         Row("crnn ONNX int8", wrap(Recognizer(OnnxModel(quantize_int8(fp32), threads),
-                                              ckpt.charset, ckpt.preprocess, "cpu", batch)),
-            trained=trained),
+                                              ckpt.charset, ckpt.preprocess, "cpu", batch,
+                                              reading=ckpt.reading)), trained=trained),
     ]
     if light is not None:
         lk = load_checkpoint(light)
         rows.append(Row("crnn light ONNX fp32",
                         wrap(Recognizer(OnnxModel(onnx_bytes(lk), threads), lk.charset,
-                                        lk.preprocess, "cpu", batch)), trained=light_trained))
+                                        lk.preprocess, "cpu", batch, reading=lk.reading)),
+                        trained=light_trained))
     return rows
 
 

@@ -69,16 +69,17 @@ def _torch_version() -> str:
         return torch.__version__
 
 
-def cached_onnx(checkpoint: Path, ckpt: Checkpoint | None = None) -> OnnxModel:
+def cached_onnx(checkpoint: Path) -> OnnxModel:
     """The checkpoint file's model as an :class:`OnnxModel`, exported once and kept in
     :func:`cache_dir` under a hash of the file's bytes and of the exporting code, so
-    later runs load it without exporting (or loading the checkpoint: ``ckpt`` is read
-    only on a miss). The eight most recently used exports are kept. Where the cache
+    later runs load it without exporting (the checkpoint itself is loaded only on a
+    miss). The eight most recently used exports are kept. Where the cache
     cannot be written, the export stays in memory."""
     h = hashlib.sha256(checkpoint.read_bytes())
     h.update(f"torch {_torch_version()} opset {OPSET}".encode())
     here = Path(__file__).parent
-    for source in ("export.py", "checkpoint.py", "model.py", "data/images.py"):
+    for source in ("export.py", "checkpoint.py", "architecture.py", "model.py", "reading.py",
+                   "data/images.py"):
         h.update((here / source).read_bytes())  # how a checkpoint becomes the graph
     path = cache_dir() / f"{checkpoint.stem}-{h.hexdigest()[:20]}.onnx"
     if path.is_file():
@@ -90,7 +91,7 @@ def cached_onnx(checkpoint: Path, ckpt: Checkpoint | None = None) -> OnnxModel:
             pass  # a damaged cache entry: export again
     from .checkpoint import load_checkpoint
 
-    data = onnx_bytes(ckpt or load_checkpoint(checkpoint))
+    data = onnx_bytes(load_checkpoint(checkpoint))
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")

@@ -171,8 +171,6 @@ def find_lines(ink: np.ndarray) -> list[LineBox]:
        column gutters and wide gaps (a right-aligned date beside a name) separate blocks.
     3. Inside each block, pieces sharing a row are joined into a line.
     """
-    if len(_components(ink)) == 0:
-        return []
     ch = text_height(ink)
     kx = max(3, int(round(ch * 1.0)))
     ky = max(1, int(round(ch * 0.25)))
@@ -362,15 +360,10 @@ _FORM_MAX_LABEL = 7.0
 def _form(left: list[LineBox], right: list[LineBox], ch: float) -> bool:
     """Whether two sides of a cut are a form's labels and their values, to be read row by
     row: every line on the left is short, and most of them (at least two) have a line on
-    the right on their row, at most ``_FIELD_GAP`` line heights away."""
+    the right that :func:`join_fields` would join to it."""
     if len(left) < 2 or max(ln.box[2] - ln.box[0] for ln in left) > _FORM_MAX_LABEL * ch:
         return False
-    paired = 0
-    for a in left:
-        h = a.box[3] - a.box[1]
-        paired += any(min(a.box[3], b.box[3]) - max(a.box[1], b.box[1]) >= 0.5 * min(
-            h, b.box[3] - b.box[1]) and b.box[0] - a.box[2] <= _FIELD_GAP * ch
-            for b in right)
+    paired = sum(any(_same_row(a, b) for b in right) for a in left)
     return paired >= 2 and paired >= 0.7 * len(left)
 
 

@@ -1,9 +1,10 @@
 """``read_page``: whole printed pages -> lines of text with boxes, in reading order.
 
-Page in (grey or colour, any size) -> red seals masked out -> ink mask -> rules removed ->
-90/270 and skew correction -> line boxes -> blocks in reading order -> 180-degree check
-by the confidence of the widest crops read both ways -> every grey crop read by the
-:class:`Recognizer` in width-bucketed batches, the right way up.
+Page in (grey or colour, any size) -> red seals masked out -> a photographed sheet found
+and flattened -> ink mask -> rules removed -> 90/270 and skew correction -> line boxes ->
+blocks in reading order -> a row's fields joined -> 180-degree check by the confidence of
+the widest crops read both ways -> every grey crop read once by the :class:`Recognizer`
+in width-bucketed batches, the right way up -> what is not text dropped.
 """
 
 from __future__ import annotations
@@ -312,9 +313,10 @@ def analyze(image: np.ndarray, min_line_height: int = 6) -> Layout:
         ink, rules = _moved(ink, m_turn, grey.shape), _moved(rules, m_turn, grey.shape)
     skew = estimate_skew(ink)
     m_skew = _identity()
+    shade = int(np.median(grey))  # the paper's
     if abs(skew) >= _MIN_SKEW:
         # the corners the turn uncovers get the paper's shade, so their edges are no ink
-        grey, m_skew = rotate(grey, skew, fill=int(np.median(grey)))
+        grey, m_skew = rotate(grey, skew, fill=shade)
         ink, rules = _ink(grey)
     else:
         skew = 0.0
@@ -327,7 +329,7 @@ def analyze(image: np.ndarray, min_line_height: int = 6) -> Layout:
     if rules.any():
         # a line joined across a table's cells must not read the rules between them
         grey = grey.copy()
-        grey[rules] = int(np.median(grey))
+        grey[rules] = shade
     return Layout(grey, blocks, turn, round(skew, 2), to_orig, paper)
 
 
@@ -417,11 +419,12 @@ def _read_upright(rec: Recognizer, crops: list[np.ndarray]) -> tuple[bool, list]
     when their mean confidence is over 0.1 higher turned 180 degrees), then the rest in
     that orientation only, so an upside-down page is not read twice.
 
-    One reading per line, as the line is (stretch 1). The model's ``read_stretch`` and
-    ``reread`` were chosen on the page sets' own line cuts, not on the line finder's
-    crops, and do not carry over: with model v7, ``benchmarks/page.py --rotate`` gave a page
-    CER of 0.0050 / 0.0048 (seeds 55 / 77) read at 1x, 0.0060 / 0.0066 at its 1.1x, and
-    0.0051 / 0.0056 with its rereads as well, 30% slower."""
+    One reading per line, as the line is (``ReadingPolicy.once()``: stretch 1, no
+    rereads, the model's right margin). The model's stretch and rereads were chosen on
+    the page sets' own line cuts, not on the line finder's crops, and do not carry over:
+    with model v7, ``benchmarks/page.py --rotate`` gave a page CER of 0.0050 / 0.0048
+    (seeds 55 / 77) read at 1x, 0.0060 / 0.0066 at its 1.1x, and 0.0051 / 0.0056 with its
+    rereads as well, 30% slower."""
     if not crops:
         return False, []
     probe = sorted(range(len(crops)), key=lambda i: -crops[i].shape[1])[:6]

@@ -6,7 +6,8 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 TORCH ?= torch==2.13.0
 # Debian packages: fonts for rendering Latin and Chinese text, poppler + LibreOffice for
-# page-rendered validation sets, Chromium for the web page's browser test.
+# page-rendered validation sets, Chromium for the web page's browser test, and the fortune
+# files whose English and Chinese prose tools/prose_corpus.py turns into training text.
 DEB_PACKAGES ?= fonts-dejavu fonts-liberation2 fonts-noto-cjk fonts-wqy-zenhei \
 	fonts-noto-cjk-extra fonts-arphic-gbsn00lp fonts-arphic-gkai00mp fonts-ipafont-mincho \
 	fonts-ipafont-gothic fonts-ipaexfont-mincho fonts-takao-mincho fonts-droid-fallback \
@@ -14,7 +15,7 @@ DEB_PACKAGES ?= fonts-dejavu fonts-liberation2 fonts-noto-cjk fonts-wqy-zenhei \
 	fonts-crosextra-caladea fonts-freefont-ttf fonts-linuxlibertine fonts-open-sans \
 	fonts-roboto fonts-ebgaramond fonts-lato fonts-cantarell \
 	fonts-wqy-microhei fonts-arphic-uming fonts-arphic-ukai fonts-lxgw-wenkai \
-	poppler-utils libreoffice-writer-nogui chromium
+	poppler-utils libreoffice-writer-nogui chromium fortunes fortunes-zh
 
 BENCH_VENV ?= .venv-bench
 BENCH_PEERS ?= rapidocr_onnxruntime==1.4.4 rapidocr==3.10.0
@@ -58,11 +59,11 @@ train-demo: venv system-deps
 	PATH="$(CURDIR)/$(BIN):$$PATH" bash examples/demo.sh
 
 test: venv system-deps
-	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff check src tests benchmarks tools
 	$(BIN)/python -m pytest
 
 lint: venv
-	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff check src tests benchmarks tools
 
 # Peers for benchmarks/recognize.py live in their own venv (they pull opencv-python and
 # their own models) so the core install stays small.

@@ -1,0 +1,161 @@
+"""Natural prose for training text: sentences out of fortune-cookie files.
+
+The synthesizer's own text (``crnn synth text``) is word salad drawn by frequency: right
+for covering a charset, wrong for what documents look like (sentence case, ``...``,
+``a.m.,``, ``Mr.``, quotes at line ends, classical verse). Debian's ``fortunes`` and
+``fortunes-zh`` packages hold a few megabytes of real English and Chinese prose, verse
+(Tang and Song poems), quotations and attributions; this script turns them into one
+sentence (or clause run) per line for ``crnn synth --text`` and ``crnn synth pages
+--text``::
+
+    python tools/prose_corpus.py --charset configs/v16/charset.txt \\
+        --out build/v16/prose.txt /usr/share/games/fortunes
+
+Colour escapes, ``%`` separators and ASCII art are dropped; wrapped lines are joined
+(a space between Latin words, none between Chinese characters); an attribution keeps its
+text without the leading dashes; a sentence with a character outside the charset is left
+out whole (never patched); duplicates are dropped; the order is the files' order.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+import unicodedata
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
+
+from crnn.charset import Charset  # noqa: E402
+
+ANSI = re.compile(r"\x1b\[[0-9;]*m")
+# A sentence ends at . ! ? (with closing quotes/brackets) before a space, or at 。！？；.
+SENTENCE_END = re.compile(r"(?<=[.!?][\"')\]])\s+|(?<=[.!?])\s+(?=[A-Z\"'(])|(?<=[。！？；])")
+# Files that are pictures or code rather than prose.
+SKIP_FILES = {"art", "ascii-art", "perl", "translate-me"}
+
+
+def _is_cjk(ch: str) -> bool:
+    return ch > "\u2e80"
+
+
+def _join(a: str, b: str) -> str:
+    if not a:
+        return b
+    if not b:
+        return a
+    return a + b if _is_cjk(a[-1]) or _is_cjk(b[0]) else f"{a} {b}"
+
+
+def _looks_like_art(lines: list[str]) -> bool:
+    text = "".join(lines)
+    if not text:
+        return True
+    wordy = sum(ch.isalnum() or ch.isspace() or _is_cjk(ch) for ch in text)
+    return wordy / len(text) < 0.8 or any("    " in ln.strip() for ln in lines)
+
+
+def cookies(path: Path):
+    """The cookies of one fortune file, each a list of stripped lines."""
+    raw = ANSI.sub("", path.read_text(encoding="utf-8", errors="replace"))
+    for cookie in raw.split("\n%\n"):
+        yield [ln.rstrip() for ln in cookie.strip("\n%").splitlines()]
+
+
+def paragraphs(lines: list[str]):
+    """Wrapped lines joined into paragraphs; a blank line, an attribution or a verse line
+    (a Chinese line ending in its own punctuation) ends one."""
+    cur = ""
+    for ln in lines:
+        s = ln.strip()
+        if not s:
+            if cur:
+                yield cur
+            cur = ""
+            continue
+        attribution = s.startswith(("--", "——"))
+        if attribution:
+            if cur:
+                yield cur
+            cur = ""
+            s = s.lstrip("-—").strip()
+            if s:
+                yield s
+            continue
+        cur = _join(cur, " ".join(s.split()))
+        if _is_cjk(s[-1]) and s[-1] in "。！？；》」":
+            yield cur
+            cur = ""
+    if cur:
+        yield cur
+
+
+def sentences(paragraph: str, max_chars: int):
+    """Sentences of a paragraph; a long one is cut at commas into runs of <= max_chars."""
+    for sent in SENTENCE_END.split(paragraph):
+        sent = sent.strip()
+        if not sent:
+            continue
+        if len(sent) <= max_chars:
+            yield sent
+            continue
+        run = ""
+        for part in re.split(r"(?<=[,;:，、：])\s*", sent):
+            if run and len(run) + len(part) > max_chars:
+                yield run
+                run = ""
+            run = _join(run, part) if run else part
+        if run:
+            yield run[:max_chars].strip()
+
+
+def corpus(paths: list[Path], allowed: set[str], max_chars: int) -> list[str]:
+    files: list[Path] = []
+    for p in paths:
+        if p.is_dir():
+            files += sorted(f for f in p.iterdir() if f.is_file() and not f.suffix
+                            and f.name not in SKIP_FILES)
+        else:
+            files.append(p)
+    seen: set[str] = set()
+    out: list[str] = []
+    for f in files:
+        for cookie in cookies(f):
+            if _looks_like_art(cookie):
+                continue
+            for para in paragraphs(cookie):
+                for sent in sentences(unicodedata.normalize("NFC", para), max_chars):
+                    if len(sent) < 2 or sent in seen:
+                        continue
+                    if all(ch in allowed or ch == " " for ch in sent):
+                        seen.add(sent)
+                        out.append(sent)
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("paths", nargs="+", type=Path, help="fortune files or folders of them")
+    ap.add_argument("--charset", required=True, help="keep sentences this charset can write")
+    ap.add_argument("--out", required=True, type=Path)
+    ap.add_argument("--max-chars", type=int, default=60, help="cut longer sentences at commas")
+    args = ap.parse_args(argv)
+    missing = [str(p) for p in args.paths if not p.exists()]
+    if missing:
+        ap.error(f"no such file or folder: {', '.join(missing)} (install Debian's fortunes "
+                 "and fortunes-zh: make system-deps)")
+    lines = corpus(args.paths, set(Charset.resolve(args.charset).chars), args.max_chars)
+    if not lines:
+        ap.error("no sentence could be written with that charset")
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = args.out.with_name(args.out.name + ".tmp")
+    tmp.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    tmp.replace(args.out)
+    latin = sum(1 for s in lines if not any(_is_cjk(c) for c in s))
+    print(f"wrote {len(lines):,} lines ({latin:,} without CJK) to {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -44,10 +44,10 @@ from pathlib import Path
 import numpy as np
 
 from crnn.charset import Charset
-from crnn.ctc import greedy_decode, log_softmax
-from crnn.decoders import DecoderConfig, LexiconDecoder, build_decoder
-from crnn.lexicon import INDEXES, Lexicon
-from crnn.lm import NGramLM
+from crnn.decoding.ctc import greedy_decode, log_softmax
+from crnn.decoding.decoders import DecoderConfig, LexiconDecoder, build_decoder
+from crnn.decoding.lexicon import INDEXES, Lexicon
+from crnn.decoding.lm import NGramLM
 
 
 def markov_texts(rng: np.random.Generator, k: int, count: int, succ: np.ndarray) -> list[list[int]]:
@@ -289,7 +289,7 @@ def accuracy(args: argparse.Namespace) -> int:
     from crnn.data.synth.fields import date, id_number, person_name, phone
     from crnn.data.synth.render import render_line
     from crnn.data.synth.synthesizer import Synthesizer, build_spec
-    from crnn.decoders import build_decoder, resolve_allowed
+    from crnn.decoding.decoders import build_decoder, resolve_allowed
     from crnn.recognizer import Recognizer, resolve_model_path
 
     def norm(t: str) -> str:

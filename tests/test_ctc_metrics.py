@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from crnn.charset import Charset
-from crnn.ctc import collapse, greedy_decode
+from crnn.decoding.ctc import collapse, greedy_decode
 from crnn.metrics import Score, TextNormalizer
 
 CS = Charset.from_string("ab")

@@ -11,7 +11,7 @@ import pytest
 from rapidfuzz.distance import Levenshtein
 
 from crnn.charset import Charset
-from crnn.ctc import (
+from crnn.decoding.ctc import (
     Decoded,
     ctc_align,
     ctc_log_likelihood,
@@ -20,16 +20,16 @@ from crnn.ctc import (
     log_softmax,
     prefix_beam_search,
 )
-from crnn.decoders import (
+from crnn.decoding.decoders import (
     ALLOW_PRESETS,
     DecoderConfig,
     LexiconDecoder,
     build_decoder,
     resolve_allowed,
 )
+from crnn.decoding.lexicon import BKTree, Lexicon, LexiconError
+from crnn.decoding.lm import NGramLM
 from crnn.errors import ConfigError
-from crnn.lexicon import BKTree, Lexicon, LexiconError
-from crnn.lm import NGramLM
 
 AB = Charset.from_string("ab")
 

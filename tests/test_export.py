@@ -157,9 +157,9 @@ def test_export_stores_second_reading_settings(tmp_path, tiny_checkpoint, capsys
 
 
 def test_onnx_backend_uses_the_same_decoders(tmp_path, tiny_checkpoint, font_path):
-    from crnn.decoders import DecoderConfig
+    from crnn.decoding.decoders import DecoderConfig
+    from crnn.decoding.lm import NGramLM
     from crnn.export import export_onnx
-    from crnn.lm import NGramLM
 
     from .conftest import render
 

@@ -17,7 +17,7 @@ from PIL import Image
 from crnn.data.dataset import open_sources
 from crnn.data.images import decode_image
 from crnn.data.lmdb import LmdbWriter
-from crnn.decoders import Decoded
+from crnn.decoding.decoders import Decoded
 
 from .conftest import find_font, render
 

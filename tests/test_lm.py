@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from crnn.charset import Charset
-from crnn.decoders import DecoderConfig, build_decoder
-from crnn.lm import BOS, MAGIC, LanguageModelError, NGramLM, main, tokenize
+from crnn.decoding.decoders import DecoderConfig, build_decoder
+from crnn.decoding.lm import BOS, MAGIC, LanguageModelError, NGramLM, main, tokenize
 
 CORPUS = [
     "北京大学录取通知书",

@@ -100,7 +100,7 @@ def test_rereads_vote_and_only_unsure_lines_are_read_again():
     latin scope limits that to lines read as mostly Latin."""
     import numpy as np
 
-    from crnn.ctc import Decoded
+    from crnn.decoding.ctc import Decoded
     from crnn.reading import ReadingPolicy, mostly_latin, vote
     from crnn.recognizer import Recognizer
 
@@ -248,7 +248,7 @@ def test_a_line_reads_the_same_alone_and_in_any_batch():
 def test_recut_lines_reach_the_model_with_the_same_margins():
     import numpy as np
 
-    from crnn.ctc import Decoded
+    from crnn.decoding.ctc import Decoded
     from crnn.reading import ReadingPolicy, read_lines, recut
 
     def line(top, left, bottom_margin):

@@ -24,7 +24,7 @@ from pathlib import Path
 
 from crnn.data.dataset import LmdbSource
 from crnn.data.images import decode_image
-from crnn.decoders import Decoded
+from crnn.decoding.decoders import Decoded
 from crnn.metrics import TextNormalizer
 from crnn.reading import ReadingPolicy, read_lines
 from crnn.recognizer import Recognizer

@@ -79,7 +79,7 @@ def _add_decoder_args(sp: argparse.ArgumentParser) -> None:
 
 
 def _decoder_config(args: argparse.Namespace):
-    from .decoders import DecoderConfig
+    from .decoding.decoders import DecoderConfig
 
     kind = args.decoder or ("lexicon" if args.lexicon else "beam" if args.lm else "greedy")
     return DecoderConfig(kind=kind, beam_width=args.beam_width, n_best=args.n_best,
@@ -514,7 +514,7 @@ def main(argv: list[str] | None = None) -> int:
 
             return synth_main(argv[1:])
         if argv and argv[0] == "lm":
-            from .lm import main as lm_main
+            from .decoding.lm import main as lm_main
 
             return lm_main(argv[1:])
         args = build_parser().parse_args(argv)

@@ -18,7 +18,7 @@ from dataclasses import asdict, dataclass, replace
 import cv2
 import numpy as np
 
-from .ctc import Decoded
+from .decoding.ctc import Decoded
 from .errors import ConfigError
 
 __all__ = ["ReadingPolicy", "read_lines", "recut", "vote", "mostly_latin"]

@@ -25,7 +25,6 @@ import numpy as np
 from .architecture import output_length
 from .charset import Charset
 from .checkpoint import Checkpoint, load_checkpoint
-from .ctc import Decoded
 from .data.images import (
     DEFAULT_MAX_PIXELS,
     IMAGE_SUFFIXES,
@@ -35,7 +34,8 @@ from .data.images import (
     pil_to_array,
     resize_line,
 )
-from .decoders import DecoderConfig, build_decoder
+from .decoding.ctc import Decoded
+from .decoding.decoders import DecoderConfig, build_decoder
 from .errors import CheckpointError, CrnnError, DatasetError
 from .reading import ReadingPolicy, read_lines
 
@@ -138,7 +138,7 @@ class Recognizer:
             width share a batch (:func:`width_batches`), so a line reads the same alone
             or among others; results come back in input order.
         decoder: how logits become text (greedy by default; beam search, lexicon, allowed
-            characters, language model: :class:`crnn.decoders.DecoderConfig`). Lexicon and
+            characters, language model: :class:`crnn.decoding.decoders.DecoderConfig`). Lexicon and
             language model files are loaded here, once.
         max_pixels: images whose header declares more pixels are refused, each with an
             error naming it, before they are decoded (None: no limit).

@@ -28,7 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import CrnnError
+from ..errors import CrnnError
 
 __all__ = ["NGramLM", "LanguageModelError", "tokenize", "main", "MAGIC", "FORMAT_VERSION"]
 

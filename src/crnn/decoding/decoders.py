@@ -5,7 +5,7 @@
 
 Kinds:
 
-- ``greedy``: best path (``crnn.ctc.greedy_decode``).
+- ``greedy``: best path (``crnn.decoding.ctc.greedy_decode``).
 - ``beam``: CTC prefix beam search; ``n_best`` readings with their log-probabilities;
   optional character n-gram language model by shallow fusion,
   ``score = log P_ctc + lm_weight * log P_lm + length_bonus * length``.
@@ -28,7 +28,8 @@ from typing import Any
 
 import numpy as np
 
-from .charset import Charset
+from ..charset import Charset
+from ..errors import ConfigError
 from .ctc import (
     Decoded,
     PrefixScorer,
@@ -38,7 +39,6 @@ from .ctc import (
     log_normalizer,
     prefix_beam_search,
 )
-from .errors import ConfigError
 from .lexicon import Lexicon, score_lexicon
 from .lm import EOS, NGramLM
 
@@ -363,7 +363,7 @@ class _WordLMScorer:
 
 
 class BeamDecoder(Decoder):
-    """CTC prefix beam search (see :func:`crnn.ctc.prefix_beam_search`).
+    """CTC prefix beam search (see :func:`crnn.decoding.ctc.prefix_beam_search`).
 
     The reported scores are exact: the n best readings are rescored with the forward
     algorithm (the beam's own sums miss alignments through pruned classes).
@@ -428,7 +428,7 @@ def _collapse_tuple(path: np.ndarray) -> tuple[int, ...]:
 
 
 class LexiconDecoder(Decoder):
-    """The lexicon entry with the highest CTC probability per line (see crnn.lexicon).
+    """The lexicon entry with the highest CTC probability per line (see crnn.decoding.lexicon).
 
     ``lexicon``: an already built :class:`Lexicon` (over ``charset``, or over the allowed
     part of it) instead of reading ``config.lexicon``.

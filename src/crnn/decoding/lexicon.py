@@ -31,9 +31,9 @@ import numpy as np
 from rapidfuzz import process
 from rapidfuzz.distance import Levenshtein
 
-from .charset import Charset
+from ..charset import Charset
+from ..errors import CrnnError
 from .ctc import ctc_forward
-from .errors import CrnnError
 
 __all__ = ["BKTree", "Lexicon", "LexiconError", "SkippedEntry", "score_lexicon", "INDEXES"]
 

@@ -5,7 +5,7 @@ the blank, as the model produces.
 
 Besides best-path decoding this module holds the exact CTC forward algorithm (the
 probability of a given text, summed over all its alignments, and its best alignment) and a
-prefix beam search vectorised over the lines of a batch. ``crnn.decoders`` builds the
+prefix beam search vectorised over the lines of a batch. ``crnn.decoding.decoders`` builds the
 user-facing decoders (beam, lexicon, allowed characters, language model) on top of them.
 """
 
@@ -17,7 +17,7 @@ from typing import Protocol
 
 import numpy as np
 
-from .charset import Charset
+from ..charset import Charset
 
 __all__ = [
     "Decoded",

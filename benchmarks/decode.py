@@ -285,12 +285,12 @@ def accuracy(args: argparse.Namespace) -> int:
 
     from rapidfuzz.distance import Levenshtein
 
-    from crnn.data.synth.config import load_config
-    from crnn.data.synth.fields import date, id_number, person_name, phone
-    from crnn.data.synth.render import render_line
-    from crnn.data.synth.synthesizer import Synthesizer, build_spec
     from crnn.decoding.decoders import build_decoder, resolve_allowed
     from crnn.recognizer import Recognizer, resolve_model_path
+    from crnn.synth.config import load_config
+    from crnn.synth.fields import date, id_number, person_name, phone
+    from crnn.synth.render import render_line
+    from crnn.synth.synthesizer import Synthesizer, build_spec
 
     def norm(t: str) -> str:
         return "".join(unicodedata.normalize("NFKC", t).split())
@@ -305,7 +305,7 @@ def accuracy(args: argparse.Namespace) -> int:
     if args.data:
         lmdb_path = Path(args.data)
     else:
-        from crnn.data.synth.pages import render_pages
+        from crnn.synth.pages import render_pages
 
         lmdb_path = tmp / "pages.lmdb"
         render_pages(lmdb_path, args.pages, seed=11)

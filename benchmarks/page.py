@@ -276,7 +276,7 @@ def main() -> None:
             dev_main(folder, methods)
             return
         if not args.pages:
-            from crnn.data.synth.pages import render_pages
+            from crnn.synth.pages import render_pages
 
             render_pages(tmp / "val.lmdb", args.count, seed=11, keep_pages=folder)
         pages = load_pages(folder)

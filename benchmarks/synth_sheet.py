@@ -13,8 +13,8 @@ from pathlib import Path
 
 from PIL import Image, ImageDraw, ImageFont
 
-from crnn.data.synth import SynthDataset
-from crnn.data.synth.config import load_config
+from crnn.synth import SynthDataset
+from crnn.synth.config import load_config
 
 LABEL_FONTS = ("/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc",
                "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc",

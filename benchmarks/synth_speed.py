@@ -22,9 +22,9 @@ from pathlib import Path
 
 import cv2
 
-from crnn.data.synth.config import load_config
-from crnn.data.synth.generate import generate
-from crnn.data.synth.synthesizer import build_spec
+from crnn.synth.config import load_config
+from crnn.synth.generate import generate
+from crnn.synth.synthesizer import build_spec
 
 
 def _cpu_seconds() -> float:

@@ -16,8 +16,9 @@ import pytest
 from PIL import Image
 
 from crnn.data.lmdb import LmdbReader
-from crnn.data.synth import pages
-from crnn.data.synth.page_templates import (
+from crnn.errors import CrnnError
+from crnn.synth import pages
+from crnn.synth.page_templates import (
     DOCUMENT_KINDS,
     Columns,
     Para,
@@ -27,7 +28,6 @@ from crnn.data.synth.page_templates import (
     make_document,
     normalize_text,
 )
-from crnn.errors import CrnnError
 
 
 def _have_tools() -> str | None:

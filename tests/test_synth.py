@@ -16,17 +16,17 @@ from PIL import features
 
 from crnn.charset import Charset
 from crnn.data.lmdb import LmdbReader
-from crnn.data.synth import fields
-from crnn.data.synth import lexicon as lx
-from crnn.data.synth.cli import main
-from crnn.data.synth.config import load_config
-from crnn.data.synth.dataset import SynthDataset
-from crnn.data.synth.fonts import FontSet, find_font_files, scan_faces
-from crnn.data.synth.generate import iter_encoded
-from crnn.data.synth.render import FontCache, LineStyle, _units, text_mask
-from crnn.data.synth.synthesizer import Synthesizer, build_spec, fonts_for, parse_size
-from crnn.data.synth.text import CoverageSchedule, TextSampler, clip_em, pseudo_word
 from crnn.errors import ConfigError
+from crnn.synth import fields
+from crnn.synth import lexicon as lx
+from crnn.synth.cli import main
+from crnn.synth.config import load_config
+from crnn.synth.dataset import SynthDataset
+from crnn.synth.fonts import FontSet, find_font_files, scan_faces
+from crnn.synth.generate import iter_encoded
+from crnn.synth.render import FontCache, LineStyle, _units, text_mask
+from crnn.synth.synthesizer import Synthesizer, build_spec, fonts_for, parse_size
+from crnn.synth.text import CoverageSchedule, TextSampler, clip_em, pseudo_word
 
 # Renders without any random effect: flat paper, fixed ink, no geometry or degradation.
 CLEAN = {

@@ -19,8 +19,8 @@ from fontTools import subset
 from fontTools.ttLib import TTFont
 
 from crnn.charset import Charset
-from crnn.data.synth.config import load_config
-from crnn.data.synth.synthesizer import fonts_for
+from crnn.synth.config import load_config
+from crnn.synth.synthesizer import fonts_for
 
 
 def main() -> None:

@@ -29,7 +29,7 @@ import argparse
 from collections import Counter
 
 from crnn.charset import Charset
-from crnn.data.synth.text import jieba_dict_path
+from crnn.synth.text import jieba_dict_path
 
 PUNCT = "，。、：；（）《》“”‘’！？—·〇～％￥【】"
 # Punctuation added after the first models (the tortoise-shell brackets of official
@@ -61,7 +61,7 @@ def field_characters(have: set[str], samples: int = 200_000) -> list[str]:
     are not in ``have``, most frequent first (ties by code point)."""
     import random
 
-    from crnn.data.synth.fields import document_field
+    from crnn.synth.fields import document_field
 
     rng = random.Random(0)
     counts: Counter[str] = Counter()

@@ -510,7 +510,7 @@ def main(argv: list[str] | None = None) -> int:
         saved_sigterm = signal.signal(signal.SIGTERM, _on_sigterm)
     try:
         if argv and argv[0] == "synth":
-            from .data.synth.cli import main as synth_main
+            from .synth.cli import main as synth_main
 
             return synth_main(argv[1:])
         if argv and argv[0] == "lm":

@@ -15,7 +15,7 @@ from typing import Any
 
 import yaml
 
-from ...errors import ConfigError
+from ..errors import ConfigError
 
 __all__ = ["Effect", "SynthConfig", "load_config"]
 
@@ -64,7 +64,7 @@ class SynthConfig:
 
 
 def _default_data() -> dict[str, Any]:
-    text = resources.files("crnn.data.synth").joinpath("default.yaml").read_text("utf-8")
+    text = resources.files("crnn.synth").joinpath("default.yaml").read_text("utf-8")
     return yaml.safe_load(text)
 
 
@@ -105,7 +105,7 @@ def _merge(base: dict[str, Any], user: Any, where: str, prefix: str) -> None:
         if key not in base:
             known = ", ".join(str(k) for k in base)
             raise ConfigError(f"{where}: unknown key {name!r}; known keys here: {known} "
-                              "(see crnn/data/synth/default.yaml)")
+                              "(see crnn/synth/default.yaml)")
         ref = base[key]
         if isinstance(ref, dict):
             _merge(ref, value, where, name + ".")

@@ -15,8 +15,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from ...charset import Charset
-from ...errors import CharsetError, ConfigError, DatasetError
+from ..charset import Charset
+from ..errors import CharsetError, ConfigError, DatasetError
 from .config import SynthConfig
 from .fonts import FontFace, FontSet
 from .render import FontCache, render_line

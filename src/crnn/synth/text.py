@@ -23,7 +23,7 @@ from functools import lru_cache
 from itertools import accumulate
 from pathlib import Path
 
-from ...errors import DatasetError
+from ..errors import DatasetError
 from . import fields
 from . import lexicon as lx
 from .config import SynthConfig
@@ -89,7 +89,8 @@ def jieba_dict_path() -> Path:
     """The frequency dictionary bundled with the installed jieba package."""
     spec = importlib.util.find_spec("jieba")
     if spec is None or not spec.origin:
-        raise DatasetError("natural Chinese text needs the jieba package: pip install jieba")
+        raise DatasetError("natural Chinese text needs jieba's word list, which the synth extra "
+                           "installs: pip install 'crnn[synth]'")
     path = Path(spec.origin).parent / "dict.txt"
     if not path.is_file():
         raise DatasetError(f"jieba is installed but has no {path}; reinstall jieba")

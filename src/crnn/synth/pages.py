@@ -45,8 +45,8 @@ from pathlib import Path
 from typing import Any
 from xml.sax.saxutils import escape, quoteattr
 
-from ...errors import ConfigError, CrnnError, DatasetError
-from ..outputs import check_out, mark, swap_into_place
+from ..data.outputs import check_out, mark, swap_into_place
+from ..errors import ConfigError, CrnnError, DatasetError
 from .page_templates import (
     Columns,
     Document,
@@ -801,7 +801,7 @@ def render_pages(out: str | Path, pages: int, dpis: Sequence[int] = (150, 200, 3
     ``crop``: ``box`` (the text box plus a share of its height), ``ink`` (the ink plus
     2-8 px) or ``mixed`` (each line one or the other).
     """
-    from ..lmdb import LmdbWriter
+    from ..data.lmdb import LmdbWriter
 
     t0 = time.perf_counter()
     out = Path(out)

@@ -115,7 +115,7 @@ CONTRACTIONS = ("don't", "can't", "won't", "isn't", "it's", "we'll", "we're", "y
                 "I'm", "I'll", "let's", "didn't", "doesn't", "that's", "there's", "we've")
 ROOM_WORDS = ("Room", "Building", "Block", "Gate", "Hall", "Floor", "Suite", "Unit", "Lab")
 SEPARATORS = ("·", "·", "|", "/", "-", "–", "—")
-# Pieces of pronounceable made-up words (:func:`crnn.data.synth.text.pseudo_word`), so a
+# Pieces of pronounceable made-up words (:func:`crnn.synth.text.pseudo_word`), so a
 # model learns letters, doubled ones (tt, ff, ll) included, rather than a fixed vocabulary.
 ONSETS = ("", "", "b", "c", "d", "f", "g", "h", "j", "k", "l", "m", "n", "p", "r", "s", "t",
           "v", "w", "y", "z", "bl", "br", "ch", "cl", "cr", "dr", "fl", "fr", "gl", "gr",

@@ -20,8 +20,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from ...charset import Charset
-from ...errors import ConfigError, DatasetError
+from ..charset import Charset
+from ..errors import ConfigError, DatasetError
 
 __all__ = [
     "FontFace", "FontSet", "cache_dir", "find_font_files", "install_hint", "scan_faces",
@@ -144,7 +144,11 @@ def _from_runs(runs: Sequence[Sequence[int]]) -> frozenset[int]:
 
 def _read_font_file(path: Path) -> list[dict]:
     """Every face of one file: names, weight, italic flag, outline kind, cmap runs."""
-    from fontTools.ttLib import TTCollection, TTFont, TTLibError
+    try:
+        from fontTools.ttLib import TTCollection, TTFont, TTLibError
+    except ImportError:
+        raise ConfigError("rendering text needs fontTools, which the synth extra installs: "
+                          "pip install 'crnn[synth]'") from None
 
     try:
         with open(path, "rb") as fh:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ...charset import Charset
+from ..charset import Charset
 from .config import SynthConfig
 from .fonts import FontSet
 from .synthesizer import Sample, Synthesizer, build_spec, parse_size
@@ -31,7 +31,7 @@ class SynthDataset:
         seed: sample ``i`` depends only on ``(seed, i)``.
         config: settings (default: the shipped ``default.yaml``).
         fonts: extra font files/folders (added to the system fonts), or a ready
-            :class:`~crnn.data.synth.fonts.FontSet`.
+            :class:`~crnn.synth.fonts.FontSet`.
         size: ``"280x32"``/``(280, 32)`` for a fixed size, a height (``32``), or None for
             ``output.height`` at the natural width.
         text_file: optional UTF-8 file whose lines become a text source.

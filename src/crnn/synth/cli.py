@@ -13,8 +13,8 @@ import sys
 import warnings
 from pathlib import Path
 
-from ...errors import CrnnError, DatasetError
-from ..outputs import check_out
+from ..data.outputs import check_out
+from ..errors import CrnnError, DatasetError
 
 __all__ = ["main", "build_parser", "build_fonts_parser", "build_text_parser"]
 
@@ -29,7 +29,7 @@ examples:
   crnn synth text --count 200000 --out corpus.txt   # the generator's text, no images
 
 Settings (fonts, colours, backgrounds, degradations, text sources) live in
-crnn/data/synth/default.yaml; --config FILE overrides any of its keys.
+crnn/synth/default.yaml; --config FILE overrides any of its keys.
 """
 
 _TEXT_EXAMPLES = """\
@@ -66,7 +66,7 @@ def _add_font_args(p: argparse.ArgumentParser) -> None:
 
 
 def _add_text_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--config", help="YAML file overriding crnn/data/synth/default.yaml")
+    p.add_argument("--config", help="YAML file overriding crnn/synth/default.yaml")
     p.add_argument("--text", metavar="FILE",
                    help="UTF-8 file whose lines become a text source (text.file_fraction)")
 
@@ -107,7 +107,7 @@ def build_fonts_parser() -> argparse.ArgumentParser:
                     "the charset each covers (read from each font's cmap).",
         epilog=_FONTS_EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
     _add_font_args(p)
-    p.add_argument("--config", help="YAML file overriding crnn/data/synth/default.yaml")
+    p.add_argument("--config", help="YAML file overriding crnn/synth/default.yaml")
     p.add_argument("--all", action="store_true",
                    help="also list faces left out (regional variants, excluded families, "
                         "bitmap-only or no coverage)")
@@ -190,7 +190,7 @@ def _cmd_generate(args: argparse.Namespace) -> int:
 
 
 def _cmd_fonts(args: argparse.Namespace) -> int:
-    from ...charset import Charset
+    from ..charset import Charset
     from .config import load_config
     from .fonts import (
         FontFace,

@@ -19,9 +19,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
 
-from ...errors import DatasetError
-from ..lmdb import LmdbWriter
-from ..outputs import check_out, mark, swap_into_place
+from ..data.lmdb import LmdbWriter
+from ..data.outputs import check_out, mark, swap_into_place
+from ..errors import DatasetError
 from .synthesizer import Synthesizer, SynthSpec
 from .text import drawable
 
@@ -61,7 +61,7 @@ def iter_encoded(spec: SynthSpec, workers: int = 1) -> Iterator[tuple[bytes, str
     # with the rendering modules preloaded, so workers still start quickly.
     if "forkserver" in mp.get_all_start_methods():
         ctx = mp.get_context("forkserver")
-        ctx.set_forkserver_preload(["crnn.data.synth.synthesizer"])
+        ctx.set_forkserver_preload(["crnn.synth.synthesizer"])
     else:
         ctx = mp.get_context("spawn")
     with ctx.Pool(workers, initializer=_init_worker, initargs=(spec,)) as pool:

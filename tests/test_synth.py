@@ -18,12 +18,12 @@ from crnn.charset import Charset
 from crnn.data.lmdb import LmdbReader
 from crnn.errors import ConfigError
 from crnn.synth import fields
-from crnn.synth import lexicon as lx
+from crnn.synth import words as lx
 from crnn.synth.cli import main
 from crnn.synth.config import load_config
-from crnn.synth.dataset import SynthDataset
 from crnn.synth.fonts import FontSet, find_font_files, scan_faces
 from crnn.synth.generate import iter_encoded
+from crnn.synth.online import SynthDataset
 from crnn.synth.render import FontCache, LineStyle, _units, text_mask
 from crnn.synth.synthesizer import Synthesizer, build_spec, fonts_for, parse_size
 from crnn.synth.text import CoverageSchedule, TextSampler, clip_em, pseudo_word

@@ -6,15 +6,15 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from .dataset import SynthDataset
     from .generate import generate
+    from .online import SynthDataset
 
 __all__ = ["SynthDataset", "generate"]
 
 
 def __getattr__(name: str) -> Any:
     if name == "SynthDataset":
-        from .dataset import SynthDataset
+        from .online import SynthDataset
 
         return SynthDataset
     if name == "generate":

@@ -12,7 +12,7 @@ from __future__ import annotations
 import random
 from collections.abc import Callable
 
-from . import lexicon as lx
+from . import words as lx
 
 __all__ = [
     "FIELD_GENERATORS", "address", "chinese_date", "date", "document_field", "email",

@@ -25,7 +25,7 @@ from pathlib import Path
 
 from ..errors import DatasetError
 from . import fields
-from . import lexicon as lx
+from . import words as lx
 from .config import SynthConfig
 
 __all__ = [

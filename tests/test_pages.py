@@ -11,6 +11,7 @@ import json
 import random
 import shutil
 import unicodedata
+from pathlib import Path
 
 import pytest
 from PIL import Image
@@ -18,7 +19,8 @@ from PIL import Image
 from crnn.data.lmdb import LmdbReader
 from crnn.errors import CrnnError
 from crnn.synth import pages
-from crnn.synth.page_templates import (
+from crnn.synth.pages import cutting, style
+from crnn.synth.pages.templates import (
     DOCUMENT_KINDS,
     Columns,
     Para,
@@ -36,7 +38,7 @@ def _have_tools() -> str | None:
         return (f"{', '.join(missing)} not installed (apt-get install libreoffice-writer-nogui "
                 "poppler-utils fontconfig)")
     try:
-        pages._font_table(pages.available_fonts())
+        style._font_table(pages.available_fonts())
     except CrnnError as exc:
         return f"no usable Chinese font: {exc}"
     return None
@@ -75,7 +77,7 @@ def test_admission_letter_has_the_fields() -> None:
 
 
 def test_source_matching_recovers_spaces_and_rejects_mismatches() -> None:
-    src = pages._Source(["联系电话：+86 10 6275 1234，邮编：100871",
+    src = cutting._Source(["联系电话：+86 10 6275 1234，邮编：100871",
                          "Please bring this letter and your ID card."])
     assert src.label_of("+861062751234，邮编") == "+86 10 6275 1234，邮编"
     assert src.label_of("bringthisletter") == "bring this letter"
@@ -86,7 +88,7 @@ def test_source_matching_recovers_spaces_and_rejects_mismatches() -> None:
 
 
 def test_document_order_follows_the_source_not_pdftotext() -> None:
-    src = pages._Source(["Left column first line and its second line", "内容", "内容",
+    src = cutting._Source(["Left column first line and its second line", "内容", "内容",
                          "Right column text", "学号：2024", "2"])
     taken: set[tuple[int, int]] = set()
     # pdftotext interleaves the two columns row by row; a label used twice takes its
@@ -95,12 +97,12 @@ def test_document_order_follows_the_source_not_pdftotext() -> None:
             "2"]
     pos = [src.position_of(t, taken) for t in segs]
     assert pos == [(0, 0), (3, 0), (0, 19), (1, 0), (2, 0), (5, 0)]
-    assert pages._document_order(pos) == [0, 4, 1, 2, 3, 5]
+    assert cutting._document_order(pos) == [0, 4, 1, 2, 3, 5]
     # the continuation of the line before wins over an earlier occurrence
-    src = pages._Source(["毕业。", "学分方可毕业。"])
+    src = cutting._Source(["毕业。", "学分方可毕业。"])
     assert src.position_of("业。", set(), after=(1, 5)) == (1, 5)
     # an unmatched line stays after the line before it
-    assert pages._document_order([(1, 0), None, (0, 0)]) == [1, 2, 0]
+    assert cutting._document_order([(1, 0), None, (0, 0)]) == [1, 2, 0]
 
 
 _BBOX = """<!DOCTYPE html><html xmlns="http://www.w3.org/1999/xhtml"><head></head><body><doc>
@@ -115,10 +117,10 @@ _BBOX = """<!DOCTYPE html><html xmlns="http://www.w3.org/1999/xhtml"><head></hea
 
 
 def test_bbox_layout_lines_split_at_wide_gaps() -> None:
-    (segs,) = pages._bbox_pages(_BBOX, pages.Path("x.pdf"))
+    (segs,) = cutting._bbox_pages(_BBOX, Path("x.pdf"))
     assert [s.text for s in segs] == ["姓名：张伟", "学号：2025", "Officefiles"]
     assert segs[0].box == (70.0, 80.0, 130.0, 96.0)
-    pages._crop_boxes(segs, 2.0, 1190, 1684)
+    cutting._crop_boxes(segs, 2.0, 1190, 1684)
     for s in segs:
         x0, y0, x1, y1 = s.px
         bx0, by0, bx1, by1 = (2 * v for v in s.box)
@@ -131,11 +133,11 @@ def test_padding_pulls_back_from_foreign_ink_only() -> None:
     import numpy as np
 
     strip = np.array([1, 1, 0, 0, 0, 0, 1, 0], bool)     # own overhang, gap, a table rule
-    assert pages._pull_back(strip, 3) == 3
-    assert pages._pull_back(np.array([0, 0, 0, 0, 0, 1], bool), 3) == 2
-    assert pages._pull_back(np.array([0, 1, 0], bool), 3) == 0
-    assert pages._pull_back(np.zeros(6, bool), 3) is None
-    assert pages._pull_back(np.ones(4, bool), 3) is None    # all overhang: keep the pad
+    assert cutting._pull_back(strip, 3) == 3
+    assert cutting._pull_back(np.array([0, 0, 0, 0, 0, 1], bool), 3) == 2
+    assert cutting._pull_back(np.array([0, 1, 0], bool), 3) == 0
+    assert cutting._pull_back(np.zeros(6, bool), 3) is None
+    assert cutting._pull_back(np.ones(4, bool), 3) is None    # all overhang: keep the pad
 
 
 def test_document_to_fodt_is_xml_with_the_fonts() -> None:
@@ -166,7 +168,7 @@ def test_main_help_and_usage_errors(capsys: pytest.CaptureFixture[str], tmp_path
 
 
 def test_missing_tools_say_what_to_install(monkeypatch, capsys, tmp_path) -> None:
-    monkeypatch.setattr(pages.shutil, "which", lambda name: None)
+    monkeypatch.setattr(shutil, "which", lambda name: None)
     assert pages.main(["--out", str(tmp_path / "v.lmdb"), "--pages", "1"]) == 2
     err = capsys.readouterr().err
     assert "apt-get install libreoffice-writer-nogui poppler-utils" in err
@@ -215,8 +217,8 @@ def test_fill_text_keeps_layout_and_replaces_wording() -> None:
 def test_font_sets_hold_families_out() -> None:
     have = {f for names in pages.FONT_CHOICES.values() for f in names}
     assert set(pages.HELD_OUT_FONTS) <= have
-    train = pages._font_table(have, "train")
-    held = pages._font_table(have, "heldout")
+    train = style._font_table(have, "train")
+    held = style._font_table(have, "heldout")
     for face in pages.FONT_CHOICES:
         assert not set(train[face]) & set(pages.HELD_OUT_FONTS)
         assert held[face]                      # every face can still be laid out
@@ -228,9 +230,9 @@ def test_ink_crops_cut_at_the_ink_plus_2_to_8_px() -> None:
 
     img = np.full((100, 300), 255, np.uint8)
     img[40:55, 50:250] = 0                                   # the line's ink
-    seg = pages._Segment("x", (0, 0, 0, 0))
+    seg = cutting._Segment("x", (0, 0, 0, 0))
     seg.px = (30, 20, 280, 80)                               # its text-box cut
-    pages._ink_crops([seg], img, random.Random(1), 1.0)
+    cutting._ink_crops([seg], img, random.Random(1), 1.0)
     x0, y0, x1, y1 = seg.px
     assert 2 <= 50 - x0 <= 8 and 2 <= 40 - y0 <= 8 and 2 <= x1 - 250 <= 8 and 2 <= y1 - 55 <= 8
 

@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import signal
 import sys
 import threading
 import warnings
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import ConfigError, CrnnError
 
-__all__ = ["main", "build_parser"]
+__all__ = ["main", "build_parser", "Command", "COMMANDS"]
 
 _FORMATTER = argparse.RawDescriptionHelpFormatter
 
@@ -96,12 +99,19 @@ def build_parser() -> argparse.ArgumentParser:
                "  crnn train --train train.lmdb --val val.lmdb --charset ascii\n"
                "  crnn synth --out synth.lmdb --count 10000 --charset zh")
     sub = p.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for cmd in COMMANDS.values():
+        if cmd.own_main:  # its parser lives with its code (crnn synth --help)
+            sub.add_parser(cmd.name, help=cmd.help, add_help=False)
+        else:
+            assert cmd.arguments is not None
+            cmd.arguments(sub.add_parser(cmd.name, help=cmd.help, description=cmd.help,
+                                         epilog=cmd.epilog,
+                                         formatter_class=_FORMATTER))
+    return p
 
-    # predict
-    sp = sub.add_parser(
-        "predict", help="recognize text in line images", formatter_class=_FORMATTER,
-        epilog="examples:\n  crnn predict line.png\n  crnn predict scans/ 'more/*.jpg' "
-               "--model runs/demo/best.pt --json")
+
+# ---------------------------------------------------------------------------- arguments
+def _args_predict(sp: argparse.ArgumentParser) -> None:
     sp.add_argument("inputs", nargs="+", help="image files, directories or glob patterns")
     sp.add_argument("--model", default="default",
                     help="checkpoint path, or 'default' for the bundled model")
@@ -117,11 +127,8 @@ def build_parser() -> argparse.ArgumentParser:
     _add_max_pixels(sp, "image")
     _add_decoder_args(sp)
 
-    # eval
-    sp = sub.add_parser(
-        "eval", help="score a model on a dataset", formatter_class=_FORMATTER,
-        epilog="example:\n  crnn eval --model runs/demo/best.pt --data val.lmdb "
-               "--errors errors.tsv --nfkc --ignore-space")
+
+def _args_eval(sp: argparse.ArgumentParser) -> None:
     sp.add_argument("--model", default="default")
     sp.add_argument("--data", required=True, nargs="+", help="LMDB directory or label file")
     sp.add_argument("--images-root", help="folder the label file's image paths start from")
@@ -139,14 +146,8 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--json", action="store_true", help="print the figures as JSON")
     _add_decoder_args(sp)
 
-    # train
-    sp = sub.add_parser(
-        "train", help="train or fine-tune a CRNN", formatter_class=_FORMATTER,
-        epilog="examples:\n  crnn train --config configs/demo.yaml\n"
-               "  crnn train --train train.lmdb --val val.lmdb --charset ascii "
-               "--set lr=0.0005 --set scheduler=cosine\n"
-               "  crnn train --resume runs/crnn/last.pt\n"
-               "every config key can be given with --set key=value; see docs/training.md")
+
+def _args_train(sp: argparse.ArgumentParser) -> None:
     sp.add_argument("--config", help="YAML file of config keys")
     sp.add_argument("--set", dest="overrides", action="append", default=[],
                     metavar="KEY=VALUE", help="override a config key (repeatable)")
@@ -166,8 +167,8 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--resume", help="continue a run exactly from its last.pt")
     sp.add_argument("--quiet", action="store_true", help="no progress bar or log lines")
 
-    # dataset
-    sp = sub.add_parser("dataset", help="create, inspect, verify or export LMDB datasets")
+
+def _args_dataset(sp: argparse.ArgumentParser) -> None:
     dsub = sp.add_subparsers(dest="dataset_command", metavar="ACTION", required=True)
     dp = dsub.add_parser(
         "create", help="label file + images -> LMDB", formatter_class=_FORMATTER,
@@ -199,12 +200,8 @@ def build_parser() -> argparse.ArgumentParser:
     dp.add_argument("--out", required=True, help="folder to create")
     dp.add_argument("--overwrite", action="store_true")
 
-    # export
-    sp = sub.add_parser(
-        "export", help="export a checkpoint to ONNX", formatter_class=_FORMATTER,
-        epilog="examples:\n  crnn export --model runs/demo/best.pt --out model.onnx\n"
-               "  crnn export --model runs/demo/best.pt --int8 --out model.int8.onnx\n"
-               "  crnn predict line.png --model model.onnx")
+
+def _args_export(sp: argparse.ArgumentParser) -> None:
     sp.add_argument("--model", default="default", help="checkpoint path or 'default'")
     sp.add_argument("--format", default="onnx", choices=("onnx", "fp16"),
                     help="onnx, or fp16: a compact PyTorch checkpoint without training state")
@@ -232,12 +229,8 @@ def build_parser() -> argparse.ArgumentParser:
                          "heights of background on each side before reading ('none': read "
                          "lines as cut)")
 
-    # ocr
-    sp = sub.add_parser(
-        "ocr", help="read whole printed pages (images, multi-page TIFF, PDF)",
-        formatter_class=_FORMATTER,
-        epilog="examples:\n  crnn ocr letter.png\n  crnn ocr scan.pdf --format hocr "
-               "--out scan.hocr\n  crnn ocr page.jpg --format overlay --out check.png")
+
+def _args_ocr(sp: argparse.ArgumentParser) -> None:
     sp.add_argument("inputs", nargs="+", help="page images or PDFs")
     sp.add_argument("--model", default="default")
     sp.add_argument("--format", default="txt",
@@ -251,23 +244,18 @@ def build_parser() -> argparse.ArgumentParser:
     _add_max_pixels(sp, "page")
     _add_decoder_args(sp)
 
-    # serve
-    sp = sub.add_parser(
-        "serve", help="HTTP recognition service and web page", formatter_class=_FORMATTER,
-        epilog="examples:\n  crnn serve --model runs/demo/best.pt\n"
-               "  crnn serve --model model.onnx --host 0.0.0.0 --port 8080 --token SECRET\n"
-               "see docs/serve.md")
-    from .serve import add_arguments as add_serve_arguments
 
-    add_serve_arguments(sp)
+def _args_serve(sp: argparse.ArgumentParser) -> None:
+    from .serve import add_arguments
+
+    add_arguments(sp)
     _add_decoder_args(sp)
 
-    # synth and lm: their own parsers live with their code (crnn synth --help, crnn lm --help)
-    sub.add_parser("synth", help="render synthetic text-line datasets (crnn synth --help)",
-                   add_help=False)
-    sub.add_parser("lm", help="build or score a character n-gram language model "
-                              "(crnn lm --help)", add_help=False)
-    return p
+
+def _args_lm(sp: argparse.ArgumentParser) -> None:
+    from .decoding.lm import add_arguments
+
+    add_arguments(sp)
 
 
 # ---------------------------------------------------------------------------- commands
@@ -492,6 +480,62 @@ def _print_info(info: dict) -> None:
                  else ""))
 
 
+# ---------------------------------------------------------------------------- registry
+@dataclass(frozen=True)
+class Command:
+    """One ``crnn`` subcommand: its name and one-line help, and either ``arguments`` (adds
+    its options to its parser) with ``run`` (the parsed namespace -> exit status), or
+    ``own_main`` ("module:function" given the arguments after the name) for a command that
+    parses its own command line (``crnn synth`` takes an optional sub-action)."""
+
+    name: str
+    help: str
+    arguments: Callable[[argparse.ArgumentParser], None] | None = None
+    run: Callable[[argparse.Namespace], int] | None = None
+    epilog: str | None = None
+    own_main: str | None = None
+
+
+def _cmd_lm(args: argparse.Namespace) -> int:
+    from .decoding.lm import run
+
+    return run(args)
+
+
+COMMANDS: dict[str, Command] = {c.name: c for c in (
+    Command("predict", "recognize text in line images", _args_predict, _cmd_predict,
+            epilog="examples:\n  crnn predict line.png\n  crnn predict scans/ 'more/*.jpg' "
+                   "--model runs/demo/best.pt --json"),
+    Command("eval", "score a model on a dataset", _args_eval, _cmd_eval,
+            epilog="example:\n  crnn eval --model runs/demo/best.pt --data val.lmdb "
+                   "--errors errors.tsv --nfkc --ignore-space"),
+    Command("train", "train or fine-tune a CRNN", _args_train, _cmd_train,
+            epilog="examples:\n  crnn train --config configs/demo.yaml\n"
+                   "  crnn train --train train.lmdb --val val.lmdb --charset ascii "
+                   "--set lr=0.0005 --set scheduler=cosine\n"
+                   "  crnn train --resume runs/crnn/last.pt\n"
+                   "every config key can be given with --set key=value; see docs/training.md"),
+    Command("dataset", "create, inspect, verify or export LMDB datasets", _args_dataset,
+            _cmd_dataset),
+    Command("export", "export a checkpoint to ONNX", _args_export, _cmd_export,
+            epilog="examples:\n  crnn export --model runs/demo/best.pt --out model.onnx\n"
+                   "  crnn export --model runs/demo/best.pt --int8 --out model.int8.onnx\n"
+                   "  crnn predict line.png --model model.onnx"),
+    Command("ocr", "read whole printed pages (images, multi-page TIFF, PDF)", _args_ocr, _cmd_ocr,
+            epilog="examples:\n  crnn ocr letter.png\n  crnn ocr scan.pdf --format hocr "
+                   "--out scan.hocr\n  crnn ocr page.jpg --format overlay --out check.png"),
+    Command("serve", "HTTP recognition service and web page", _args_serve, _cmd_serve,
+            epilog="examples:\n  crnn serve --model runs/demo/best.pt\n"
+                   "  crnn serve --model model.onnx --host 0.0.0.0 --port 8080 --token SECRET\n"
+                   "see docs/serve.md"),
+    Command("synth", "render synthetic text-line datasets (crnn synth --help)",
+            own_main="crnn.synth.cli:main"),
+    Command("lm", "build or score a character n-gram language model", _args_lm, _cmd_lm,
+            epilog="examples:\n  crnn lm build --text corpus.txt --order 5 --out lm.bin\n"
+                   "  crnn predict line.png --decoder beam --lm lm.bin"),
+)}
+
+
 class _Terminated(KeyboardInterrupt):
     """SIGTERM, raised like Ctrl-C so that every ``with``/``finally`` cleans up (temporary
     dataset folders, worker pools) before the process ends."""
@@ -509,19 +553,14 @@ def main(argv: list[str] | None = None) -> int:
     if threading.current_thread() is threading.main_thread():
         saved_sigterm = signal.signal(signal.SIGTERM, _on_sigterm)
     try:
-        if argv and argv[0] == "synth":
-            from .synth.cli import main as synth_main
-
-            return synth_main(argv[1:])
-        if argv and argv[0] == "lm":
-            from .decoding.lm import main as lm_main
-
-            return lm_main(argv[1:])
+        own = COMMANDS.get(argv[0]) if argv else None
+        if own is not None and own.own_main:
+            module, function = own.own_main.split(":")
+            return getattr(importlib.import_module(module), function)(argv[1:])
         args = build_parser().parse_args(argv)
-        handler = {"predict": _cmd_predict, "eval": _cmd_eval, "train": _cmd_train,
-                   "dataset": _cmd_dataset, "export": _cmd_export,
-                   "ocr": _cmd_ocr, "serve": _cmd_serve}[args.command]
-        return handler(args)
+        command = COMMANDS[args.command]
+        assert command.run is not None
+        return command.run(args)
     except CrnnError as exc:
         print(f"crnn: error: {exc}", file=sys.stderr)
         return 2

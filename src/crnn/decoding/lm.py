@@ -375,16 +375,9 @@ def _read_lines(paths: Sequence[str]) -> Iterable[str]:
             ) from exc
 
 
-def _parser() -> argparse.ArgumentParser:
-    ap = argparse.ArgumentParser(
-        prog="crnn lm",
-        description="Character n-gram language models for beam-search decoding "
-        "(interpolated modified Kneser-Ney).",
-        epilog="example:\n  crnn lm build --text corpus.txt --order 5 --out lm.bin\n"
-        "  crnn predict line.png --decoder beam --lm lm.bin",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    sub = ap.add_subparsers(dest="command", required=True)
+def add_arguments(ap: argparse.ArgumentParser) -> None:
+    """``crnn lm``'s actions (build, score) and their options, added to ``ap``."""
+    sub = ap.add_subparsers(dest="lm_command", metavar="ACTION", required=True)
     b = sub.add_parser(
         "build", help="train a model on plain text (one sentence per line, UTF-8)",
         epilog="example:\n  crnn lm build --text news.txt letters.txt --order 5 --out lm.bin",
@@ -402,14 +395,12 @@ def _parser() -> argparse.ArgumentParser:
     )
     s.add_argument("--lm", required=True, metavar="FILE")
     s.add_argument("--text", nargs="+", required=True, metavar="FILE")
-    return ap
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """``crnn lm build|score``; returns the exit status."""
-    args = _parser().parse_args(argv)
+def run(args: argparse.Namespace) -> int:
+    """``crnn lm build|score`` with parsed arguments; returns the exit status."""
     try:
-        if args.command == "build":
+        if args.lm_command == "build":
             t0 = time.perf_counter()
             lm = NGramLM.build(_read_lines(args.text), args.order, args.word_tokens)
             lm.save(args.out)
@@ -434,3 +425,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"crnn lm: error: {exc}", file=sys.stderr)
         return 1
     return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``crnn lm`` called from Python: parse ``argv`` (the arguments after ``lm``), run."""
+    ap = argparse.ArgumentParser(
+        prog="crnn lm", formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="Character n-gram language models for beam-search decoding "
+        "(interpolated modified Kneser-Ney).")
+    add_arguments(ap)
+    return run(ap.parse_args(argv))

@@ -287,7 +287,7 @@ def accuracy(args: argparse.Namespace) -> int:
 
     from crnn.decoding.decoders import build_decoder, resolve_allowed
     from crnn.recognizer import Recognizer, resolve_model_path
-    from crnn.synth.config import load_config
+    from crnn.synth.config import load_synth_config
     from crnn.synth.fields import date, id_number, person_name, phone
     from crnn.synth.render import render_line
     from crnn.synth.synthesizer import Synthesizer, build_spec
@@ -320,7 +320,7 @@ def accuracy(args: argparse.Namespace) -> int:
         truth.append(label)
 
     # text for the LM and the lexicon distractors: crnn synth's generator, not the pages
-    spec = build_spec(charset, 200_000, seed=5, config=load_config())
+    spec = build_spec(charset, 200_000, seed=5, config=load_synth_config())
     synth = Synthesizer(spec)
     rng = random.Random(5)
     gen = [synth.text.sample(rng)[0] for _ in range(200_000)]
@@ -369,7 +369,7 @@ def accuracy(args: argparse.Namespace) -> int:
     ], images, truth)
 
     # field lines, rendered one by one with the training renderer's fonts and effects
-    fspec = build_spec(charset, 1, seed=6, config=load_config())
+    fspec = build_spec(charset, 1, seed=6, config=load_synth_config())
     fsynth = Synthesizer(fspec)
 
     def render(texts: list[str], seed: int) -> list[np.ndarray]:

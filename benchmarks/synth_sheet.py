@@ -14,7 +14,7 @@ from pathlib import Path
 from PIL import Image, ImageDraw, ImageFont
 
 from crnn.synth import SynthDataset
-from crnn.synth.config import load_config
+from crnn.synth.config import load_synth_config
 
 LABEL_FONTS = ("/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc",
                "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc",
@@ -71,7 +71,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--out", default="build/synth_sheet.png")
     args = p.parse_args(argv)
     ds = SynthDataset(args.charset, args.pool, seed=args.seed,
-                      config=load_config(args.config) if args.config else None, size=args.size)
+                      config=load_synth_config(args.config) if args.config else None,
+                      size=args.size)
     indices = sorted(random.Random(args.seed).sample(range(args.pool), args.count))
     sheet = make_sheet(ds, indices, args.scale, args.columns)
     out = Path(args.out)

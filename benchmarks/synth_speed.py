@@ -22,7 +22,7 @@ from pathlib import Path
 
 import cv2
 
-from crnn.synth.config import load_config
+from crnn.synth.config import load_synth_config
 from crnn.synth.generate import generate
 from crnn.synth.synthesizer import build_spec
 
@@ -43,7 +43,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--config", default=None)
     args = p.parse_args(argv)
     cv2.setNumThreads(1)  # as in the pool workers: one renderer = one core
-    cfg = load_config(args.config)
+    cfg = load_synth_config(args.config)
     rows = []
     for cs in args.charsets:
         t0 = time.perf_counter()

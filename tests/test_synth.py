@@ -20,7 +20,7 @@ from crnn.errors import ConfigError
 from crnn.synth import fields
 from crnn.synth import words as lx
 from crnn.synth.cli import main
-from crnn.synth.config import load_config
+from crnn.synth.config import load_synth_config
 from crnn.synth.fonts import FontSet, find_font_files, scan_faces
 from crnn.synth.generate import iter_encoded
 from crnn.synth.online import SynthDataset
@@ -45,7 +45,7 @@ def _faces():
 
 @cache
 def fontset(charset: str) -> FontSet:
-    return fonts_for(Charset.resolve(charset), load_config())
+    return fonts_for(Charset.resolve(charset), load_synth_config())
 
 
 def need_fonts(charset: str) -> FontSet:
@@ -72,7 +72,7 @@ def _cmap(path: str, index: int) -> frozenset[int]:
 
 def spec_for(charset: str, count: int, seed: int = 0, overrides: dict | None = None,
              size: str | None = None):
-    return build_spec(charset, count, seed, load_config(overrides=overrides),
+    return build_spec(charset, count, seed, load_synth_config(overrides=overrides),
                       need_fonts(charset), size)
 
 
@@ -119,7 +119,7 @@ def test_text_only_uses_charset_characters(charset: str, pattern: str | None) ->
     if charset == "zh":
         need_fonts("zh")
     cs = Charset.resolve(charset)
-    sampler = TextSampler(cs.chars, load_config())
+    sampler = TextSampler(cs.chars, load_synth_config())
     rng = random.Random(1)
     sources = Counter()
     for _ in range(400):
@@ -139,7 +139,7 @@ def test_english_lines_hold_made_up_words_doubled_letters_and_line_end_commas() 
     assert all(re.fullmatch("[a-z]+", w) for w in made_up)
     assert len(set(made_up)) > 250
     assert sum(bool(re.search(r"(tt|ff|ll|ss)", w)) for w in made_up) > 20
-    cfg = load_config(overrides={"text": {"sources": {"corpus": 0, "fields": 0, "english": 1,
+    cfg = load_synth_config(overrides={"text": {"sources": {"corpus": 0, "fields": 0, "english": 1,
                                             "numbers": 0, "random": 0}}})
     sampler = TextSampler(Charset.resolve("ascii").chars, cfg)
     lines = [sampler.sample(rng)[0] for _ in range(600)]
@@ -155,7 +155,7 @@ def test_lines_hold_apostrophes_hyphens_codes_and_opening_brackets() -> None:
     with a bracket (（记者：……）); a model never shown these drops the mark."""
     rng = random.Random(7)
     only = {"corpus": 0, "fields": 0, "english": 0, "numbers": 0, "random": 0}
-    cfg = load_config(overrides={"text": {"sources": {**only, "english": 1}}})
+    cfg = load_synth_config(overrides={"text": {"sources": {**only, "english": 1}}})
     english = TextSampler(Charset.resolve("zh").chars, cfg)
     lines = [english.sample(rng)[0] for _ in range(600)]
     text = " ".join(lines)
@@ -163,7 +163,7 @@ def test_lines_hold_apostrophes_hyphens_codes_and_opening_brackets() -> None:
     assert len(re.findall(r"[a-z]-[a-z]", text)) > 10
     assert len(re.findall(r"\b[A-Z]-?\d+\b", text)) > 5
     assert "@" in text and " · " in text
-    cfg = load_config(overrides={"text": {"sources": {**only, "corpus": 1}}})
+    cfg = load_synth_config(overrides={"text": {"sources": {**only, "corpus": 1}}})
     corpus = TextSampler(Charset.resolve("zh").chars, cfg)
     zh = [corpus.sample(rng)[0] for _ in range(600)]
     assert sum(line[0] in "（《“【「(〔" for line in zh) > 10
@@ -321,7 +321,7 @@ def test_stretch_widens_or_narrows_the_same_line() -> None:
     for w08, w1, w125 in zip(widths[0.8], widths[1.0], widths[1.25], strict=True):
         assert 1.1 < w125 / w1 < 1.4 and 0.7 < w08 / w1 < 0.9, (w08, w1, w125)
     with pytest.raises(ConfigError, match="stretch"):
-        load_config(overrides={"degrade": {"stretch": {"p": 0.5, "scale": [0.0, 1.0]}}})
+        load_synth_config(overrides={"degrade": {"stretch": {"p": 0.5, "scale": [0.0, 1.0]}}})
 
 
 def _latin_face_index(fonts: FontCache) -> int:
@@ -384,7 +384,7 @@ def test_ligatures_draw_fi_and_ffi_as_one_glyph() -> None:
     if other is not None:
         assert _units("first", fonts, other, 40, True) == list("first")
     with pytest.raises(ConfigError, match="ligatures"):
-        load_config(overrides={"fonts": {"ligatures": 1.5}})
+        load_synth_config(overrides={"fonts": {"ligatures": 1.5}})
 
 
 def test_hosts_and_mailboxes_are_sometimes_pinyin_initials() -> None:
@@ -471,16 +471,16 @@ def test_synth_dataset_is_deterministic_and_picklable() -> None:
 def test_config_override_and_errors(tmp_path: Path) -> None:
     good = tmp_path / "ok.yaml"
     good.write_text("degrade:\n  blur: {p: 0.0}\noutput:\n  encoding: jpg\n")
-    cfg = load_config(good)
+    cfg = load_synth_config(good)
     assert cfg.effect("blur").p == 0.0 and cfg.get("output", "encoding") == "jpg"
-    assert cfg.effect("noise").p == load_config().effect("noise").p
+    assert cfg.effect("noise").p == load_synth_config().effect("noise").p
     bad = tmp_path / "bad.yaml"
     bad.write_text("degrade:\n  blurr: {p: 0.5}\n")
     with pytest.raises(ConfigError, match="blurr"):
-        load_config(bad)
+        load_synth_config(bad)
     bad.write_text("fonts:\n  size: [40, 20]\n")
     with pytest.raises(ConfigError, match="fonts.size"):
-        load_config(bad)
+        load_synth_config(bad)
 
 
 # --------------------------------------------------------------------------- outputs / CLI
@@ -528,7 +528,7 @@ def _text_file(tmp_path: Path) -> Path:
 
 def test_text_file_lines_are_used() -> None:
     cs = Charset.resolve("ascii")
-    cfg = load_config(overrides={"text": {"file_fraction": 1.0}})
+    cfg = load_synth_config(overrides={"text": {"file_fraction": 1.0}})
     import tempfile
 
     with tempfile.TemporaryDirectory() as tmp:

@@ -18,7 +18,8 @@ import yaml
 
 from .errors import ConfigError
 
-__all__ = ["TrainConfig", "load_config", "dump_config", "OPTIMIZERS", "SCHEDULERS"]
+__all__ = ["TrainConfig", "load_config", "dump_config", "read_yaml_mapping", "OPTIMIZERS",
+           "SCHEDULERS"]
 
 OPTIMIZERS = ("adam", "adamw", "rmsprop", "adadelta")
 SCHEDULERS = ("constant", "step", "cosine", "onecycle")
@@ -162,23 +163,30 @@ def _coerce(name: str, value: Any, hint: Any) -> Any:
     return value
 
 
+def read_yaml_mapping(path: str | Path, what: str) -> dict[str, Any]:
+    """The mapping a YAML file holds (an empty file is an empty mapping): the one reader of
+    every config file (training here, synthesis in :mod:`crnn.synth.config`); an unreadable
+    file, bad YAML or a non-mapping is a :class:`ConfigError` naming ``what`` and the file."""
+    try:
+        loaded = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ConfigError(f"cannot read {what} {path}: {exc.strerror}") from exc
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{what} {path} is not valid YAML: {exc}") from exc
+    if loaded is None:
+        return {}
+    if not isinstance(loaded, dict):
+        raise ConfigError(f"{what} {path} must be a mapping of key: value")
+    return loaded
+
+
 def load_config(path: str | Path | None = None, overrides: list[str] | None = None,
                 base: dict[str, Any] | None = None, **values: Any) -> TrainConfig:
     """``base`` (a resumed run's config), then the YAML file (flat keys), then ``values``
     (command-line flags), then ``key=value`` overrides: the last wins."""
     data: dict[str, Any] = dict(base or {})
     if path is not None:
-        try:
-            loaded = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
-        except OSError as exc:
-            raise ConfigError(f"cannot read config {path}: {exc.strerror}") from exc
-        except yaml.YAMLError as exc:
-            raise ConfigError(f"config {path} is not valid YAML: {exc}") from exc
-        if loaded is None:
-            loaded = {}
-        if not isinstance(loaded, dict):
-            raise ConfigError(f"config {path} must be a mapping of key: value")
-        data.update(loaded)
+        data.update(read_yaml_mapping(path, "config"))
     data.update({k: v for k, v in values.items() if v is not None})
     hints = typing.get_type_hints(TrainConfig)
     for item in overrides or []:

@@ -135,14 +135,14 @@ def _cmd_text(args: argparse.Namespace) -> int:
     import random
     import tempfile
 
-    from .config import load_config
+    from .config import load_synth_config
     from .synthesizer import build_spec
     from .text import TextSampler
 
     out = Path(args.out)
     if out.exists() and not args.overwrite:
         raise DatasetError(f"{out} already exists; remove it or pass --overwrite")
-    spec = build_spec(args.charset, args.count, args.seed, load_config(args.config),
+    spec = build_spec(args.charset, args.count, args.seed, load_synth_config(args.config),
                       args.fonts, None, args.text, system_fonts=not args.no_system_fonts)
     sampler = TextSampler(spec.fonts.renderable, spec.config, spec.text_file, None)
     rng = random.Random(f"crnn-synth-text/{args.seed}")
@@ -163,13 +163,13 @@ def _cmd_text(args: argparse.Namespace) -> int:
 
 
 def _cmd_generate(args: argparse.Namespace) -> int:
-    from .config import load_config
+    from .config import load_synth_config
     from .generate import generate
     from .synthesizer import build_spec
 
     fmt = args.format or ("folder" if args.out.endswith(("/", os.sep)) else "lmdb")
     out = check_out(args.out.rstrip("/" + os.sep) or args.out, args.overwrite)
-    cfg = load_config(args.config)
+    cfg = load_synth_config(args.config)
     spec = build_spec(args.charset, args.count, args.seed, cfg, args.fonts, args.size,
                       args.text, system_fonts=not args.no_system_fonts)
     workers = max(1, min(args.workers, args.count))
@@ -191,7 +191,7 @@ def _cmd_generate(args: argparse.Namespace) -> int:
 
 def _cmd_fonts(args: argparse.Namespace) -> int:
     from ..charset import Charset
-    from .config import load_config
+    from .config import load_synth_config
     from .fonts import (
         FontFace,
         FontSet,
@@ -202,7 +202,7 @@ def _cmd_fonts(args: argparse.Namespace) -> int:
         select_faces,
     )
 
-    cfg = load_config(args.config).get("fonts")
+    cfg = load_synth_config(args.config).get("fonts")
     charset = Charset.resolve(args.charset)
     files = find_font_files(args.fonts, system=not args.no_system_fonts)
     faces = scan_faces(files, strict=[f for f in args.fonts if Path(f).is_file()])

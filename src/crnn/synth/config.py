@@ -15,9 +15,10 @@ from typing import Any
 
 import yaml
 
+from ..config import read_yaml_mapping
 from ..errors import ConfigError
 
-__all__ = ["Effect", "SynthConfig", "load_config"]
+__all__ = ["Effect", "SynthConfig", "load_synth_config"]
 
 
 @dataclass(frozen=True)
@@ -68,7 +69,7 @@ def _default_data() -> dict[str, Any]:
     return yaml.safe_load(text)
 
 
-def load_config(path: str | Path | None = None,
+def load_synth_config(path: str | Path | None = None,
                 overrides: dict[str, Any] | None = None) -> SynthConfig:
     """The default settings, overridden by the YAML file at ``path`` and then ``overrides``
     (a nested dict, as from Python code)."""
@@ -76,14 +77,7 @@ def load_config(path: str | Path | None = None,
     source = "default"
     if path is not None:
         p = Path(path)
-        try:
-            user = yaml.safe_load(p.read_text(encoding="utf-8"))
-        except OSError as exc:
-            raise ConfigError(f"cannot read synth config {p}: {exc.strerror}") from exc
-        except yaml.YAMLError as exc:
-            raise ConfigError(f"synth config {p} is not valid YAML: {exc}") from exc
-        if user is None:
-            user = {}
+        user = read_yaml_mapping(p, "synth config")
         _merge(data, user, str(p), "")
         source = str(p)
     if overrides:

@@ -163,10 +163,10 @@ def build_spec(charset: str | Path | Charset, count: int, seed: int = 0,
                size: str | int | tuple[int | None, int] | None = None,
                text_file: str | Path | None = None, system_fonts: bool = True) -> SynthSpec:
     """Resolve charset, config and fonts into a :class:`SynthSpec` (scans fonts)."""
-    from .config import load_config
+    from .config import load_synth_config
 
     cs = Charset.resolve(charset)
-    cfg = config if config is not None else load_config()
+    cfg = config if config is not None else load_synth_config()
     if count < 1:
         raise ConfigError(f"--count {count}: give at least 1 line")
     fs = fonts if isinstance(fonts, FontSet) else fonts_for(cs, cfg, fonts or (), system_fonts)

@@ -30,8 +30,15 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 from crnn.charset import Charset  # noqa: E402
 
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
-# A sentence ends at . ! ? (with closing quotes/brackets) before a space, or at 。！？；.
-SENTENCE_END = re.compile(r"(?<=[.!?][\"')\]])\s+|(?<=[.!?])\s+(?=[A-Z\"'(])|(?<=[。！？；])")
+# Where a sentence may end: . ! ? (and closing quotes/brackets) before a space, or 。！？；
+SENTENCE_END = re.compile(r"[.!?]+[\"')\]]*\s+|[。！？；]")
+# Words whose full stop ends no sentence.
+ABBREVIATIONS = {"mr", "mrs", "ms", "dr", "prof", "st", "no", "vs", "etc", "jr", "sr", "inc",
+                 "ltd", "co", "mt", "ft", "gen", "gov", "rev", "sen", "rep", "capt", "col",
+                 "lt", "sgt", "jan", "feb", "mar", "apr", "jun", "jul", "aug", "sep", "sept",
+                 "oct", "nov", "dec", "fig", "vol", "ch", "pp", "approx", "dept", "univ"}
+# Characters pictures are drawn with.
+ART_STROKES = set("/\\|_<>^~=#*[]{}")
 # Files that are pictures or code rather than prose.
 SKIP_FILES = {"art", "ascii-art", "perl", "translate-me"}
 
@@ -49,11 +56,13 @@ def _join(a: str, b: str) -> str:
 
 
 def _looks_like_art(lines: list[str]) -> bool:
-    text = "".join(lines)
+    """A picture drawn in characters: many drawing strokes, or few letters."""
+    text = "".join(ln.strip() for ln in lines)
     if not text:
         return True
+    strokes = sum(ch in ART_STROKES for ch in text)
     wordy = sum(ch.isalnum() or ch.isspace() or _is_cjk(ch) for ch in text)
-    return wordy / len(text) < 0.8 or any("    " in ln.strip() for ln in lines)
+    return strokes / len(text) > 0.12 or wordy / len(text) < 0.6
 
 
 def cookies(path: Path):
@@ -91,23 +100,61 @@ def paragraphs(lines: list[str]):
         yield cur
 
 
-def sentences(paragraph: str, max_chars: int):
-    """Sentences of a paragraph; a long one is cut at commas into runs of <= max_chars."""
-    for sent in SENTENCE_END.split(paragraph):
-        sent = sent.strip()
-        if not sent:
+def _pieces(text: str, max_chars: int):
+    """``text`` cut at spaces (or anywhere, in a run without them) into pieces of at most
+    ``max_chars``."""
+    piece = ""
+    for word in text.split(" "):
+        while len(word) > max_chars:
+            if piece:
+                yield piece
+                piece = ""
+            yield word[:max_chars]
+            word = word[max_chars:]
+        if piece and len(piece) + 1 + len(word) > max_chars:
+            yield piece
+            piece = ""
+        piece = f"{piece} {word}" if piece else word
+    if piece:
+        yield piece
+
+
+def _split_sentences(paragraph: str) -> list[str]:
+    """``paragraph`` cut after each sentence end; a full stop after an abbreviation, an
+    initial or a dotted form (``Dr.``, ``J.``, ``P.O.``, ``a.m.``) or before a lowercase
+    word, and an ellipsis, stay inside the sentence."""
+    out, start = [], 0
+    for m in SENTENCE_END.finditer(paragraph):
+        mark = m.group()
+        if mark.startswith("..."):
             continue
+        if mark[0] == ".":
+            word = paragraph[start:m.start()].split(" ")[-1].strip("(\"'").lower()
+            following = paragraph[m.end():m.end() + 1]
+            if (word in ABBREVIATIONS or len(word) <= 1 or "." in word
+                    or (following and following.islower())):
+                continue
+        out.append(paragraph[start:m.end()].strip())
+        start = m.end()
+    out.append(paragraph[start:].strip())
+    return [x for x in out if x]
+
+
+def sentences(paragraph: str, max_chars: int):
+    """Sentences of a paragraph; a longer one is cut at commas into runs of at most
+    ``max_chars``, and a run still longer at spaces."""
+    for sent in _split_sentences(paragraph):
         if len(sent) <= max_chars:
             yield sent
             continue
         run = ""
         for part in re.split(r"(?<=[,;:，、：])\s*", sent):
-            if run and len(run) + len(part) > max_chars:
-                yield run
+            if run and len(run) + 1 + len(part) > max_chars:
+                yield from _pieces(run, max_chars)
                 run = ""
             run = _join(run, part) if run else part
         if run:
-            yield run[:max_chars].strip()
+            yield from _pieces(run, max_chars)
 
 
 def corpus(paths: list[Path], allowed: set[str], max_chars: int) -> list[str]:

@@ -4,7 +4,7 @@ Training shows the model each line once, as it is. Reading can do better: the bu
 model reads a line a little wider than cut (``stretch``), with a little background on its
 right (``right_pad``), and reads an unsure line again at other widths (``rereads``), the
 readings voting (:func:`vote`). The policy is chosen for a model on validation lines
-(``configs/gpu/reading.py`` searches it), travels in its checkpoint beside (not inside)
+(``tools/reading_policy.py`` searches it), travels in its checkpoint beside (not inside)
 the preprocessing, is inherited by a model fine-tuned from it (``init``), and is applied
 by :func:`read_lines` alone, which :class:`crnn.Recognizer`, page OCR (each line once:
 :meth:`ReadingPolicy.once`), training validation and the policy search all call.

@@ -1,18 +1,18 @@
 #!/usr/bin/env bash
-# The GPU fine-tune of the bundled model, on a rented one-GPU machine with no package
-# access (configs/gpu/README.md). Three stages, so a session can keep the machine while
-# the training runs in the background:
+# The bundled model's recipe ($RECIPE: its charset, synth settings and prose) trained on a
+# rented one-GPU machine with no package access (tools/gpu/README.md). Three stages, so a
+# session can keep the machine while the training runs in the background:
 #
-#   bash configs/gpu/run.sh start END_S   # data + a step-rate probe, then training in the
-#                                         # background, sized to end END_S seconds from now
-#   bash configs/gpu/run.sh wait SECONDS  # report progress; copy the best model to $OUT
-#   bash configs/gpu/run.sh finish MAX_S  # wait for the end (at most MAX_S); results to $OUT
+#   bash tools/gpu/run.sh start END_S   # data + a step-rate probe, then training in the
+#                                       # background, sized to end END_S seconds from now
+#   bash tools/gpu/run.sh wait SECONDS  # report progress; copy the best model to $OUT
+#   bash tools/gpu/run.sh finish MAX_S  # wait for the end (at most MAX_S); results to $OUT
 #
-# Needs .gpu/, made on the workstation by configs/gpu/prepare.sh: whl/ (lmdb, rapidfuzz
+# Needs .gpu/, made on the workstation by tools/gpu/prepare.sh: whl/ (lmdb, rapidfuzz
 # wheels), fonts.tar.xz (pack_fonts.py output), site/jieba/dict.txt, init.pt (the bundled
-# model, its prior correction undone) and, if training pages were rendered here,
-# pages.tar.xz (pack_pages.py output). Afterwards, configs/gpu/pick.py scores what comes
-# back ($OUT: best.pt, last.pt) on the dev page sets.
+# model), prose.txt and, if training pages were rendered here, pages.tar.xz (pack_pages.py
+# output). What comes back ($OUT: best.pt, last.pt) is scored on the workstation with
+# crnn eval on the recipe's held-out-font validation set.
 # Carry .gpu on every call: an ignored folder a call does not carry is deleted there.
 # Never `pkill -f "crnn train"` from a call's command line: the pattern matches the
 # call's own shell, which then dies with no output.
@@ -23,7 +23,8 @@ export OMP_NUM_THREADS=1   # as in the v5 run: the GPU does the math, processes 
 G=build/gpu
 OUT=${OUT:-$G/out}
 BATCH=${BATCH:-256}
-CHARSET=configs/v9/charset.txt
+RECIPE=${RECIPE:-configs/v16}
+CHARSET=$RECIPE/charset.txt
 # sizes, overridable for a dry run on a workstation (README: "Dry run")
 PROBE_N=${PROBE_N:-150000} PROBE_STEPS=${PROBE_STEPS:-400} SYNTH_S=${SYNTH_S:-150}
 VAL_N=${VAL_N:-4000} MIN_STEPS=${MIN_STEPS:-1000}
@@ -63,7 +64,7 @@ start)
     [ -f .gpu/pages.tar.xz ] && { tar -xJf .gpu/pages.tar.xz -C $G || exit 1; }
     nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader
     python3 -c "import torch, lmdb, rapidfuzz; from PIL import features; print('torch', torch.__version__, torch.cuda.get_device_name() if torch.cuda.is_available() else 'no GPU', '| raqm (ligatures, kerning):', features.check('raqm'))" || exit 1
-    S="python3 -m crnn synth --charset $CHARSET --config configs/gpu/synth.yaml \
+    S="python3 -m crnn synth --charset $CHARSET --config $RECIPE/synth.yaml --text .gpu/prose.txt \
         --no-system-fonts --fonts /tmp/fonts/fonts --workers $(nproc) --quiet --overwrite"
     t=$(now); $S --count $VAL_N --seed 22 --out $G/val.lmdb || exit 1
     echo "val: $VAL_N lines in $(( $(now) - t )) s" | tee -a $G/times.txt
@@ -72,7 +73,7 @@ start)
     echo "synth: $rate lines/s on $(nproc) processes ($PROBE_N lines)" | tee -a $G/times.txt
     # step rate: PROBE_STEPS steps on the first chunk of the training data
     rm -rf $G/probe
-    python3 -m crnn train --config configs/gpu/train.yaml --train $G/probe.lmdb \
+    python3 -m crnn train --config tools/gpu/train.yaml --charset $CHARSET --train $G/probe.lmdb \
         --out $G/probe --max-steps $PROBE_STEPS --set val_every=100000 \
         --set log_every=$(( PROBE_STEPS > 1 ? PROBE_STEPS / 2 : 1 )) \
         --set batch_size=$BATCH $TRAIN_ARGS --quiet || exit 1
@@ -108,7 +109,7 @@ EOF
     echo "training $steps steps (${left} s at $sps steps/s)" | tee -a $G/times.txt
     [ "$steps" -ge "$MIN_STEPS" ] || { echo "too little time left to train"; exit 1; }
     rm -rf $G/run
-    setsid nohup python3 -m crnn train --config configs/gpu/train.yaml \
+    setsid nohup python3 -m crnn train --config tools/gpu/train.yaml --charset $CHARSET \
         --train $G/probe.lmdb $G/train.lmdb $pages_train --val $G/val.lmdb $pages_val \
         --max-steps "$steps" \
         --set batch_size=$BATCH $TRAIN_ARGS \

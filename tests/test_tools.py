@@ -1,5 +1,5 @@
-"""The GPU run's workstation tools (configs/gpu/): packing training-page lines to carry,
-and scoring reading policies from readings taken once."""
+"""The workstation tools (tools/): packing training-page lines to carry to a GPU machine,
+scoring reading policies from readings taken once, and the prose corpus."""
 
 from __future__ import annotations
 
@@ -21,11 +21,11 @@ from crnn.decoding.decoders import Decoded
 
 from .conftest import find_font, render
 
-GPU = Path(__file__).resolve().parents[1] / "configs" / "gpu"
+TOOLS = Path(__file__).resolve().parents[1] / "tools"
 
 
 def _load(name: str):
-    spec = importlib.util.spec_from_file_location(name, GPU / f"{name}.py")
+    spec = importlib.util.spec_from_file_location(name.replace("/", "_"), TOOLS / f"{name}.py")
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
     return mod
@@ -44,11 +44,11 @@ def test_pack_pages_keeps_lines_at_model_height_within_the_budget(tmp_path):
     with LmdbWriter(tmp_path / "pages.lmdb") as w:
         for t in texts:
             w.add(_png(render(t, font, size=40)), t)
-    pack = _load("pack_pages")
+    pack = _load("gpu/pack_pages")
     one = len(pack.pack(np.asarray(render(texts[0], font, size=40))))
     budget = 4.5 * one / 1e6  # room for about four lines
     out = tmp_path / "packed.lmdb"
-    run = subprocess.run([sys.executable, str(GPU / "pack_pages.py"), "--data",
+    run = subprocess.run([sys.executable, str(TOOLS / "gpu" / "pack_pages.py"), "--data",
                           str(tmp_path / "pages.lmdb"), "--mb", str(budget), "--out", str(out)],
                          capture_output=True, text=True)
     assert run.returncode == 0, run.stderr
@@ -62,7 +62,7 @@ def test_pack_pages_keeps_lines_at_model_height_within_the_budget(tmp_path):
         assert got.shape[0] == 32 and abs(got.shape[1] - orig.shape[1] * 32 / orig.shape[0]) <= 1
         assert len(np.unique(got)) <= 16  # 16 grey levels
         assert got.min() < 40 and got.max() > 215  # ink and paper survive
-    everything = subprocess.run([sys.executable, str(GPU / "pack_pages.py"), "--data",
+    everything = subprocess.run([sys.executable, str(TOOLS / "gpu" / "pack_pages.py"), "--data",
                                  str(tmp_path / "pages.lmdb"), "--all", "--out",
                                  str(tmp_path / "all.lmdb")], capture_output=True, text=True)
     assert everything.returncode == 0, everything.stderr
@@ -70,7 +70,7 @@ def test_pack_pages_keeps_lines_at_model_height_within_the_budget(tmp_path):
 
 
 def test_reading_scores_a_policy_as_the_recognizer_combines_readings():
-    reading = _load("reading")
+    reading = _load("reading_policy")
 
     def d(text: str, conf: float) -> Decoded:
         return Decoded(text, conf, ())
@@ -88,3 +88,42 @@ def test_reading_scores_a_policy_as_the_recognizer_combines_readings():
     assert right == 3
     assert abs(cost - (1.1 + 2 * (1.0 + 1.2) / 3)) < 1e-9  # two of three lines read again
     assert reading.score([r], 1.1, (1.0, 1.2), 0.65)[0] == 2  # line 1 not reread
+
+
+FORTUNES = (
+    "\x1b[32m\u300a\u9759\u591c\u601d\u300b\x1b[m\n"  # a coloured title line
+    "\u5e8a\u524d\u660e\u6708\u5149\uff0c\u7591\u662f\u5730\u4e0a\u971c\u3002\n"
+    "%\n"
+    "A banker is a fellow who lends you his umbrella when the sun is shining\n"
+    "and wants it back the minute it begins to rain.\n"
+    "\t\t-- Mark Twain\n"
+    "%\n"
+    "  /\\_/\\\n ( o.o )\n  > ^ <\n"  # ASCII art: dropped
+    "%\n"
+    "Meet me at 10 a.m., not later... OK? It costs $1,250.50 (P.O. Box 7).\n"
+    "%\n"
+    "A banker is a fellow who lends you his umbrella when the sun is shining\n"
+    "and wants it back the minute it begins to rain.\n"  # a duplicate: dropped
+    "%\n"
+    "\u9f98\u9f98 is outside the charset.\n"
+)
+
+
+def test_prose_corpus_joins_wrapped_lines_and_keeps_only_writable_sentences(tmp_path):
+    prose = _load("prose_corpus")
+    (tmp_path / "cookies").write_text(FORTUNES, encoding="utf-8")
+    allowed = set("".join(chr(c) for c in range(32, 127))) | set(
+        "\u300a\u9759\u591c\u601d\u300b\u5e8a\u524d\u660e\u6708\u5149\uff0c"
+        "\u7591\u662f\u5730\u4e0a\u971c\u3002")
+    lines = prose.corpus([tmp_path], allowed, max_chars=60)
+    assert lines == [
+        "\u300a\u9759\u591c\u601d\u300b",  # the title, its colour codes gone
+        "\u5e8a\u524d\u660e\u6708\u5149\uff0c\u7591\u662f\u5730\u4e0a\u971c\u3002",
+        "A banker is a fellow who lends you his umbrella when the sun",  # cut at a space
+        "is shining and wants it back the minute it begins to rain.",
+        "Mark Twain",  # the attribution without its dashes
+        "Meet me at 10 a.m., not later... OK?",  # no sentence ends after a.m. or ...
+        "It costs $1,250.50 (P.O. Box 7).",
+    ]
+    assert not any("\u9f98" in ln or "o.o" in ln for ln in lines)
+    assert len(lines) == len(set(lines))

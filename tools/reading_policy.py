@@ -1,6 +1,7 @@
-"""Choose a model's reading settings on the dev page sets:
+"""Choose a model's reading settings on validation sets of your own (never ../shared/dev):
 
-    python configs/gpu/reading.py --model build/pick/best.by2.fp16.pt --budget 1.7
+    python tools/reading_policy.py --model build/v16/run/last.pt \
+        --choose build/v16/val_heldout.lmdb --report build/v16/val_report.lmdb
 
 Every line of each set is read once at each ``--stretches`` value (no second reading).
 Each reading policy the model could store (``crnn export --read-stretch F --reread S,...
@@ -10,8 +11,8 @@ text their readings vote for) is then scored from those readings by
 --ignore-space``'s comparison. Cost is the columns read per line, in line widths: F,
 plus the sum of S for a line read again (the shipped 1.1 / 1.0,1.2 at 0.8 costs about
 1.23; the network's time is close to proportional). Prints the policy the model stores
-now, then the policies that read most dev lines within ``--budget``, cheapest first
-among equals, each with its score on the ``--report`` sets (report only: choose on dev).
+now, then the policies that read most lines of the ``--choose`` sets within ``--budget``,
+cheapest first among equals, each with its score on the ``--report`` sets (report only).
 """
 
 from __future__ import annotations
@@ -29,8 +30,6 @@ from crnn.metrics import TextNormalizer
 from crnn.reading import ReadingPolicy, read_lines
 from crnn.recognizer import Recognizer
 
-DEV = ["build/eval/pages33.lmdb", "build/eval/pages44.lmdb"]
-REPORT = ["build/eval/pages55.lmdb", "build/eval/pages77.lmdb"]
 GATES = (0.8, 0.9, 0.95, 0.97, 0.99, 1.0)
 
 
@@ -78,7 +77,8 @@ def table(dev: list[Readings], report: list[Readings], names: list[str],
           stretches: list[float], max_rereads: int, budget: float, top: int,
           stored: tuple[float, tuple[float, ...], float] | None = None) -> list[str]:
     """Markdown rows: the stored policy first (when its stretches were read), then the
-    ``top`` policies with the most right dev lines within ``budget``, cheapest first."""
+    ``top`` policies with the most right lines on the --choose sets within ``budget``,
+    cheapest first."""
     policies = []
     for first in stretches:
         others = [s for s in stretches if s != first]
@@ -95,7 +95,7 @@ def table(dev: list[Readings], report: list[Readings], names: list[str],
     chosen = [p for _, _, p in scored[:top]]
     if stored is not None and stored[0] in stretches and set(stored[1]) <= set(stretches):
         chosen.insert(0, stored)
-    lines = ["| read at | reread at | if sure <= | cost | " + " | ".join(names) + " | dev |",
+    lines = ["| read at | reread at | if sure <= | cost | " + " | ".join(names) + " | chosen on |",
              "| ---: | --- | ---: | ---: | " + " | ".join("---:" for _ in names) + " | ---: |"]
     for p in chosen:
         first, rereads, below = p
@@ -110,8 +110,9 @@ def table(dev: list[Readings], report: list[Readings], names: list[str],
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--model", default="default", help="exported model (fp16 or fp32 .pt)")
-    ap.add_argument("--dev", nargs="+", default=DEV)
-    ap.add_argument("--report", nargs="*", default=REPORT)
+    ap.add_argument("--choose", nargs="+", required=True, dest="dev",
+                    help="the sets the policy is chosen on (LMDB or label files)")
+    ap.add_argument("--report", nargs="*", default=[], help="sets only reported")
     ap.add_argument("--stretches", default="0.9,1.0,1.1,1.2,1.3,1.4")
     ap.add_argument("--max-rereads", type=int, default=4)
     ap.add_argument("--budget", type=float, default=1.7, help="most cost per line to list")
@@ -119,8 +120,8 @@ def main() -> int:
     args = ap.parse_args()
     for d in args.dev + args.report:
         if not Path(d).exists():
-            sys.exit(f"{d}: no such data set; render it with crnn synth pages "
-                     "(docs/models.md names the seeds and page counts)")
+            sys.exit(f"{d}: no such data set; render it with crnn synth pages (the recipe's "
+                     "header names the command)")
     stretches = [float(x) for x in args.stretches.split(",")]
     rec = Recognizer.load(args.model, device="cpu")
     stored_policy = rec.reading

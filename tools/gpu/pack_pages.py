@@ -1,6 +1,6 @@
 """Pack training-page lines small enough to carry to the GPU machine:
 
-    python configs/gpu/pack_pages.py --data build/v12/pages_train.lmdb \
+    python tools/gpu/pack_pages.py --data build/v12/pages_train.lmdb \
         build/v13/pages_train.lmdb --mb 15 --out .gpu/pages.lmdb
 
 The machine has no LibreOffice, so lines of training pages (``crnn synth pages --text``,

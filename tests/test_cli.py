@@ -1,4 +1,6 @@
 import json
+import subprocess
+import sys
 
 import pytest
 
@@ -100,6 +102,7 @@ def test_dataset_commands(tmp_path, capsys):
     assert rc == 2 and "not an LMDB" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_train_cli_then_resume(tmp_path, digits_lmdb, capsys):
     run = tmp_path / "r"
     args = ["train", "--train", str(digits_lmdb), "--charset", "digits", "--out", str(run),
@@ -128,3 +131,16 @@ def test_predict_with_decoders(tmp_path, tiny_checkpoint, font_path, capsys):
     assert json.loads(capsys.readouterr().out)["text"] in {"2468", "1357", "9999"}
     rc = main([*base, "--lexicon", str(tmp_path / "missing.txt")])
     assert rc == 2 and "missing.txt" in capsys.readouterr().err
+
+
+def test_recognizer_and_page_ocr_import_without_the_synth_extra():
+    """``pip install .`` without extras must give working ``crnn predict`` and ``crnn ocr``:
+    nothing on their path imports fontTools or jieba (the synth extra), nor the service."""
+    code = ("import sys, crnn, crnn.cli, crnn.recognizer, crnn.ocr\n"
+            "crnn.cli.build_parser()\n"
+            "bad = [m for m in ('fontTools', 'jieba', 'fastapi', 'crnn.synth.fonts')"
+            " if m in sys.modules]\n"
+            "print(','.join(bad))\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout.strip()
+    assert out == ""

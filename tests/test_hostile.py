@@ -350,6 +350,7 @@ def _get(port: int, path: str) -> int:
     return httpx.get(f"http://127.0.0.1:{port}{path}", timeout=5).status_code
 
 
+@pytest.mark.slow
 def test_slow_clients_cannot_hold_the_service(live_server):
     import socket
 
@@ -375,6 +376,7 @@ def test_slow_clients_cannot_hold_the_service(live_server):
             s.close()
 
 
+@pytest.mark.slow
 def test_a_client_leaving_mid_upload_logs_one_line(live_server, caplog):
     import logging
     import socket

@@ -64,6 +64,7 @@ def test_probe_width():
     assert probe_width([3.0], 32, 100, 2048) == 100  # fixed width
 
 
+@pytest.mark.slow
 def test_batch_size_auto_config_and_cli(tmp_path, digits_lmdb, capsys):
     assert load_config(overrides=["batch_size=auto"]).batch_size == "auto"
     with pytest.raises(ConfigError, match="auto"):

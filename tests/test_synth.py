@@ -92,6 +92,7 @@ def test_every_rendered_character_is_in_the_font_that_drew_it(charset: str) -> N
     assert len(fonts_used) > 3  # fonts vary
 
 
+@pytest.mark.slow
 def test_fontset_chooses_only_covering_faces() -> None:
     fs = need_fonts("zh")
     rng = random.Random(0)
@@ -415,6 +416,7 @@ def test_images_are_grey_tight_and_never_clipped() -> None:
         assert rows[-1] - rows[0] + 1 >= 12, s.label  # text fills the height
 
 
+@pytest.mark.slow
 def test_ink_box_cuts_fill_the_height_with_the_ink() -> None:
     """margins.ink_box: lines cut at their ink plus a few pixels (a share of the font size),
     as page line finders cut, whatever the line box and its margins would have been."""
@@ -435,6 +437,7 @@ def test_ink_box_cuts_fill_the_height_with_the_ink() -> None:
     assert max(font_box) < 0.75                     # line box + 20% of it on each side
 
 
+@pytest.mark.slow
 def test_fixed_size_output() -> None:
     synth = Synthesizer(spec_for("zh", 50, size="280x32"))
     for i in range(0, 50, 5):

@@ -127,3 +127,16 @@ def test_prose_corpus_joins_wrapped_lines_and_keeps_only_writable_sentences(tmp_
     ]
     assert not any("\u9f98" in ln or "o.o" in ln for ln in lines)
     assert len(lines) == len(set(lines))
+
+
+def test_heldout_text_strips_format_directives_and_markup(tmp_path):
+    held = _load("heldout_text")
+    message = "无法打开 %s：%d 个<b>文件</b>_退出{0}\\n"
+    assert held.DIRECTIVE.sub("", message) == "无法打开 ： 个文件退出"
+    (tmp_path / "LICENSE").write_text(
+        "Permission is hereby granted, free of charge, to any person obtaining\n"
+        "a copy of this software. THE SOFTWARE IS PROVIDED \"AS IS\".\n", encoding="utf-8")
+    assert held.english(tmp_path, 80) == [  # wrapped lines joined, a long sentence cut at commas
+        "Permission is hereby granted, free of charge,",
+        "to any person obtaining a copy of this software.",
+        "THE SOFTWARE IS PROVIDED \"AS IS\"."]

@@ -105,6 +105,31 @@ def test_int8_reads_real_lines_as_fp32_does():
     assert len(files) == 18 and same >= 17, read
 
 
+def test_cpu_int8_flag_makes_the_default_cpu_path_quantized(tmp_path, tiny_checkpoint,
+                                                             monkeypatch):
+    """``crnn export --format fp16 --cpu-int8`` stores the choice; the cached ONNX export
+    the default CPU path runs is then the int8 graph, and --no-cpu-int8 clears it."""
+    import onnx
+
+    from crnn.export import cached_onnx
+
+    monkeypatch.setenv("CRNN_CACHE_DIR", str(tmp_path / "cache"))
+    ops = {}
+    for flag in ("--cpu-int8", "--no-cpu-int8"):
+        out = tmp_path / f"m{flag}.pt"
+        assert main(["export", "--model", str(tiny_checkpoint), "--format", "fp16",
+                     flag, "--out", str(out)]) == 0
+        assert load_checkpoint(out).meta["cpu_int8"] is (flag == "--cpu-int8")
+        model = cached_onnx(out)
+        assert Recognizer.load(out).model.__class__ is model.__class__  # the ONNX path
+        path = next((tmp_path / "cache").glob(f"{out.stem}-*.onnx"))
+        ops[flag] = {n.op_type for n in onnx.load(str(path)).graph.node}
+    assert "DynamicQuantizeLSTM" in ops["--cpu-int8"] or "MatMulInteger" in ops["--cpu-int8"]
+    assert not {"DynamicQuantizeLSTM", "MatMulInteger"} & ops["--no-cpu-int8"]
+    assert main(["export", "--model", str(tiny_checkpoint), "--cpu-int8",
+                 "--out", str(tmp_path / "x.onnx")]) == 2
+
+
 def test_onnx_without_metadata_is_refused(tmp_path):
     from crnn.export import OnnxModel
 

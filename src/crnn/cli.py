@@ -206,6 +206,10 @@ def _args_export(sp: argparse.ArgumentParser) -> None:
     sp.add_argument("--format", default="onnx", choices=("onnx", "fp16"),
                     help="onnx, or fp16: a compact PyTorch checkpoint without training state")
     sp.add_argument("--int8", action="store_true", help="dynamic int8 weight quantization")
+    sp.add_argument("--cpu-int8", action=argparse.BooleanOptionalAction, default=None,
+                    help="with --format fp16: store that the model runs with int8 recurrent "
+                         "and output layers where crnn reads it through onnxruntime (the "
+                         "default CPU path); --no-cpu-int8 clears it")
     sp.add_argument("--out", required=True, help="the file to write")
     sp.add_argument("--charset", help="alphabet for a plain crnn.pytorch state dict")
     sp.add_argument("--read-stretch", type=float, metavar="S",
@@ -367,6 +371,11 @@ def _cmd_export(args: argparse.Namespace) -> int:
                               "or none") from None
     if changes:
         ckpt.reading = ckpt.reading.replace(**changes)
+    if args.cpu_int8 is not None:
+        if args.format != "fp16":
+            raise ConfigError("--cpu-int8 is stored in an fp16 checkpoint (--format fp16); "
+                              "for an int8 ONNX file use --int8")
+        ckpt.meta = {**ckpt.meta, "cpu_int8": args.cpu_int8}
     if args.format == "fp16":
         out = export_fp16(ckpt, args.out)
         print(f"wrote {out} ({out.stat().st_size / 1e6:.1f} MB, fp16)")

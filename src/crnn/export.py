@@ -73,8 +73,9 @@ def cached_onnx(checkpoint: Path) -> OnnxModel:
     """The checkpoint file's model as an :class:`OnnxModel`, exported once and kept in
     :func:`cache_dir` under a hash of the file's bytes and of the exporting code, so
     later runs load it without exporting (the checkpoint itself is loaded only on a
-    miss). The eight most recently used exports are kept. Where the cache
-    cannot be written, the export stays in memory."""
+    miss). A checkpoint exported with ``crnn export --cpu-int8`` (``meta["cpu_int8"]``)
+    is quantized as :func:`quantize_int8` does. The eight most recently used exports are
+    kept. Where the cache cannot be written, the export stays in memory."""
     h = hashlib.sha256(checkpoint.read_bytes())
     h.update(f"torch {_torch_version()} opset {OPSET}".encode())
     here = Path(__file__).parent
@@ -91,7 +92,10 @@ def cached_onnx(checkpoint: Path) -> OnnxModel:
             pass  # a damaged cache entry: export again
     from .checkpoint import load_checkpoint
 
-    data = onnx_bytes(load_checkpoint(checkpoint))
+    ckpt = load_checkpoint(checkpoint)
+    data = onnx_bytes(ckpt)
+    if ckpt.meta.get("cpu_int8"):  # the model was shipped to run int8 on onnxruntime
+        data = quantize_int8(data)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")

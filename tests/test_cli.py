@@ -144,3 +144,17 @@ def test_recognizer_and_page_ocr_import_without_the_synth_extra():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True).stdout.strip()
     assert out == ""
+
+
+def test_the_bundled_charset_file_is_the_bundled_models():
+    """The bundled model's charset ships beside it (``crnn/models/default.charset.txt``,
+    what its recipe and a fine-tune of it start from) and is exactly the checkpoint's."""
+    from importlib import resources
+
+    from crnn.charset import Charset
+    from crnn.checkpoint import load_checkpoint
+    from crnn.recognizer import resolve_model_path
+
+    shipped = resources.files("crnn").joinpath("models", "default.charset.txt")
+    assert Charset.resolve(str(shipped)).chars == \
+        load_checkpoint(resolve_model_path("default")).charset.chars

@@ -1,7 +1,7 @@
 """Grow a model's charset without moving any of its classes:
 
-    python tools/grow_charset.py --base configs/v15/charset.txt --add zh \
-        --out configs/v16/charset.txt --new-out configs/v16/new_chars.txt
+    python tools/grow_charset.py --base v15_charset.txt --add zh \
+        --out src/crnn/models/default.charset.txt --new-out configs/v16/new_chars.txt
 
 The base file's lines stay as they are, in order (a model fine-tuned with ``--init`` keeps
 every trained output row); the characters of ``--add`` (a preset, a charset file or

@@ -2,7 +2,7 @@
 licence texts every Debian system carries, and the Chinese translations of programs'
 messages (their ``zh_CN`` message catalogues), one per line:
 
-    python tools/heldout_text.py --charset configs/v16/charset.txt \\
+    python tools/heldout_text.py --charset src/crnn/models/default.charset.txt \\
         --out build/v16/heldout_text.txt
     crnn synth pages --pages 48 --seed 7101 --text build/v16/heldout_text.txt \\
         --fonts heldout --crop ink --out build/v16/val_prose.lmdb

@@ -8,7 +8,7 @@ for covering a charset, wrong for what documents look like (sentence case, ``...
 sentence (or clause run) per line for ``crnn synth --text`` and ``crnn synth pages
 --text``::
 
-    python tools/prose_corpus.py --charset configs/v16/charset.txt \\
+    python tools/prose_corpus.py --charset src/crnn/models/default.charset.txt \\
         --out build/v16/prose.txt /usr/share/games/fortunes
 
 Colour escapes, ``%`` separators and ASCII art are dropped; wrapped lines are joined

@@ -12,6 +12,7 @@ import hashlib
 import importlib.util
 import io
 import json
+import logging
 import os
 import tempfile
 import warnings
@@ -151,12 +152,17 @@ def quantize_int8(model: bytes) -> bytes:
     _require("onnx")
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
-    with tempfile.TemporaryDirectory() as tmp:
-        src, dst = Path(tmp) / "fp32.onnx", Path(tmp) / "int8.onnx"
-        src.write_bytes(model)
-        quantize_dynamic(str(src), str(dst), weight_type=QuantType.QInt8,
-                         op_types_to_quantize=["LSTM", "GRU", "MatMul", "Gemm"])
-        return dst.read_bytes()
+    previous = logging.root.manager.disable
+    logging.disable(logging.WARNING)  # its advice to pre-process is for convolutions
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            src, dst = Path(tmp) / "fp32.onnx", Path(tmp) / "int8.onnx"
+            src.write_bytes(model)
+            quantize_dynamic(str(src), str(dst), weight_type=QuantType.QInt8,
+                             op_types_to_quantize=["LSTM", "GRU", "MatMul", "Gemm"])
+            return dst.read_bytes()
+    finally:
+        logging.disable(previous)
 
 
 def export_onnx(ckpt: Checkpoint, out: str | Path, int8: bool = False) -> Path:

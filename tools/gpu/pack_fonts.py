@@ -2,7 +2,7 @@
 subset to the charset's characters, so a machine without those fonts (a rented GPU box
 with no package access) renders the same lines:
 
-    python tools/gpu/pack_fonts.py --charset configs/v16/charset.txt --out .gpu/fonts
+    python tools/gpu/pack_fonts.py --charset src/crnn/models/default.charset.txt --out .gpu/fonts
     # there: crnn synth --no-system-fonts --fonts .gpu/fonts ...
 
 Faces are chosen exactly as ``crnn synth`` chooses them (system folders, the default

@@ -22,7 +22,7 @@ cd "$(dirname "$0")/../.."
 PY=${PY:-.venv/bin/python}
 G=.gpu
 RECIPE=${RECIPE:-configs/v16}
-CHARSET=$RECIPE/charset.txt
+CHARSET=${CHARSET:-src/crnn/models/default.charset.txt}   # the bundled model's (init)
 rm -rf "$G" && mkdir -p "$G/site/jieba" "$G/whl"
 
 "$PY" tools/gpu/pack_fonts.py --charset "$CHARSET" --out "$G/fonts" | tail -n 1

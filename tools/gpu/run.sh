@@ -24,7 +24,7 @@ G=build/gpu
 OUT=${OUT:-$G/out}
 BATCH=${BATCH:-256}
 RECIPE=${RECIPE:-configs/v16}
-CHARSET=$RECIPE/charset.txt
+CHARSET=${CHARSET:-src/crnn/models/default.charset.txt}   # the bundled model's (init)
 # sizes, overridable for a dry run on a workstation (README: "Dry run")
 PROBE_N=${PROBE_N:-150000} PROBE_STEPS=${PROBE_STEPS:-400} SYNTH_S=${SYNTH_S:-150}
 VAL_N=${VAL_N:-4000} MIN_STEPS=${MIN_STEPS:-1000}

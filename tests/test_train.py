@@ -263,3 +263,31 @@ def test_bf16_resume_is_exact(tmp_path, digits_lmdb, monkeypatch):
     resumed = load_checkpoint(last).state_dict
     for k, v in reference.items():
         assert torch.equal(v, resumed[k]), k
+
+
+def test_skipped_samples_are_counted_with_the_characters_that_caused_them():
+    """A charset that lacks the space (a first line ' ' reads as the blank placeholder)
+    makes oov=skip-sample drop every label with a space: the report says how many of all,
+    and which characters."""
+    from crnn.charset import Charset
+    from crnn.data.dataset import scan_labels
+
+    class Labels:
+        name = "labels"
+
+        def __init__(self, labels):
+            self.labels = labels
+
+        def __len__(self):
+            return len(self.labels)
+
+        def label(self, i):
+            return self.labels[i]
+
+    scan = scan_labels(Labels(["ab", "a b", "b a", "a b!", "ba"]), Charset.from_string("ab"),
+                       "skip-sample")
+    assert scan.indices == [0, 4]
+    assert scan.outside == {" ": 3, "!": 1}
+    report = scan.skipped_report()
+    assert report.startswith("skipped 3 of 5 training samples (60.0%): 3 character outside")
+    assert "' ' x3, '!' x1" in report

@@ -301,9 +301,12 @@ class Trainer:
         source = open_sources(cfg.train, cfg.images_root, cfg.label_format, self.charset)
         scan = scan_labels(source, self.charset, cfg.oov)
         if scan.skipped:
-            self._log(f"skipped {sum(scan.skipped.values())} training samples: "
-                      + ", ".join(f"{n} {r}" for r, n in scan.skipped.items())
-                      + "; e.g. " + "; ".join(scan.examples[:3]))
+            report = scan.skipped_report()
+            self._log(report)
+            if sum(scan.skipped.values()) > 0.2 * (sum(scan.skipped.values())
+                                                   + len(scan.indices)):
+                warnings.warn(f"{report}: is the charset the one the data was made for?",
+                              stacklevel=2)
         if not scan.indices:
             raise DatasetError(f"no usable training samples in {source.name}")
         self.train_set = LineDataset(source, self.charset, self.pre, cfg.oov, scan.indices,

@@ -10,8 +10,9 @@ from __future__ import annotations
 import random
 import unicodedata
 import warnings
+from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -168,6 +169,21 @@ class LabelScan:
     proxies: list[float]  # width proxy of each usable sample
     skipped: dict[str, int]  # reason -> count
     examples: list[str]  # first few skipped samples, for the message
+    outside: Counter[str] = field(default_factory=Counter)  # char outside the charset -> count
+
+    def skipped_report(self) -> str:
+        """One line: how many samples were skipped of how many, why, the characters most
+        often outside the charset, and a few examples ("" when none were skipped)."""
+        if not self.skipped:
+            return ""
+        n = sum(self.skipped.values())
+        total = n + len(self.indices)
+        text = (f"skipped {n:,} of {total:,} training samples ({n / total:.1%}): "
+                + ", ".join(f"{c:,} {r}" for r, c in self.skipped.items()))
+        if self.outside:
+            text += "; most common characters outside the charset: " + ", ".join(
+                f"{ch!r} x{c:,}" for ch, c in self.outside.most_common(8))
+        return text + "; e.g. " + "; ".join(self.examples[:3])
 
 
 def scan_labels(source: Source, charset: Charset, oov: str = "error",
@@ -179,6 +195,7 @@ def scan_labels(source: Source, charset: Charset, oov: str = "error",
     """
     indices, proxies, examples = [], [], []
     skipped: dict[str, int] = {}
+    outside: Counter[str] = Counter()
 
     def skip(reason: str, where: str) -> None:
         skipped[reason] = skipped.get(reason, 0) + 1
@@ -194,6 +211,7 @@ def scan_labels(source: Source, charset: Charset, oov: str = "error",
         targets = charset.encode(label, oov, where=where)
         if targets is None:
             skip("character outside the charset", where)
+            outside.update(ch for ch in label if ch not in charset)
             continue
         if not targets:
             skip("no character left after dropping out-of-charset ones", where)
@@ -203,7 +221,7 @@ def scan_labels(source: Source, charset: Charset, oov: str = "error",
             continue
         indices.append(i)
         proxies.append(width_proxy(label))
-    return LabelScan(indices, proxies, skipped, examples)
+    return LabelScan(indices, proxies, skipped, examples, outside)
 
 
 class LineDataset(torch.utils.data.Dataset):

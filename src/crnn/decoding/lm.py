@@ -30,7 +30,8 @@ import numpy as np
 
 from ..errors import CrnnError
 
-__all__ = ["NGramLM", "LanguageModelError", "tokenize", "main", "MAGIC", "FORMAT_VERSION"]
+__all__ = ["NGramLM", "LanguageModelError", "tokenize", "add_arguments", "run", "main", "MAGIC",
+           "FORMAT_VERSION"]
 
 MAGIC = b"CRNNLM\x00\x1a"
 FORMAT_VERSION = 1

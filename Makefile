@@ -15,6 +15,11 @@ DEB_PACKAGES ?= fonts-dejavu fonts-liberation2 fonts-noto-cjk fonts-wqy-zenhei \
 	fonts-crosextra-caladea fonts-freefont-ttf fonts-linuxlibertine fonts-open-sans \
 	fonts-roboto fonts-ebgaramond fonts-lato fonts-cantarell \
 	fonts-wqy-microhei fonts-arphic-uming fonts-arphic-ukai fonts-lxgw-wenkai \
+	fonts-sil-andika fonts-sil-gentium fonts-sil-charis fonts-beteckna fonts-league-spartan \
+	fonts-comfortaa fonts-quicksand fonts-cabin fonts-karla fonts-inter fonts-manrope \
+	fonts-paratype fonts-roboto-slab fonts-adf-baskervald fonts-adf-gillius \
+	fonts-adf-universalis fonts-adf-accanthis fonts-junicode fonts-cardo fonts-hack \
+	fonts-jetbrains-mono fonts-go fonts-dosis fonts-averia-sans-gwf fonts-averia-serif-gwf \
 	poppler-utils libreoffice-writer-nogui chromium fortunes fortunes-zh
 
 BENCH_VENV ?= .venv-bench

@@ -27,10 +27,14 @@ FONT_CHOICES: dict[str, tuple[str, ...]] = {
     "kai": ("AR PL UKai CN", "LXGW WenKai", "AR PL KaitiM GB"),
     "serif": ("Liberation Serif", "DejaVu Serif", "Noto Serif", "FreeSerif", "Nimbus Roman",
               "TeX Gyre Termes", "TeX Gyre Schola", "TeX Gyre Bonum", "C059",
-              "TeX Gyre Pagella", "P052", "Caladea", "Linux Libertine O", "EB Garamond 12"),
+              "TeX Gyre Pagella", "P052", "Caladea", "Linux Libertine O", "EB Garamond 12",
+              "Charis SIL", "Gentium", "Baskervald ADF Std", "Accanthis ADF Std", "Cardo",
+              "Junicode Two Beta", "Roboto Slab", "Averia Serif GWF"),
     "sans": ("Liberation Sans", "DejaVu Sans", "Noto Sans", "FreeSans", "Nimbus Sans",
              "TeX Gyre Heros", "Carlito", "Open Sans", "Roboto", "Cantarell", "Lato",
-             "TeX Gyre Adventor", "URW Gothic"),
+             "TeX Gyre Adventor", "URW Gothic", "Andika", "Beteckna", "League Spartan",
+             "Comfortaa", "Quicksand", "Cabin", "Karla", "Inter", "Manrope", "PT Sans",
+             "Gillius ADF", "Universalis ADF Std", "Dosis", "Averia Sans GWF"),
 }
 # Families kept out of training (``--fonts train``) to measure reading of unseen faces
 # (``--fonts heldout``); P052/Pagella and URW Gothic/Adventor are one design each.

@@ -434,7 +434,9 @@ def test_ink_box_cuts_fill_the_height_with_the_ink() -> None:
 
     font_box, ink_box = fills(0.0), fills(1.0)
     assert min(ink_box) >= 0.75                     # ink + 5% of the size on each side
-    assert max(font_box) < 0.75                     # line box + 20% of it on each side
+    # line box + 20% of it on each side: looser; a face whose ink fills its own line box
+    # (some display faces) reaches the 0.75 a 5% ink margin gives, never more
+    assert np.median(font_box) < 0.7 and max(font_box) <= 0.75
 
 
 @pytest.mark.slow

@@ -302,3 +302,18 @@ def test_render_a_page_filled_with_other_text(tmp_path) -> None:
         pages.render_pages(tmp_path / "x.lmdb", 1, text=empty)
     with pytest.raises(CrnnError, match="no such file"):
         pages.render_pages(tmp_path / "x.lmdb", 1, text=tmp_path / "missing.txt")
+
+
+@needs_tools
+@pytest.mark.slow
+def test_folder_output_is_crops_and_a_label_file(tmp_path) -> None:
+    """``--format folder``: ``crops/000001.png``... and ``labels.tsv`` naming them, written
+    by the same folder writer ``crnn synth`` uses."""
+    out = tmp_path / "pf"
+    assert pages.main(["--out", str(out), "--pages", "1", "--seed", "3",
+                       "--format", "folder"]) == 0
+    rows = [ln.split("\t") for ln in (out / "labels.tsv").read_text("utf-8").splitlines()]
+    assert rows and [r[0] for r in rows] == [f"crops/{i:06d}.png" for i in
+                                             range(1, len(rows) + 1)]
+    assert sorted(p.name for p in (out / "crops").iterdir()) == [r[0][6:] for r in rows]
+    assert all(r[1].strip() for r in rows)

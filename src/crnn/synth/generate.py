@@ -71,21 +71,26 @@ def iter_encoded(spec: SynthSpec, workers: int = 1) -> Iterator[tuple[bytes, str
 
 class FolderWriter:
     """``DIR/images/000000000.png`` ... and ``DIR/labels.txt`` (``images/x.png<TAB>label``),
-    written in a temporary folder beside ``DIR`` and renamed into place when complete."""
+    written in a temporary folder beside ``DIR`` and renamed into place when complete.
+    ``images``, ``labels``, ``digits`` and ``first`` name the files otherwise (``crnn synth
+    pages``: ``crops/000001.png`` and ``labels.tsv``)."""
 
-    def __init__(self, path: str | Path, extension: str = ".png", overwrite: bool = False):
+    def __init__(self, path: str | Path, extension: str = ".png", overwrite: bool = False,
+                 images: str = "images", labels: str = "labels.txt", digits: int = 9,
+                 first: int = 0):
         self.path = check_out(path, overwrite)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._tmp = Path(tempfile.mkdtemp(prefix=f".{self.path.name}.", dir=self.path.parent))
         mark(self._tmp)
-        (self._tmp / "images").mkdir()
-        self._labels = open(self._tmp / "labels.txt", "w", encoding="utf-8", newline="\n")
+        (self._tmp / images).mkdir()
+        self._labels = open(self._tmp / labels, "w", encoding="utf-8", newline="\n")
         self._ext = extension
         self._overwrite = overwrite
+        self._images, self._digits, self._first = images, digits, first
         self.count = 0
 
     def add(self, image: bytes, label: str) -> int:
-        name = f"images/{self.count:09d}{self._ext}"
+        name = f"{self._images}/{self.count + self._first:0{self._digits}d}{self._ext}"
         (self._tmp / name).write_bytes(image)
         self._labels.write(f"{name}\t{label}\n")
         self.count += 1

@@ -15,8 +15,9 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from ...data.outputs import check_out, mark, swap_into_place
+from ...data.outputs import check_out
 from ...errors import ConfigError, DatasetError
+from ..generate import FolderWriter
 from .cutting import _PageOut
 from .fodt import document_to_fodt
 from .render import _render_pdf, _run
@@ -88,39 +89,6 @@ class _Job:
         return out
 
 
-class _FolderWriter:
-    """``crops/000001.png`` files plus ``labels.tsv``, moved into place when complete."""
-
-    def __init__(self, path: Path, overwrite: bool) -> None:
-        self.path, self.overwrite = check_out(path, overwrite), overwrite
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self._tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
-        mark(self._tmp)
-        (self._tmp / "crops").mkdir()
-        self._labels = (self._tmp / "labels.tsv").open("w", encoding="utf-8", newline="\n")
-        self.count = 0
-
-    def add(self, image: bytes, label: str) -> int:
-        self.count += 1
-        name = f"crops/{self.count:06d}.png"
-        (self._tmp / name).write_bytes(image)
-        self._labels.write(f"{name}\t{label}\n")
-        return self.count
-
-    def close(self) -> Path:
-        self._labels.close()
-        try:
-            return swap_into_place(self._tmp, self.path, self.overwrite)
-        except BaseException:
-            self.abort()
-            raise
-
-    def abort(self) -> None:
-        if not self._labels.closed:
-            self._labels.close()
-        shutil.rmtree(self._tmp, ignore_errors=True)
-
-
 # --------------------------------------------------------------------------- API
 
 def render_pages(out: str | Path, pages: int, dpis: Sequence[int] = (150, 200, 300),
@@ -180,7 +148,8 @@ def render_pages(out: str | Path, pages: int, dpis: Sequence[int] = (150, 200, 3
     try:
         job = _Job(seed, dpis, degrade, workers, work, keep, text_lines, fonts, crop)
         writer = (LmdbWriter(out, overwrite=overwrite) if fmt == "lmdb"
-                  else _FolderWriter(out, overwrite))
+                  else FolderWriter(out, ".png", overwrite, images="crops",
+                                 labels="labels.tsv", digits=6, first=1))
         chunks = [list(range(i, min(pages, i + chunk_size))) for i in range(0, pages, chunk_size)]
         bar = _progress(pages, progress)
         with ThreadPoolExecutor(max_workers=workers) as pool:

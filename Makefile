@@ -20,7 +20,7 @@ DEB_PACKAGES ?= fonts-dejavu fonts-liberation2 fonts-noto-cjk fonts-wqy-zenhei \
 	fonts-paratype fonts-roboto-slab fonts-adf-baskervald fonts-adf-gillius \
 	fonts-adf-universalis fonts-adf-accanthis fonts-junicode fonts-cardo fonts-hack \
 	fonts-jetbrains-mono fonts-go fonts-dosis fonts-averia-sans-gwf fonts-averia-serif-gwf \
-	poppler-utils libreoffice-writer-nogui chromium fortunes fortunes-zh
+	poppler-utils libreoffice-writer-nogui chromium fortunes fortunes-zh debian-reference-zh-cn
 
 BENCH_VENV ?= .venv-bench
 BENCH_PEERS ?= rapidocr_onnxruntime==1.4.4 rapidocr==3.10.0

@@ -15,11 +15,19 @@ Colour escapes, ``%`` separators and ASCII art are dropped; wrapped lines are jo
 (a space between Latin words, none between Chinese characters); an attribution keeps its
 text without the leading dashes; a sentence with a character outside the charset is left
 out whole (never patched); duplicates are dropped; the order is the files' order.
+
+Text that a measurement set holds must never be trained on. ``--skip`` leaves fortune
+files out by name, and ``--exclude-overlap LABELS`` drops every sentence that shares a
+run of 8 tokens (a Chinese character or a Latin word is a token; case, punctuation and
+spacing ignored) with a line of a ``file<TAB>text`` label file, and says how many went.
+The bundled model's recipe skips ``chinese`` and ``tang300`` (the verse and classical
+quotations ``../shared/dev`` draws from) and checks the rest against the dev labels.
 """
 
 from __future__ import annotations
 
 import argparse
+import gzip
 import re
 import sys
 import unicodedata
@@ -66,9 +74,14 @@ def _looks_like_art(lines: list[str]) -> bool:
 
 
 def cookies(path: Path):
-    """The cookies of one fortune file, each a list of stripped lines."""
-    raw = ANSI.sub("", path.read_text(encoding="utf-8", errors="replace"))
-    for cookie in raw.split("\n%\n"):
+    """The cookies of one fortune file, each a list of stripped lines; a text file
+    without ``%`` separators (gzipped or not) gives one per blank-line-separated block."""
+    data = path.read_bytes()
+    if path.suffix == ".gz":
+        data = gzip.decompress(data)
+    raw = ANSI.sub("", data.decode("utf-8", errors="replace"))
+    blocks = raw.split("\n%\n") if "\n%\n" in raw else re.split(r"\n[ \t]*\n", raw)
+    for cookie in blocks:
         yield [ln.rstrip() for ln in cookie.strip("\n%").splitlines()]
 
 
@@ -157,13 +170,50 @@ def sentences(paragraph: str, max_chars: int):
             yield from _pieces(run, max_chars)
 
 
-def corpus(paths: list[Path], allowed: set[str], max_chars: int) -> list[str]:
+OVERLAP_TOKENS = 8
+_TOKEN = re.compile(r"[0-9a-z]+|[^\W0-9a-z_]")
+
+
+def tokens(text: str) -> list[str]:
+    """Latin words and digit runs, and single other letters (a Chinese character each),
+    after NFKC and lowercasing; punctuation and spaces are no tokens."""
+    return _TOKEN.findall(unicodedata.normalize("NFKC", text).lower())
+
+
+def _grams(toks: list[str], n: int):
+    return {tuple(toks[i:i + n]) for i in range(len(toks) - n + 1)}
+
+
+def label_grams(label_files: list[Path], n: int = OVERLAP_TOKENS) -> set[tuple[str, ...]]:
+    """Every run of ``n`` tokens in the texts of ``file<TAB>text`` label files (a line
+    shorter than ``n`` tokens gives itself whole)."""
+    grams: set[tuple[str, ...]] = set()
+    for path in label_files:
+        for line in path.read_text(encoding="utf-8").splitlines():
+            toks = tokens(line.split("\t", 1)[-1])
+            grams |= _grams(toks, n) if len(toks) >= n else {tuple(toks)} if toks else set()
+    return grams
+
+
+def overlaps(sentence: str, grams: set[tuple[str, ...]], n: int = OVERLAP_TOKENS) -> bool:
+    toks = tokens(sentence)
+    if len(toks) < n:
+        return tuple(toks) in grams
+    return any(g in grams for g in _grams(toks, n))
+
+
+def corpus(paths: list[Path], allowed: set[str], max_chars: int,
+           skip: set[str] = frozenset(), exclude: set[tuple[str, ...]] = frozenset(),
+           dropped: list[str] | None = None) -> list[str]:
+    """The sentences of fortune files (or folders of them) written with ``allowed``;
+    files named in ``skip`` are left out, and sentences overlapping ``exclude`` (see
+    :func:`label_grams`) go to ``dropped``."""
     files: list[Path] = []
     for p in paths:
         if p.is_dir():
             files += sorted(f for f in p.iterdir() if f.is_file() and not f.suffix
-                            and f.name not in SKIP_FILES)
-        else:
+                            and f.name not in SKIP_FILES and f.name not in skip)
+        elif p.name not in skip:
             files.append(p)
     seen: set[str] = set()
     out: list[str] = []
@@ -175,9 +225,14 @@ def corpus(paths: list[Path], allowed: set[str], max_chars: int) -> list[str]:
                 for sent in sentences(unicodedata.normalize("NFC", para), max_chars):
                     if len(sent) < 2 or sent in seen:
                         continue
-                    if all(ch in allowed or ch == " " for ch in sent):
-                        seen.add(sent)
-                        out.append(sent)
+                    if not all(ch in allowed or ch == " " for ch in sent):
+                        continue
+                    seen.add(sent)
+                    if exclude and overlaps(sent, exclude):
+                        if dropped is not None:
+                            dropped.append(sent)
+                        continue
+                    out.append(sent)
     return out
 
 
@@ -187,12 +242,21 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--charset", required=True, help="keep sentences this charset can write")
     ap.add_argument("--out", required=True, type=Path)
     ap.add_argument("--max-chars", type=int, default=60, help="cut longer sentences at commas")
+    ap.add_argument("--skip", action="append", default=[], metavar="NAME",
+                    help="leave out the fortune file of this name (repeatable)")
+    ap.add_argument("--exclude-overlap", action="append", default=[], type=Path,
+                    metavar="LABELS", help="drop sentences sharing a run of "
+                    f"{OVERLAP_TOKENS} tokens with a line of this file<TAB>text label file "
+                    "(repeatable): text you measure on")
     args = ap.parse_args(argv)
-    missing = [str(p) for p in args.paths if not p.exists()]
+    missing = [str(p) for p in args.paths + args.exclude_overlap if not p.exists()]
     if missing:
         ap.error(f"no such file or folder: {', '.join(missing)} (install Debian's fortunes "
                  "and fortunes-zh: make system-deps)")
-    lines = corpus(args.paths, set(Charset.resolve(args.charset).chars), args.max_chars)
+    dropped: list[str] = []
+    lines = corpus(args.paths, set(Charset.resolve(args.charset).chars), args.max_chars,
+                   skip=set(args.skip), exclude=label_grams(args.exclude_overlap),
+                   dropped=dropped)
     if not lines:
         ap.error("no sentence could be written with that charset")
     args.out.parent.mkdir(parents=True, exist_ok=True)
@@ -201,6 +265,9 @@ def main(argv: list[str] | None = None) -> int:
     tmp.replace(args.out)
     latin = sum(1 for s in lines if not any(_is_cjk(c) for c in s))
     print(f"wrote {len(lines):,} lines ({latin:,} without CJK) to {args.out}")
+    if args.exclude_overlap:
+        print(f"dropped {len(dropped):,} sentences overlapping "
+              f"{', '.join(map(str, args.exclude_overlap))}")
     return 0
 
 

@@ -129,6 +129,37 @@ def test_prose_corpus_joins_wrapped_lines_and_keeps_only_writable_sentences(tmp_
     assert len(lines) == len(set(lines))
 
 
+def test_prose_corpus_keeps_measured_text_out(tmp_path):
+    """--skip leaves a file out; --exclude-overlap drops a sentence sharing 8 tokens
+    (case, punctuation and spaces ignored) with a label line, and nothing else; a plain
+    gzipped text file gives its paragraphs."""
+    import gzip
+
+    prose = _load("prose_corpus")
+    allowed = set("".join(chr(c) for c in range(32, 127)))
+    (tmp_path / "fortunes").mkdir()
+    (tmp_path / "fortunes" / "verse").write_text("Skipped whole.\n", encoding="utf-8")
+    (tmp_path / "fortunes" / "quotes").write_text(
+        "The quick brown fox jumps over the lazy dog today.\n%\n"
+        "The quick brown fox jumps over a sleeping cat.\n", encoding="utf-8")
+    labels = tmp_path / "labels.tsv"
+    labels.write_text("a.png\tquick, BROWN fox -- jumps over the lazy dog\n", encoding="utf-8")
+    grams = prose.label_grams([labels])
+    dropped: list[str] = []
+    lines = prose.corpus([tmp_path / "fortunes"], allowed, 60, skip={"verse"},
+                         exclude=grams, dropped=dropped)
+    assert lines == ["The quick brown fox jumps over a sleeping cat."]  # 5 tokens in a row shared
+    assert dropped == ["The quick brown fox jumps over the lazy dog today."]
+    assert prose.tokens("Ab,c 12 \u4e2d\u6587") == ["ab", "c", "12", "\u4e2d", "\u6587"]
+    manual = tmp_path / "manual.txt.gz"
+    manual.write_bytes(gzip.compress(b"First paragraph,\n  wrapped.\n\nSecond one.\n"))
+    assert prose.corpus([manual], allowed, 60) == ["First paragraph, wrapped.", "Second one."]
+    out = tmp_path / "prose.txt"
+    assert prose.main([str(tmp_path / "fortunes"), "--charset", "ascii", "--out", str(out),
+                       "--skip", "verse", "--exclude-overlap", str(labels)]) == 0
+    assert out.read_text(encoding="utf-8").splitlines() == lines
+
+
 def test_heldout_text_strips_format_directives_and_markup(tmp_path):
     held = _load("heldout_text")
     message = "无法打开 %s：%d 个<b>文件</b>_退出{0}\\n"

@@ -10,7 +10,7 @@
 #   .gpu/site/jieba/    jieba's dict.txt (synth's word frequencies need nothing else of it)
 #   .gpu/init.pt        the bundled model (fp16 weights; training loads them into fp32)
 #   .gpu/prose.txt      the recipe's prose sentences (tools/prose_corpus.py, from the
-#                       fortunes that make system-deps installs)
+#                       fortunes and the Debian reference that make system-deps installs)
 #   .gpu/pages.tar.xz   training-page lines at 32 px in 16 greys (pack_pages.py): all of
 #                       $PAGES_VAL and as many of $PAGES as fit, if they were rendered
 #                       (the commands in the header of $RECIPE/train.yaml)
@@ -37,7 +37,13 @@ cp "$("$PY" -c 'import jieba, os; print(os.path.dirname(jieba.__file__))')/dict.
     "$G/site/jieba/"
 
 cp src/crnn/models/default.pt "$G/init.pt"
-"$PY" tools/prose_corpus.py --charset "$CHARSET" --out "$G/prose.txt" /usr/share/games/fortunes
+# the recipe's prose: no fortune file ../shared/dev's lines come from, nothing sharing 8
+# tokens with its labels (configs/v17/train.yaml's header)
+"$PY" tools/prose_corpus.py --charset "$CHARSET" --out "$G/prose.txt" \
+    --skip chinese --skip tang300 \
+    --exclude-overlap ../shared/dev/printed_zh/labels.tsv \
+    --exclude-overlap ../shared/dev/printed_en/labels.tsv \
+    /usr/share/games/fortunes /usr/share/debian-reference/debian-reference.zh-cn.txt.gz
 
 # lines of training pages (the machine has no LibreOffice to typeset them), in what is
 # left of the 56 MB below

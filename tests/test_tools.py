@@ -171,3 +171,23 @@ def test_heldout_text_strips_format_directives_and_markup(tmp_path):
         "Permission is hereby granted, free of charge,",
         "to any person obtaining a copy of this software.",
         "THE SOFTWARE IS PROVIDED \"AS IS\"."]
+
+
+def test_text_overlap_counts_measured_lines_a_training_text_shares(tmp_path, capsys):
+    overlap = _load("text_overlap")
+    labels = tmp_path / "labels.tsv"
+    labels.write_text("a.png\tOne two three four five six seven eight nine\n"
+                      "b.png\t16:30\n"  # too short to count
+                      "c.png\t\u5e8a\u524d\u660e\u6708\u5149\uff0c\u7591\u662f\u5730\u4e0a\u971c\n",
+                      encoding="utf-8")
+    clean = tmp_path / "clean.txt"
+    clean.write_text("one two three four five six seven\n16:30\n", encoding="utf-8")
+    leaky = tmp_path / "leaky.txt"
+    leaky.write_text("x\n\u524d\u660e\u6708\u5149\u7591\u662f\u5730\u4e0a\u971c\u3002\n",
+                     encoding="utf-8")
+    texts = [line.split("\t")[1] for line in labels.read_text(encoding="utf-8").splitlines()]
+    assert overlap.shared_lines(texts, clean) == 0
+    assert overlap.shared_lines(texts, leaky) == 1
+    assert overlap.main([str(clean), "--labels", str(labels)]) == 0
+    assert overlap.main([str(clean), str(leaky), "--labels", str(labels)]) == 1
+    assert "1 of 3 lines" in capsys.readouterr().out

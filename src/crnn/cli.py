@@ -214,20 +214,19 @@ def _args_export(sp: argparse.ArgumentParser) -> None:
     sp.add_argument("--charset", help="alphabet for a plain crnn.pytorch state dict")
     sp.add_argument("--read-stretch", type=float, metavar="S",
                     help="store this stretch: every line is read this much wider "
-                         "(1 = as it is; the bundled model has 1.1)")
+                         "(1 = as it is)")
     sp.add_argument("--reread", metavar="S[,S...]",
                     help="store these stretches: an unsure line is read again this much "
-                         "wider and its readings vote ('none' = one reading; the bundled "
-                         "model has 1.0,1.2; docs/models.md)")
+                         "wider and its readings vote ('none' = one reading)")
     sp.add_argument("--reread-below", type=float, metavar="C",
                     help="store this confidence: only first readings at most this sure "
-                         "are read again (the bundled model has 0.8)")
+                         "are read again")
     sp.add_argument("--reread-scope", choices=("all", "latin"),
                     help="read again every unsure line, or only lines read as mostly Latin")
     sp.add_argument("--read-pad", type=float, metavar="F",
                     help="store this right margin: each line is read padded with its "
-                         "background to at least 1+F times its width (the bundled model "
-                         "has 0.1; docs/models.md)")
+                         "background to at least 1+F times its width (docs/models.md gives "
+                         "the bundled model's reading policy)")
     sp.add_argument("--ink-margin", metavar="M",
                     help="store this: every line is re-cut at its ink box with M ink "
                          "heights of background on each side before reading ('none': read "

@@ -47,7 +47,7 @@ cp src/crnn/models/default.pt "$G/init.pt"
 
 # lines of training pages (the machine has no LibreOffice to typeset them), in what is
 # left of the 56 MB below
-PAGES=${PAGES:-build/v16/pages_train.lmdb}
+PAGES=${PAGES:-build/v17/pages_train.lmdb}
 PAGES_VAL=${PAGES_VAL:-build/v16/val_heldout.lmdb}
 missing=""
 for d in $PAGES $PAGES_VAL; do [ -d "$d" ] || missing="$missing $d"; done

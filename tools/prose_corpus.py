@@ -1,15 +1,18 @@
-"""Natural prose for training text: sentences out of fortune-cookie files.
+"""Natural prose for training text: sentences out of fortune-cookie files and plain text.
 
 The synthesizer's own text (``crnn synth text``) is word salad drawn by frequency: right
 for covering a charset, wrong for what documents look like (sentence case, ``...``,
 ``a.m.,``, ``Mr.``, quotes at line ends, classical verse). Debian's ``fortunes`` and
 ``fortunes-zh`` packages hold a few megabytes of real English and Chinese prose, verse
-(Tang and Song poems), quotations and attributions; this script turns them into one
-sentence (or clause run) per line for ``crnn synth --text`` and ``crnn synth pages
---text``::
+(Tang and Song poems), quotations and attributions, and a plain text such as the
+Debian reference manual's Chinese edition holds modern technical prose; this script turns
+them into one sentence (or clause run) per line for ``crnn synth --text`` and ``crnn synth
+pages --text`` (the bundled model's recipe, configs/v17/train.yaml)::
 
     python tools/prose_corpus.py --charset src/crnn/models/default.charset.txt \\
-        --out build/v16/prose.txt /usr/share/games/fortunes
+        --skip chinese --skip tang300 \\
+        --exclude-overlap ../shared/dev/printed_zh/labels.tsv --out build/v17/prose.txt \\
+        /usr/share/games/fortunes /usr/share/debian-reference/debian-reference.zh-cn.txt.gz
 
 Colour escapes, ``%`` separators and ASCII art are dropped; wrapped lines are joined
 (a space between Latin words, none between Chinese characters); an attribution keeps its
@@ -180,7 +183,8 @@ def tokens(text: str) -> list[str]:
     return _TOKEN.findall(unicodedata.normalize("NFKC", text).lower())
 
 
-def _grams(toks: list[str], n: int):
+def token_runs(toks: list[str], n: int) -> set[tuple[str, ...]]:
+    """Every run of ``n`` consecutive tokens."""
     return {tuple(toks[i:i + n]) for i in range(len(toks) - n + 1)}
 
 
@@ -191,7 +195,7 @@ def label_grams(label_files: list[Path], n: int = OVERLAP_TOKENS) -> set[tuple[s
     for path in label_files:
         for line in path.read_text(encoding="utf-8").splitlines():
             toks = tokens(line.split("\t", 1)[-1])
-            grams |= _grams(toks, n) if len(toks) >= n else {tuple(toks)} if toks else set()
+            grams |= token_runs(toks, n) if len(toks) >= n else {tuple(toks)} if toks else set()
     return grams
 
 
@@ -199,7 +203,7 @@ def overlaps(sentence: str, grams: set[tuple[str, ...]], n: int = OVERLAP_TOKENS
     toks = tokens(sentence)
     if len(toks) < n:
         return tuple(toks) in grams
-    return any(g in grams for g in _grams(toks, n))
+    return any(g in grams for g in token_runs(toks, n))
 
 
 def corpus(paths: list[Path], allowed: set[str], max_chars: int,

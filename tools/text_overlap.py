@@ -21,7 +21,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from prose_corpus import OVERLAP_TOKENS, _grams, tokens  # noqa: E402
+from prose_corpus import OVERLAP_TOKENS, token_runs, tokens  # noqa: E402
 
 
 def _label_texts(path: Path) -> list[str]:
@@ -34,8 +34,8 @@ def shared_lines(labels: list[str], text: Path, n: int = OVERLAP_TOKENS) -> int:
     grams: set[tuple[str, ...]] = set()
     with text.open(encoding="utf-8", errors="replace") as fh:
         for line in fh:
-            grams |= _grams(tokens(line.split("\t", 1)[-1]), n)
-    return sum(1 for label in labels if not _grams(tokens(label), n).isdisjoint(grams))
+            grams |= token_runs(tokens(line.split("\t", 1)[-1]), n)
+    return sum(1 for label in labels if not token_runs(tokens(label), n).isdisjoint(grams))
 
 
 def main(argv: list[str] | None = None) -> int:

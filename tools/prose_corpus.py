@@ -195,7 +195,10 @@ def label_grams(label_files: list[Path], n: int = OVERLAP_TOKENS) -> set[tuple[s
     for path in label_files:
         for line in path.read_text(encoding="utf-8").splitlines():
             toks = tokens(line.split("\t", 1)[-1])
-            grams |= token_runs(toks, n) if len(toks) >= n else {tuple(toks)} if toks else set()
+            if len(toks) >= n:
+                grams |= token_runs(toks, n)
+            elif toks:
+                grams.add(tuple(toks))
     return grams
 
 

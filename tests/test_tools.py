@@ -160,6 +160,47 @@ def test_prose_corpus_keeps_measured_text_out(tmp_path):
     assert out.read_text(encoding="utf-8").splitlines() == lines
 
 
+HELP_PAGE = (
+    "<html><head><title>\u5e2e\u52a9</title><script>var x = '\u811a\u672c';</script></head>"
+    "<body><nav><p>\u76ee\u5f55</p><input type='search'></nav>"
+    "<h1>\u6253\u5370</h1>\n<p>\u9009\u62e9\u300c<span>\u6587\u4ef6</span>\u300d\n"
+    "\u83dc\u5355\u3002\u5b83\u8bf4\uff1a\u201c\u597d\u3002\u201d\u7136\u540e\u5173"
+    "\u95ed\u3002</p>"
+    "<p>\u8fd0\u884c <code>make</code> \u547d\u4ee4\u3002</p>"
+    "<pre>ls -l\n</pre><ul><li>Plain &amp; simple.</li></ul>"
+    "<footer><p>Title is: Print</p></footer></body></html>")
+
+
+def test_prose_corpus_reads_html_pages_and_quotes_speech(tmp_path):
+    """An HTML page gives the text of its paragraphs, list items and headings: scripts,
+    navigation, footers and <pre> are left out, a paragraph holding inline code is left
+    out whole, source wrapping between Chinese characters leaves no space, and a closing
+    quote after a sentence end stays with its sentence; quote_speech puts a share of the
+    Chinese sentences into a speaker's mouth."""
+    import random
+
+    prose = _load("prose_corpus")
+    (tmp_path / "help" / "sub").mkdir(parents=True)
+    (tmp_path / "help" / "sub" / "print.html").write_text(HELP_PAGE, encoding="utf-8")
+    allowed = set("".join(chr(c) for c in range(32, 127))) | set(HELP_PAGE)
+    lines = prose.corpus([tmp_path / "help"], allowed, max_chars=60)
+    assert lines == [
+        "\u6253\u5370",  # the heading; the <head> (its title) is left out
+        "\u9009\u62e9\u300c\u6587\u4ef6\u300d\u83dc\u5355\u3002",
+        "\u5b83\u8bf4\uff1a\u201c\u597d\u3002\u201d",  # the quote ends after its mark
+        "\u7136\u540e\u5173\u95ed\u3002",
+        "Plain & simple."]
+    said = prose.quote_speech(["\u5929\u6c14\u5f88\u597d\u3002", "No Chinese."], 1.0,
+                              random.Random(3))
+    assert said[0].endswith("\uff1a\u201c\u5929\u6c14\u5f88\u597d\u3002\u201d")
+    assert said[1] == "No Chinese."  # English lines keep their own quoting
+    assert prose.quote_speech(said, 1.0, random.Random(3)) == said  # quoted already
+    out = tmp_path / "docs.txt"
+    assert prose.main([str(tmp_path / "help"), "--charset", "zh", "--out", str(out),
+                       "--cjk-only"]) == 0
+    assert "Plain & simple." not in out.read_text(encoding="utf-8")
+
+
 def test_heldout_text_strips_format_directives_and_markup(tmp_path):
     held = _load("heldout_text")
     message = "无法打开 %s：%d 个<b>文件</b>_退出{0}\\n"

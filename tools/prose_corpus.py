@@ -14,6 +14,12 @@ pages --text`` (the bundled model's recipe, configs/v17/train.yaml)::
         --exclude-overlap ../shared/dev/printed_zh/labels.tsv --out build/v17/prose.txt \\
         /usr/share/games/fortunes /usr/share/debian-reference/debian-reference.zh-cn.txt.gz
 
+HTML pages (a manual's Chinese edition: LibreOffice's and GIMP's help, Debian's guides)
+give the text of their paragraphs, list items and headings; code, navigation and any
+paragraph with inline code in it are left out, and ``--cjk-only`` keeps the sentences with
+Chinese in them. ``--quoted F`` puts a share F of the Chinese sentences into quoted speech
+(``王先生说：“……。”``), which manuals seldom hold and documents do.
+
 Colour escapes, ``%`` separators and ASCII art are dropped; wrapped lines are joined
 (a space between Latin words, none between Chinese characters); an attribution keeps its
 text without the leading dashes; a sentence with a character outside the charset is left
@@ -31,6 +37,8 @@ from __future__ import annotations
 
 import argparse
 import gzip
+import html.parser
+import random
 import re
 import sys
 import unicodedata
@@ -42,7 +50,7 @@ from crnn.charset import Charset  # noqa: E402
 
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
 # Where a sentence may end: . ! ? (and closing quotes/brackets) before a space, or 。！？；
-SENTENCE_END = re.compile(r"[.!?]+[\"')\]]*\s+|[。！？；]")
+SENTENCE_END = re.compile(r"[.!?]+[\"')\]”’]*\s+|[。！？；][”’」』）》]*")
 # Words whose full stop ends no sentence.
 ABBREVIATIONS = {"mr", "mrs", "ms", "dr", "prof", "st", "no", "vs", "etc", "jr", "sr", "inc",
                  "ltd", "co", "mt", "ft", "gen", "gov", "rev", "sen", "rep", "capt", "col",
@@ -76,13 +84,82 @@ def _looks_like_art(lines: list[str]) -> bool:
     return strokes / len(text) > 0.12 or wordy / len(text) < 0.6
 
 
+HTML_SUFFIXES = (".html", ".htm", ".xhtml")
+# Elements whose text is a paragraph of prose, and elements holding code, commands or
+# markup whose text is no prose at all.
+_HTML_BLOCKS = {"p", "li", "dd", "dt", "td", "th", "h1", "h2", "h3", "h4", "h5", "h6",
+                "caption", "blockquote", "div"}
+# Elements whose text is no prose (code, scripts, navigation), left out with what they
+# hold, and inline code, which leaves the paragraph around it out too: the rest would read
+# "the file  holds" where a file name stood.
+_HTML_SKIP = {"pre", "script", "style", "noscript", "head", "nav", "header", "footer",
+              "button", "select", "textarea", "svg"}
+_HTML_CODE = {"code", "kbd", "samp", "tt", "var"}
+# A space the page's source wrapping left between two Chinese characters (or a Chinese
+# character and its punctuation): no space in the text.
+_CJK_GAP = re.compile(r"(?<=[\u2e80-\uffef])\s+(?=[\u2e80-\uffef])")
+
+
+class _HTMLText(html.parser.HTMLParser):
+    """The text of each block element of an HTML page, one string per block; nested
+    blocks end the outer block's text where they start."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.blocks: list[str] = []
+        self._cur: list[str] = []
+        self._skip = 0
+        self._tainted = False
+
+    def _flush(self) -> None:
+        text = _CJK_GAP.sub("", " ".join("".join(self._cur).split()))
+        if text and not self._tainted:
+            self.blocks.append(text)
+        self._cur, self._tainted = [], False
+
+    def handle_starttag(self, tag: str, attrs: list) -> None:
+        if tag in _HTML_SKIP:
+            self._skip += 1
+        elif tag in _HTML_CODE:
+            self._tainted = True
+        elif tag in _HTML_BLOCKS or tag == "br":
+            self._flush()
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in _HTML_SKIP:
+            self._skip = max(0, self._skip - 1)
+        elif tag in _HTML_BLOCKS:
+            self._flush()
+
+    def handle_data(self, data: str) -> None:
+        if not self._skip:
+            self._cur.append(data)
+
+    def close(self) -> None:
+        super().close()
+        self._flush()
+
+
+def _is_html(path: Path) -> bool:
+    name = path.name[:-3] if path.name.endswith(".gz") else path.name
+    return name.endswith(HTML_SUFFIXES)
+
+
 def cookies(path: Path):
     """The cookies of one fortune file, each a list of stripped lines; a text file
-    without ``%`` separators (gzipped or not) gives one per blank-line-separated block."""
+    without ``%`` separators (gzipped or not) gives one per blank-line-separated block,
+    and an HTML page one per paragraph (code, commands and navigation left out)."""
     data = path.read_bytes()
     if path.suffix == ".gz":
         data = gzip.decompress(data)
     raw = ANSI.sub("", data.decode("utf-8", errors="replace"))
+    if _is_html(path):
+        parser = _HTMLText()
+        parser.feed(raw)
+        parser.close()
+        for block in parser.blocks:
+            yield [block]
+        return
     blocks = raw.split("\n%\n") if "\n%\n" in raw else re.split(r"\n[ \t]*\n", raw)
     for cookie in blocks:
         yield [ln.rstrip() for ln in cookie.strip("\n%").splitlines()]
@@ -212,7 +289,8 @@ def overlaps(sentence: str, grams: set[tuple[str, ...]], n: int = OVERLAP_TOKENS
 def corpus(paths: list[Path], allowed: set[str], max_chars: int,
            skip: set[str] = frozenset(), exclude: set[tuple[str, ...]] = frozenset(),
            dropped: list[str] | None = None) -> list[str]:
-    """The sentences of fortune files (or folders of them) written with ``allowed``;
+    """The sentences of fortune files, text files and HTML pages (or folders of them:
+    the fortune files in one, the HTML pages anywhere below it) written with ``allowed``;
     files named in ``skip`` are left out, and sentences overlapping ``exclude`` (see
     :func:`label_grams`) go to ``dropped``."""
     files: list[Path] = []
@@ -220,6 +298,8 @@ def corpus(paths: list[Path], allowed: set[str], max_chars: int,
         if p.is_dir():
             files += sorted(f for f in p.iterdir() if f.is_file() and not f.suffix
                             and f.name not in SKIP_FILES and f.name not in skip)
+            files += sorted(f for f in p.rglob("*") if f.is_file() and _is_html(f)
+                            and f.name not in skip)
         elif p.name not in skip:
             files.append(p)
     seen: set[str] = set()
@@ -243,9 +323,36 @@ def corpus(paths: list[Path], allowed: set[str], max_chars: int,
     return out
 
 
+# How quoted speech opens in Chinese prose; the quote holds the sentence's own end mark.
+SPEECH_VERBS = ("说", "问", "答", "道", "曰", "云", "表示", "指出", "认为", "写道", "回答",
+                "强调", "笑道", "问道")
+
+SPEAKER_TITLES = ("先生", "女士", "老师", "教授", "同学", "经理", "君", "公", "子", "生")
+
+
+def quote_speech(lines: list[str], fraction: float, rng: random.Random) -> list[str]:
+    """A ``fraction`` of the Chinese sentences that end in 。！？ (and hold no quote
+    marks) put into a speaker's mouth: ``张伟说：“……。”``, the way news, stories and
+    classical prose quote. Technical prose seldom quotes whole sentences, so without this
+    a model rarely sees a closing ” after 。 or ？ (and reads it as ASCII ")."""
+    from crnn.synth.fields import person_name
+
+    out = []
+    for line in lines:
+        if (rng.random() < fraction and line[-1] in "。！？" and _is_cjk(line[0])
+                and not any(q in line for q in "“”\"「」")):
+            speaker = person_name(rng)
+            if rng.random() < 0.4:  # a surname and a title: 王先生, 李教授, 孟子
+                speaker = speaker[:2 if len(speaker) == 4 else 1] + rng.choice(SPEAKER_TITLES)
+            line = f"{speaker}{rng.choice(SPEECH_VERBS)}：“{line}”"
+        out.append(line)
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("paths", nargs="+", type=Path, help="fortune files or folders of them")
+    ap.add_argument("paths", nargs="+", type=Path,
+                    help="fortune files, text files, HTML pages, or folders of them")
     ap.add_argument("--charset", required=True, help="keep sentences this charset can write")
     ap.add_argument("--out", required=True, type=Path)
     ap.add_argument("--max-chars", type=int, default=60, help="cut longer sentences at commas")
@@ -255,6 +362,13 @@ def main(argv: list[str] | None = None) -> int:
                     metavar="LABELS", help="drop sentences sharing a run of "
                     f"{OVERLAP_TOKENS} tokens with a line of this file<TAB>text label file "
                     "(repeatable): text you measure on")
+    ap.add_argument("--quoted", type=float, default=0.0, metavar="FRACTION",
+                    help="put this share of the Chinese sentences into quoted speech "
+                    "(see quote_speech)")
+    ap.add_argument("--seed", type=int, default=0, help="seed of --quoted")
+    ap.add_argument("--cjk-only", action="store_true",
+                    help="keep only sentences with a Chinese character (the Chinese "
+                    "edition of a manual leaves some English untranslated, in fragments)")
     args = ap.parse_args(argv)
     missing = [str(p) for p in args.paths + args.exclude_overlap if not p.exists()]
     if missing:
@@ -264,8 +378,12 @@ def main(argv: list[str] | None = None) -> int:
     lines = corpus(args.paths, set(Charset.resolve(args.charset).chars), args.max_chars,
                    skip=set(args.skip), exclude=label_grams(args.exclude_overlap),
                    dropped=dropped)
+    if args.cjk_only:
+        lines = [s for s in lines if any(_is_cjk(c) for c in s)]
     if not lines:
         ap.error("no sentence could be written with that charset")
+    if args.quoted:
+        lines = quote_speech(lines, args.quoted, random.Random(args.seed))
     args.out.parent.mkdir(parents=True, exist_ok=True)
     tmp = args.out.with_name(args.out.name + ".tmp")
     tmp.write_text("\n".join(lines) + "\n", encoding="utf-8")

@@ -6,8 +6,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 TORCH ?= torch==2.13.0
 # Debian packages: fonts for rendering Latin and Chinese text, poppler + LibreOffice for
-# page-rendered validation sets, Chromium for the web page's browser test, and the fortune
-# files whose English and Chinese prose tools/prose_corpus.py turns into training text.
+# page-rendered validation sets, Chromium for the web page's browser test.
 DEB_PACKAGES ?= fonts-dejavu fonts-liberation2 fonts-noto-cjk fonts-wqy-zenhei \
 	fonts-noto-cjk-extra fonts-arphic-gbsn00lp fonts-arphic-gkai00mp fonts-ipafont-mincho \
 	fonts-ipafont-gothic fonts-ipaexfont-mincho fonts-takao-mincho fonts-droid-fallback \
@@ -20,13 +19,18 @@ DEB_PACKAGES ?= fonts-dejavu fonts-liberation2 fonts-noto-cjk fonts-wqy-zenhei \
 	fonts-paratype fonts-roboto-slab fonts-adf-baskervald fonts-adf-gillius \
 	fonts-adf-universalis fonts-adf-accanthis fonts-junicode fonts-cardo fonts-hack \
 	fonts-jetbrains-mono fonts-go fonts-dosis fonts-averia-sans-gwf fonts-averia-serif-gwf \
-	poppler-utils libreoffice-writer-nogui chromium fortunes fortunes-zh debian-reference-zh-cn
+	poppler-utils libreoffice-writer-nogui chromium
+# The texts whose prose tools/prose_corpus.py turns into training text (the bundled model's
+# recipe, configs/v19/train.yaml): fortune files, the Debian reference, and the Chinese
+# editions of LibreOffice's and GIMP's help and of Debian's guides. `make text-deps`.
+TEXT_PACKAGES ?= fortunes fortunes-zh debian-reference-zh-cn libreoffice-help-zh-cn \
+	gimp-help-zh-cn maint-guide-zh-cn debian-faq-zh-cn
 
 BENCH_VENV ?= .venv-bench
 BENCH_PEERS ?= rapidocr_onnxruntime==1.4.4 rapidocr==3.10.0
 BENCH_DATA ?= build/bench/lines.lmdb
 
-.PHONY: demo train-demo test lint system-deps venv clean bench bench-deps
+.PHONY: demo train-demo test lint system-deps text-deps venv clean bench bench-deps
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -52,6 +56,9 @@ system-deps:
 		$$SUDO apt-get update -q >/dev/null && \
 		DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q --no-install-recommends \
 			$$missing >/dev/null && echo "system packages installed"; fi
+
+text-deps:
+	@$(MAKE) --no-print-directory system-deps DEB_PACKAGES="$(DEB_PACKAGES) $(TEXT_PACKAGES)"
 
 # The main job: read the bundled sample lines with the bundled model (no flags), then score
 # them against their labels.

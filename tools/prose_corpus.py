@@ -372,8 +372,8 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     missing = [str(p) for p in args.paths + args.exclude_overlap if not p.exists()]
     if missing:
-        ap.error(f"no such file or folder: {', '.join(missing)} (install Debian's fortunes "
-                 "and fortunes-zh: make system-deps)")
+        ap.error(f"no such file or folder: {', '.join(missing)} (install the texts: "
+                 "make text-deps)")
     dropped: list[str] = []
     lines = corpus(args.paths, set(Charset.resolve(args.charset).chars), args.max_chars,
                    skip=set(args.skip), exclude=label_grams(args.exclude_overlap),

@@ -10,7 +10,7 @@
 #   .gpu/site/jieba/    jieba's dict.txt (synth's word frequencies need nothing else of it)
 #   .gpu/init.pt        the bundled model (fp16 weights; training loads them into fp32)
 #   .gpu/prose.txt      the recipe's prose sentences (tools/prose_corpus.py, from the
-#                       fortunes and the Debian reference that make system-deps installs)
+#                       fortunes and the Debian reference that make text-deps installs)
 #   .gpu/pages.tar.xz   training-page lines at 32 px in 16 greys (pack_pages.py): all of
 #                       $PAGES_VAL and as many of $PAGES as fit, if they were rendered
 #                       (the commands in the header of $RECIPE/train.yaml)

@@ -10,7 +10,8 @@
 #   .gpu/site/jieba/    jieba's dict.txt (synth's word frequencies need nothing else of it)
 #   .gpu/init.pt        the bundled model (fp16 weights; training loads them into fp32)
 #   .gpu/prose.txt      the recipe's prose sentences (tools/prose_corpus.py, from the
-#                       fortunes and the Debian reference that make text-deps installs)
+#                       fortunes, the Debian reference and the Chinese manuals that
+#                       make text-deps installs)
 #   .gpu/pages.tar.xz   training-page lines at 32 px in 16 greys (pack_pages.py): all of
 #                       $PAGES_VAL and as many of $PAGES as fit, if they were rendered
 #                       (the commands in the header of $RECIPE/train.yaml)
@@ -38,16 +39,24 @@ cp "$("$PY" -c 'import jieba, os; print(os.path.dirname(jieba.__file__))')/dict.
 
 cp src/crnn/models/default.pt "$G/init.pt"
 # the recipe's prose: no fortune file ../shared/dev's lines come from, nothing sharing 8
-# tokens with its labels (configs/v17/train.yaml's header)
-"$PY" tools/prose_corpus.py --charset "$CHARSET" --out "$G/prose.txt" \
-    --skip chinese --skip tang300 \
+# tokens with its labels; quoted speech; the Chinese manuals (configs/v19/train.yaml's header)
+"$PY" tools/prose_corpus.py --charset "$CHARSET" --out "$G/prose_fortunes.txt" \
+    --skip chinese --skip tang300 --quoted 0.15 --seed 190 \
     --exclude-overlap ../shared/dev/printed_zh/labels.tsv \
     --exclude-overlap ../shared/dev/printed_en/labels.tsv \
     /usr/share/games/fortunes /usr/share/debian-reference/debian-reference.zh-cn.txt.gz
+"$PY" tools/prose_corpus.py --charset "$CHARSET" --out "$G/prose_docs.txt" \
+    --cjk-only --quoted 0.15 --seed 19 \
+    --exclude-overlap ../shared/dev/printed_zh/labels.tsv \
+    --exclude-overlap ../shared/dev/printed_en/labels.tsv \
+    /usr/share/libreoffice/help/zh-CN /usr/share/gimp/2.0/help/zh_CN \
+    /usr/share/doc/maint-guide-zh-cn/html /usr/share/doc/debian/FAQ/zh-cn
+cat "$G/prose_fortunes.txt" "$G/prose_docs.txt" > "$G/prose.txt"
+rm "$G/prose_fortunes.txt" "$G/prose_docs.txt"
 
 # lines of training pages (the machine has no LibreOffice to typeset them), in what is
 # left of the 56 MB below
-PAGES=${PAGES:-build/v17/pages_train.lmdb}
+PAGES=${PAGES:-build/v19/pages_train.lmdb}
 PAGES_VAL=${PAGES_VAL:-build/v16/val_heldout.lmdb}
 missing=""
 for d in $PAGES $PAGES_VAL; do [ -d "$d" ] || missing="$missing $d"; done

@@ -7,11 +7,11 @@ for covering a charset, wrong for what documents look like (sentence case, ``...
 (Tang and Song poems), quotations and attributions, and a plain text such as the
 Debian reference manual's Chinese edition holds modern technical prose; this script turns
 them into one sentence (or clause run) per line for ``crnn synth --text`` and ``crnn synth
-pages --text`` (the bundled model's recipe, configs/v17/train.yaml)::
+pages --text`` (the bundled model's recipe, configs/v19/train.yaml, runs it twice)::
 
     python tools/prose_corpus.py --charset src/crnn/models/default.charset.txt \\
-        --skip chinese --skip tang300 \\
-        --exclude-overlap ../shared/dev/printed_zh/labels.tsv --out build/v17/prose.txt \\
+        --skip chinese --skip tang300 --quoted 0.15 --seed 190 \\
+        --exclude-overlap ../shared/dev/printed_zh/labels.tsv --out build/v19/prose.txt \\
         /usr/share/games/fortunes /usr/share/debian-reference/debian-reference.zh-cn.txt.gz
 
 HTML pages (a manual's Chinese edition: LibreOffice's and GIMP's help, Debian's guides)
@@ -85,8 +85,7 @@ def _looks_like_art(lines: list[str]) -> bool:
 
 
 HTML_SUFFIXES = (".html", ".htm", ".xhtml")
-# Elements whose text is a paragraph of prose, and elements holding code, commands or
-# markup whose text is no prose at all.
+# Elements whose text is a paragraph of prose.
 _HTML_BLOCKS = {"p", "li", "dd", "dt", "td", "th", "h1", "h2", "h3", "h4", "h5", "h6",
                 "caption", "blockquote", "div"}
 # Elements whose text is no prose (code, scripts, navigation), left out with what they
@@ -326,7 +325,7 @@ def corpus(paths: list[Path], allowed: set[str], max_chars: int,
 # How quoted speech opens in Chinese prose; the quote holds the sentence's own end mark.
 SPEECH_VERBS = ("说", "问", "答", "道", "曰", "云", "表示", "指出", "认为", "写道", "回答",
                 "强调", "笑道", "问道")
-
+# What follows a surname when a speaker is named by it.
 SPEAKER_TITLES = ("先生", "女士", "老师", "教授", "同学", "经理", "君", "公", "子", "生")
 
 

@@ -8,7 +8,7 @@ import crnn.train as train_mod
 from crnn.charset import Charset
 from crnn.checkpoint import load_checkpoint
 from crnn.config import load_config
-from crnn.errors import CharsetError, ConfigError
+from crnn.errors import CharsetError, CheckpointError, ConfigError
 from crnn.model import CRNN, ModelConfig
 from crnn.train import Trainer, lr_factor, train, transfer_weights
 
@@ -86,14 +86,51 @@ def test_finetune_with_new_charset_keeps_shared_rows():
     from crnn.data.images import Preprocess
     ck = Checkpoint(old.config, old_cs, Preprocess(), old.state_dict())
     new = CRNN(ModelConfig(num_classes=4, cnn_channels=(4,) * 7, hidden=4))
-    shared, added = transfer_weights(new, ck, new_cs)
-    assert (shared, added) == (2, 1)
+    shared, added, fresh = transfer_weights(new, ck, new_cs)
+    assert (shared, added, fresh) == (2, 1, [])
     w_old, w_new = old.rnn[1].embedding.weight, new.rnn[1].embedding.weight
     assert torch.equal(w_new[0], w_old[0])  # blank
     assert torch.equal(w_new[1], w_old[3])  # 'c'
     assert torch.equal(w_new[3], w_old[1])  # 'a'
     assert not torch.equal(w_new[2], w_old[2])  # 'x' is new
     assert torch.equal(new.cnn.conv0.weight, old.cnn.conv0.weight)
+
+
+def test_partial_init_grows_the_recurrent_part_on_a_trained_cnn():
+    """A model with a second BiLSTM layer starts from a one-layer checkpoint only with
+    init_partial: the CNN and the first LSTM are copied, the output layer is matched by
+    role (the init's last layer), and the new layers start afresh and are named."""
+    from crnn.checkpoint import Checkpoint
+    from crnn.data.images import Preprocess
+
+    cs = Charset.from_string("abcdef")
+    old = CRNN(ModelConfig(num_classes=7, cnn_channels=(4,) * 7, hidden=4, n_rnn=1))
+    ck = Checkpoint(old.config, cs, Preprocess(), old.state_dict())
+    new = CRNN(ModelConfig(num_classes=7, cnn_channels=(4,) * 7, hidden=4, n_rnn=2))
+    with pytest.raises(CheckpointError, match="init_partial"):
+        transfer_weights(new, ck, cs)
+    shared, added, fresh = transfer_weights(new, ck, cs, partial=True)
+    assert (shared, added) == (6, 0)
+    assert torch.equal(new.cnn.conv0.weight, old.cnn.conv0.weight)
+    assert torch.equal(new.rnn[0].rnn.weight_ih_l0, old.rnn[0].rnn.weight_ih_l0)
+    assert torch.equal(new.rnn[1].embedding.weight, old.rnn[0].embedding.weight)  # the head
+    assert {k.rsplit(".", 1)[0] for k in fresh} == {"rnn.0.embedding", "rnn.1.rnn"}
+
+
+@pytest.mark.slow
+def test_train_with_init_partial_names_the_layers_it_starts_afresh(tmp_path, digits_lmdb,
+                                                                    capsys):
+    first = train(tiny_config(tmp_path / "a", digits_lmdb, max_steps=2, n_rnn=1),
+                  progress=False)
+    deeper = tiny_config(tmp_path / "b", digits_lmdb, max_steps=2, n_rnn=2,
+                         init=str(first.out / "last.pt"))
+    with pytest.raises(CheckpointError, match="init_partial"):
+        Trainer(deeper, progress=False)
+    deeper = tiny_config(tmp_path / "b", digits_lmdb, max_steps=2, n_rnn=2,
+                         init=str(first.out / "last.pt"), init_partial=True)
+    train(deeper, progress=True)
+    err = capsys.readouterr().err
+    assert "started afresh (not in" in err and "rnn.0.embedding, rnn.1.rnn" in err
 
 
 @pytest.mark.slow

@@ -132,22 +132,32 @@ def make_optimizer(cfg: TrainConfig, params, lr: float) -> torch.optim.Optimizer
     return torch.optim.Adadelta(params, lr=lr, weight_decay=cfg.weight_decay)
 
 
-def transfer_weights(model: CRNN, init: Checkpoint, charset: Charset) -> tuple[int, int]:
-    """Fine-tune start: copy every weight of ``init`` whose shape fits; for the output layer,
-    copy the rows of characters both charsets share (and the blank). New rows keep their
-    fresh initialisation. Returns (shared characters, new characters)."""
+def transfer_weights(model: CRNN, init: Checkpoint, charset: Charset,
+                     partial: bool = False) -> tuple[int, int, list[str]]:
+    """Fine-tune start: copy every weight of ``init`` whose shape fits; for the output layer
+    (``init``'s last one, whatever its depth), copy the rows of characters both charsets
+    share (and the blank). New rows keep their fresh initialisation. A weight whose shape
+    differs is an error, unless ``partial``: then it keeps its fresh initialisation too, as
+    does every weight ``init`` lacks (a deeper or wider recurrent part grown on a trained
+    CNN). Returns (shared characters, new characters, weights left fresh)."""
     sd = model.state_dict()
     src = init.state_dict
     last = head_prefix(model).rstrip(".")
+    src_last = head_prefix(init.model_config).rstrip(".")
+    copied: set[str] = set()
     for k, v in src.items():
-        if k.startswith(last) or k not in sd:
-            continue
+        if k.startswith((last + ".", src_last + ".")) or k not in sd:
+            continue  # the output layers are matched by role below
         if sd[k].shape != v.shape:
+            if partial:
+                continue
             raise CheckpointError(
                 f"--init {k}: shape {tuple(v.shape)} does not fit this model's "
-                f"{tuple(sd[k].shape)}; use the same architecture as the initial checkpoint"
+                f"{tuple(sd[k].shape)}; use the same architecture as the initial checkpoint "
+                "(or init_partial: true to start the layers that differ afresh)"
             )
         sd[k] = v.to(sd[k].dtype)
+        copied.add(k)
     shared = 0
     rows = [(0, 0)]
     for new_i, ch in enumerate(charset.chars, 1):
@@ -155,18 +165,27 @@ def transfer_weights(model: CRNN, init: Checkpoint, charset: Charset) -> tuple[i
             rows.append((new_i, init.charset.index(ch)))
             shared += 1
     for suffix in ("weight", "bias"):
-        key = f"{last}.{suffix}"
-        if key not in src or sd[key].shape[1:] != src[key].shape[1:]:
-            raise CheckpointError(f"--init: output layer {key} does not fit this model")
+        key, src_key = f"{last}.{suffix}", f"{src_last}.{suffix}"
+        if src_key not in src or sd[key].shape[1:] != src[src_key].shape[1:]:
+            raise CheckpointError(f"--init: output layer {src_key} does not fit this model's "
+                                  f"{key}")
         for new_i, old_i in rows:
-            sd[key][new_i] = src[key][old_i]
+            sd[key][new_i] = src[src_key][old_i]
+        copied.add(key)
+    fresh = [k for k in sd if k not in copied and not k.endswith("num_batches_tracked")]
+    if fresh and not partial:
+        layers = sorted({k.rsplit(".", 1)[0] for k in fresh})
+        raise CheckpointError(f"--init: the initial checkpoint has no weights for "
+                              f"{', '.join(layers)}; use the same architecture as the initial "
+                              "checkpoint (or init_partial: true to start them afresh)")
     model.load_state_dict(sd)
-    return shared, len(charset) - shared
+    return shared, len(charset) - shared, fresh
 
 
-def head_prefix(model: CRNN) -> str:
+def head_prefix(model: CRNN | ModelConfig) -> str:
     """Parameter-name prefix of the output layer (charset + blank scores)."""
-    return f"rnn.{model.config.n_rnn - 1}.embedding."
+    config = model if isinstance(model, ModelConfig) else model.config
+    return f"rnn.{config.n_rnn - 1}.embedding."
 
 
 def _rng_state() -> dict[str, Any]:
@@ -269,9 +288,14 @@ class Trainer:
             self.reading = self.resume_ckpt.reading
         elif cfg.init:
             init = load_checkpoint(cfg.init)
-            shared, new = transfer_weights(self.model, init, self.charset)
+            shared, new, fresh = transfer_weights(self.model, init, self.charset,
+                                                  partial=cfg.init_partial)
             self.reading = init.reading
             self._log(f"fine-tuning from {cfg.init}: {shared} characters shared, {new} new")
+            if fresh:
+                layers = sorted({k.rsplit(".", 1)[0] for k in fresh})
+                self._log(f"started afresh (not in {cfg.init}, or another shape): "
+                          f"{', '.join(layers)}")
         self.net: nn.Module = self.model
         if self.dist.enabled:
             if cfg.sync_bn and self.dist.backend == "nccl":

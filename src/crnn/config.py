@@ -76,8 +76,8 @@ class TrainConfig:
     early_stop: int = 0  # stop after this many validations without improvement; 0 = never
     out: str = "runs/crnn"
     init: str | None = None  # fine-tune from this checkpoint (charset may differ)
-    init_partial: bool = False  # layers of init whose shape differs start afresh (deeper
-    # or wider recurrent part on a trained CNN) instead of being an error
+    init_partial: bool = False  # layers init lacks or holds in another shape start afresh
+    # (a deeper or wider recurrent part on a trained CNN) instead of being an error
     tensorboard: bool = True  # used when the tensorboard package is installed
 
     def __post_init__(self) -> None:

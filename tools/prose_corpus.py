@@ -47,6 +47,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
 from crnn.charset import Charset  # noqa: E402
+from crnn.synth.fields import person_name  # noqa: E402
 
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
 # Where a sentence may end: . ! ? (and closing quotes/brackets) before a space, or 。！？；
@@ -334,8 +335,6 @@ def quote_speech(lines: list[str], fraction: float, rng: random.Random) -> list[
     marks) put into a speaker's mouth: ``张伟说：“……。”``, the way news, stories and
     classical prose quote. Technical prose seldom quotes whole sentences, so without this
     a model rarely sees a closing ” after 。 or ？ (and reads it as ASCII ")."""
-    from crnn.synth.fields import person_name
-
     out = []
     for line in lines:
         if (rng.random() < fraction and line[-1] in "。！？" and _is_cjk(line[0])

@@ -174,12 +174,18 @@ def transfer_weights(model: CRNN, init: Checkpoint, charset: Charset,
         copied.add(key)
     fresh = [k for k in sd if k not in copied and not k.endswith("num_batches_tracked")]
     if fresh and not partial:
-        layers = sorted({k.rsplit(".", 1)[0] for k in fresh})
         raise CheckpointError(f"--init: the initial checkpoint has no weights for "
-                              f"{', '.join(layers)}; use the same architecture as the initial "
-                              "checkpoint (or init_partial: true to start them afresh)")
+                              f"{', '.join(layer_names(fresh))}; use the same architecture "
+                              "as the initial checkpoint (or init_partial: true to start "
+                              "them afresh)")
     model.load_state_dict(sd)
     return shared, len(charset) - shared, fresh
+
+
+def layer_names(keys: list[str]) -> list[str]:
+    """The layers (``rnn.1.rnn``) the parameter names (``rnn.1.rnn.weight_ih_l0``) belong
+    to, sorted."""
+    return sorted({k.rsplit(".", 1)[0] for k in keys})
 
 
 def head_prefix(model: CRNN | ModelConfig) -> str:
@@ -293,9 +299,8 @@ class Trainer:
             self.reading = init.reading
             self._log(f"fine-tuning from {cfg.init}: {shared} characters shared, {new} new")
             if fresh:
-                layers = sorted({k.rsplit(".", 1)[0] for k in fresh})
                 self._log(f"started afresh (not in {cfg.init}, or another shape): "
-                          f"{', '.join(layers)}")
+                          f"{', '.join(layer_names(fresh))}")
         self.net: nn.Module = self.model
         if self.dist.enabled:
             if cfg.sync_bn and self.dist.backend == "nccl":

@@ -225,6 +225,37 @@ def test_numbers_money_and_ids() -> None:
         assert 2 <= len(name) <= 4
 
 
+def test_english_fields_foreign_names_list_numbers_and_time_ranges() -> None:
+    """Forms, letters and invoices in English (codes in capitals beside digits, a.m./p.m.,
+    P.O. Box, salutations ending in a comma), transliterated names joined by ·, list
+    numbers (（3）, 二、, ②) and time ranges with ～ or 至, as Chinese documents print them."""
+    rng = random.Random(11)
+    lines = [fields.english_field(rng) for _ in range(800)]
+    text = "\n".join(lines)
+    assert all(line and line == line.strip() and not re.search("[\u4e00-\u9fff]", line)
+               for line in lines)
+    assert len(re.findall(r"\b[A-Z]{2,4}[-/ ]?\d{2,}", text)) > 40  # INV-2025-..., PO 88213
+    assert len(re.findall(r"\d{1,2}:\d{2} (a\.m\.|p\.m\.|AM|PM)", text)) > 10
+    assert len(re.findall(r"^Dear .+[,:]$", text, re.M)) > 10
+    assert "P.O. Box" in text and re.search(r"\b[A-Z]\d[A-Z] \d[A-Z]\d\b", text)
+    assert re.search(r"\b[A-Z][a-z]{2}\. \d{1,2}\b", text)  # Sep. 20
+    labels = Counter(line.split(":")[0] for line in lines if ":" in line)
+    assert len(labels) > 30
+    names = [fields.foreign_name(rng) for _ in range(200)]
+    assert sum("·" in n for n in names) > 150
+    assert all(set(n) <= set(lx.TRANSLIT_CHARS) | {"·"} for n in names)
+    markers = {fields.list_marker(rng) for _ in range(500)}
+    assert {"（1）", "(2)", "3.", "4、", "二、", "①"} <= markers
+    seps = Counter(re.sub(r"[\d:]", "", t) for t in (fields.time_of_day(rng)
+                                                      for _ in range(2000)))
+    assert seps["～"] and seps["至"] and seps["-"] and seps["—"]
+    only = {"corpus": 0, "fields": 0, "english": 0, "numbers": 0, "random": 0}
+    cfg = load_synth_config(overrides={"text": {"sources": {**only, "english": 1}}})
+    sampler = TextSampler(Charset.resolve("ascii").chars, cfg)
+    drawn = [sampler.sample(rng)[0] for _ in range(400)]
+    assert 40 < sum(re.match(r"[A-Z][A-Za-z. -]+:", d) is not None for d in drawn) < 200
+
+
 def test_clip_em_keeps_words_whole() -> None:
     assert clip_em("Form office health", 6) == "Form"
     assert clip_em("中文字符", 2) == "中文"

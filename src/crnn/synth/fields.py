@@ -1,9 +1,11 @@
 """The fields of printed documents such as admission letters.
 
 Each generator takes a seeded :class:`random.Random` and returns one string: a person's
-name, a date in one of many printed forms, a time, an amount of money, an ID, exam,
-phone or postal number, a room or form code, an address, a URL, an e-mail address, or
-a ``label：value`` line. They know nothing of charsets; :mod:`.text` keeps only what the
+name (or a foreign one in transliteration, ``约翰·史密斯``), a date in one of many printed
+forms, a time or a range of times, an amount of money, an ID, exam, phone or postal
+number, a room or form code, an address, a URL, an e-mail address, a list item's number,
+or a ``label：value`` line; and the same for English forms, letters, invoices and tickets
+(:func:`english_field`). They know nothing of charsets; :mod:`.text` keeps only what the
 charset can show.
 """
 
@@ -18,11 +20,16 @@ __all__ = [
     "FIELD_GENERATORS", "address", "chinese_date", "date", "document_field", "email",
     "exam_number", "id_number", "id_check_digit", "money", "money_upper", "person_name",
     "phone", "postal_code", "room_code", "school", "time_of_day", "url", "group_thousands",
+    "RANGE_SEPARATORS", "foreign_name", "list_marker", "english_name", "english_date",
+    "english_time", "code_number", "flight_number", "english_address", "english_phone",
+    "english_money", "english_field",
 ]
 
 _CN_DIGITS = "〇一二三四五六七八九"
 _UPPER_DIGITS = "零壹贰叁肆伍陆柒捌玖"
 _WEEKDAYS = "一二三四五六日"
+# between the ends of a range of times or dates, as documents print them
+RANGE_SEPARATORS = ("-", "-", "—", "～", "~", "–", "至", " - ", "－")
 _MONTHS_EN = ("January", "February", "March", "April", "May", "June", "July", "August",
               "September", "October", "November", "December")
 
@@ -36,6 +43,38 @@ def person_name(rng: random.Random) -> str:
     sur = rng.choice(lx.COMPOUND_SURNAMES) if rng.random() < 0.03 else rng.choice(lx.SURNAMES)
     n = 1 if rng.random() < 0.3 else 2
     return sur + "".join(rng.choice(lx.GIVEN_CHARS) for _ in range(n))
+
+
+def foreign_name(rng: random.Random) -> str:
+    """A foreign name in Chinese transliteration, its parts joined by an interpunct:
+    ``约翰·史密斯``, ``玛丽·安·雷诺``."""
+    parts = rng.choice((2, 2, 2, 3, 1))
+    return "·".join("".join(rng.choice(lx.TRANSLIT_CHARS) for _ in range(rng.randint(2, 4)))
+                    for _ in range(parts))
+
+
+def list_marker(rng: random.Random) -> str:
+    """The number of a list item or clause: ``（3）``, ``(2)``, ``3.``, ``3、``, ``三、``,
+    ``②``, ``第五条``."""
+    n = rng.choice((1, 1, 2, 2, 3, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12))
+    form = rng.randrange(9)
+    if form == 0:
+        return f"（{n}）"
+    if form == 1:
+        return f"({n})"
+    if form == 2:
+        return f"{n}."
+    if form == 3:
+        return f"{n}、"
+    if form == 4:
+        return f"{_cn_small(n)}、"
+    if form == 5:
+        return chr(0x2460 + min(n, 10) - 1)  # ① .. ⑩
+    if form == 6:
+        return f"（{_cn_small(n)}）"
+    if form == 7:
+        return f"{n}．"
+    return f"第{_cn_small(n)}条"
 
 
 def _cn_small(n: int) -> str:
@@ -84,15 +123,16 @@ def date(rng: random.Random) -> str:
 
 
 def time_of_day(rng: random.Random) -> str:
-    """08:30, 14:00-17:00, 上午8:30, 下午2时30分, 08:30:15 ..."""
+    """08:30, 14:00-17:00, 8:30～11:30, 上午8:30, 下午2时30分, 08:30:15 ..."""
     h, mi = rng.randint(0, 23), rng.choice((0, 0, 15, 30, 45, rng.randint(0, 59)))
     form = rng.randrange(7)
     if form == 0:
         return f"{h:02d}:{mi:02d}"
     if form == 1:
         h2 = min(h + rng.randint(1, 4), 23)
-        return f"{h}:{mi:02d}-{h2}:{mi:02d}" if rng.random() < 0.5 \
-            else f"{h:02d}:{mi:02d}—{h2:02d}:{mi:02d}"
+        sep = rng.choice(RANGE_SEPARATORS)
+        return f"{h}:{mi:02d}{sep}{h2}:{mi:02d}" if rng.random() < 0.5 \
+            else f"{h:02d}:{mi:02d}{sep}{h2:02d}:{mi:02d}"
     if form == 2:
         return f"{'上午' if h < 12 else '下午'}{h if h <= 12 else h - 12}:{mi:02d}"
     if form == 3:
@@ -320,7 +360,7 @@ _LABELLED: dict[str, Callable[[random.Random], str]] = {
 
 FIELD_GENERATORS: tuple[Callable[[random.Random], str], ...] = (
     person_name, date, time_of_day, money, id_number, exam_number, phone, postal_code,
-    address, school, url, email,
+    address, school, url, email, foreign_name,
 )
 
 
@@ -330,3 +370,202 @@ def document_field(rng: random.Random) -> str:
         label = rng.choice(tuple(_LABELLED))
         return label + _colon(rng) + _LABELLED[label](rng)
     return rng.choice(FIELD_GENERATORS)(rng)
+
+
+# ---------------------------------------------------------------- English documents
+def _pattern(rng: random.Random, pattern: str) -> str:
+    """``A9A 9A9`` -> ``K2P 7R4``: A a capital letter, 9 a digit, anything else kept."""
+    return "".join(rng.choice("ABCDEFGHJKLMNPRSTVWXYZ") if c == "A" else
+                   str(rng.randrange(10)) if c == "9" else c for c in pattern)
+
+
+def english_name(rng: random.Random) -> str:
+    """``Emma Clark``, ``Dr. Wang``, ``Prof. Li Ming``, ``ZHANG Wei``, ``J. Smith``."""
+    form = rng.randrange(6)
+    pinyin = rng.choice(lx.SYLLABLES).capitalize()
+    given = rng.choice(lx.SYLLABLES).capitalize() + (rng.choice(lx.SYLLABLES)
+                                                      if rng.random() < 0.6 else "")
+    if form == 0:
+        return f"{rng.choice(lx.GIVEN_NAMES_EN)} {rng.choice(lx.SURNAMES_EN)}"
+    if form == 1:
+        return f"{rng.choice(lx.TITLES_EN)} {rng.choice((pinyin, rng.choice(lx.SURNAMES_EN)))}"
+    if form == 2:
+        return f"{given} {pinyin}"
+    if form == 3:
+        return f"{pinyin.upper()} {given}"
+    if form == 4:
+        return f"{rng.choice(lx.GIVEN_NAMES_EN)[0]}. {rng.choice(lx.SURNAMES_EN)}"
+    return f"{rng.choice(lx.TITLES_EN)} {given} {pinyin}"
+
+
+def english_date(rng: random.Random) -> str:
+    """``Sep. 20``, ``20 September 2025``, ``Mon., Sep. 1, 2025``, ``09/20/2025``."""
+    y, m, d = rng.randint(1990, 2035), rng.randint(1, 12), rng.randint(1, 28)
+    month = _MONTHS_EN[m - 1]
+    short = month[:3] + ("" if month[:3] == month else ".")
+    if rng.random() < 0.1 and month == "September":
+        short = "Sept."
+    form = rng.randrange(7)
+    if form == 0:
+        return f"{short} {d}"
+    if form == 1:
+        return f"{short} {d}, {y}"
+    if form == 2:
+        return f"{d} {month} {y}"
+    if form == 3:
+        return f"{month} {d}, {y}"
+    if form == 4:
+        day = ("Mon.", "Tue.", "Wed.", "Thu.", "Fri.", "Sat.", "Sun.")[rng.randrange(7)]
+        return f"{day}, {short} {d}"
+    if form == 5:
+        return f"{m:02d}/{d:02d}/{y}" if rng.random() < 0.5 else f"{d:02d}/{m:02d}/{y}"
+    return f"{y}-{m:02d}-{d:02d}"
+
+
+def english_time(rng: random.Random) -> str:
+    """``9:30 a.m.``, ``11:15 AM``, ``10:00-11:30``, ``8:00 a.m. – 5:00 p.m.``."""
+    h, mi = rng.randint(1, 12), rng.choice((0, 0, 15, 30, 45, rng.randint(0, 59)))
+    mark = rng.choice(("a.m.", "p.m.", "AM", "PM", "am", "pm"))
+    form = rng.randrange(4)
+    if form == 0:
+        return f"{h}:{mi:02d} {mark}"
+    if form == 1:
+        return f"{h:02d}:{mi:02d}"
+    if form == 2:
+        h2 = h % 12 + rng.randint(1, 3)
+        sep = rng.choice(("-", "–", " - ", " to "))
+        return f"{h}:{mi:02d}{sep}{h2}:{mi:02d}"
+    dots = mark[0] in "ap" and "." in mark
+    return f"{h}:{mi:02d} {'a.m.' if dots else 'AM'} – {rng.randint(1, 11)}:00 " \
+        f"{'p.m.' if dots else 'PM'}"
+
+
+def code_number(rng: random.Random) -> str:
+    """Invoice, order, ticket and serial numbers: ``INV-2025-00417``, ``PO 88213``,
+    ``SN1X7-22B``, ``REF/24/1101``."""
+    prefix = rng.choice(lx.CODE_PREFIXES)
+    year = rng.randint(2015, 2030)
+    digits = "".join(str(rng.randrange(10)) for _ in range(rng.randint(3, 6)))
+    form = rng.randrange(6)
+    if form == 0:
+        return f"{prefix}-{year}-{digits}"
+    if form == 1:
+        return f"{prefix} {digits}"
+    if form == 2:
+        return f"{prefix}{digits}"
+    if form == 3:
+        return f"{prefix}/{year % 100:02d}/{digits}"
+    if form == 4:
+        return _pattern(rng, rng.choice(("A9A9-99A", "AA99-A9A9", "9AA-999-A", "A99A9")))
+    return f"{prefix}-{digits}-{rng.choice('ABCDEFGHJK')}"
+
+
+def flight_number(rng: random.Random) -> str:
+    """``CA1299``, ``MU 5137``, ``G1234`` (a train), ``BA0039``."""
+    if rng.random() < 0.2:
+        return f"{rng.choice('GDCKTZ')}{rng.randint(1, 9999)}"
+    code = _pattern(rng, rng.choice(("AA", "AA", "A9", "9A")))
+    space = " " if rng.random() < 0.25 else ""
+    return f"{code}{space}{rng.randint(1, 9999):0{rng.choice((3, 4))}d}"
+
+
+def english_address(rng: random.Random) -> str:
+    """``Room 411, Building 3``, ``128 Maple Avenue``, ``P.O. Box 2031, Leeds``,
+    ``Ottawa, ON K2P 7R4``, ``Apt. 4B, 17 Oak St.``."""
+    street = f"{rng.choice(lx.STREET_WORDS_EN)} {rng.choice(lx.STREET_TYPES_EN)}"
+    city, region, post = rng.choice(lx.PLACES_EN)
+    place = f"{city}, {region} {_pattern(rng, post)}" if region else \
+        f"{city} {_pattern(rng, post)}"
+    form = rng.randrange(7)
+    if form == 0:
+        unit = rng.choice(lx.ROOM_WORDS)
+        return f"{unit} {rng.randint(1, 2999)}, {rng.choice(lx.ROOM_WORDS)} {rng.randint(1, 40)}"
+    if form == 1:
+        return f"{rng.randint(1, 9999)} {street}"
+    if form == 2:
+        return f"P.O. Box {rng.randint(1, 99999)}, {city}"
+    if form == 3:
+        return place
+    if form == 4:
+        return f"Apt. {rng.randint(1, 40)}{rng.choice('ABCDEF')}, {rng.randint(1, 999)} {street}"
+    if form == 5:
+        return f"No. {rng.randint(1, 999)} {street}, {city}"
+    return f"{rng.randint(1, 999)} {street}, {place}"
+
+
+def english_phone(rng: random.Random) -> str:
+    """``+1 (617) 555-0142``, ``+86 10 6275 1234``, ``+44 20 7946 0018 ext. 21``."""
+    form = rng.randrange(4)
+    if form == 0:
+        s = f"+1 ({rng.randint(201, 989)}) {rng.randint(200, 999)}-{rng.randint(0, 9999):04d}"
+    elif form == 1:
+        s = f"+86 {rng.randint(10, 29)} {rng.randint(1000, 9999)} {rng.randint(0, 9999):04d}"
+    elif form == 2:
+        s = f"+44 {rng.randint(20, 99)} {rng.randint(1000, 9999)} {rng.randint(0, 9999):04d}"
+    else:
+        s = phone(rng)
+    return s + (f" ext. {rng.randint(1, 999)}" if rng.random() < 0.1 else "")
+
+
+def english_money(rng: random.Random) -> str:
+    """``$1,234.56``, ``RMB 8,000``, ``USD 120.00``, ``€45.90``, ``£1,200``."""
+    n = int(10 ** rng.uniform(0.5, 6))
+    num = group_thousands(n) + (f".{rng.randint(0, 99):02d}" if rng.random() < 0.5 else "")
+    return rng.choice((f"${num}", f"RMB {num}", f"USD {num}", f"€{num}", f"£{num}",
+                       f"CNY {num}", f"HK${num}", f"{num} yuan"))
+
+
+def _salutation(rng: random.Random) -> str:
+    if rng.random() < 0.6:
+        return f"Dear {english_name(rng)}{rng.choice((',', ',', ':'))}"
+    return rng.choice(("Dear Sir or Madam,", "To whom it may concern:", "Yours sincerely,",
+                       "Yours faithfully,", "Best regards,", "Kind regards,", "Sincerely,",
+                       "Thank you,", "Dear Applicant,", "Dear Students,"))
+
+
+def _title_words(rng: random.Random) -> str:
+    """``Civil Engineering``, ``Applied Physics and Chemistry``: capitalised words."""
+    words = [rng.choice(lx.ENGLISH_WORDS).capitalize() for _ in range(rng.randint(1, 3))]
+    if len(words) == 3 and rng.random() < 0.5:
+        words[1] = "and"
+    return " ".join(words)
+
+
+_EN_VALUES: dict[str, Callable[[random.Random], str]] = {
+    "words": _title_words,
+    "name": english_name, "date": english_date, "time": english_time, "code": code_number,
+    "flight": flight_number, "address": english_address, "phone": english_phone,
+    "money": english_money, "email": email, "url": url,
+}
+# which values each English label takes (a label not named here takes a code)
+_EN_LABEL_VALUES = {
+    "Name": "name", "Full Name": "name", "Contact": "name", "Date of Birth": "date",
+    "Date": "date", "Due Date": "date", "Issue Date": "date", "Time": "time",
+    "Check-in": "time", "Check-out": "time", "Arrival": "time", "Departure": "time",
+    "Address": "address", "Mailing Address": "address", "Venue": "address",
+    "Room": "address", "Tel": "phone", "Tel.": "phone", "Phone": "phone", "Mobile": "phone",
+    "Fax": "phone", "E-mail": "email", "Email": "email", "Website": "url", "Flight": "flight",
+    "Amount": "money", "Amount Due": "money", "Total": "money", "Subtotal": "money",
+    "Balance": "money", "Deposit": "money", "Programme": "words", "Major": "words",
+    "Department": "words", "Nationality": "words",
+}
+
+
+def english_field(rng: random.Random) -> str:
+    """A line of an English form, letter, invoice or ticket: ``Invoice No.: INV-2025-00417``,
+    ``Check-in: 2:00 p.m., Sep. 20``, ``Dear Dr. Wang,``, ``P.O. Box 2031, Leeds``."""
+    r = rng.random()
+    if r < 0.12:
+        return _salutation(rng)
+    if r < 0.3:
+        return rng.choice(tuple(v for k, v in _EN_VALUES.items() if k != "words"))(rng)
+    label = rng.choice(lx.FIELD_LABELS_EN)
+    value = _EN_VALUES[_EN_LABEL_VALUES.get(label, "code")](rng)
+    if label in ("Check-in", "Check-out", "Arrival", "Departure") and rng.random() < 0.5:
+        value += f", {english_date(rng)}"
+    elif label == "Seat":
+        value = _pattern(rng, rng.choice(("99A", "9A", "A9")))
+    elif label == "Gate":
+        value = _pattern(rng, rng.choice(("A9", "A99", "99", "9")))
+    colon = rng.choice((": ", ": ", ":", " ", " - "))
+    return f"{label}{colon}{value}"

@@ -338,11 +338,15 @@ class TextSampler:
         if rng.random() < 0.05:  # a line that opens with a bracket: （记者：……）
             open_pair = rng.choice(_ZH_PAIRS)
             out.append(open_pair[0])
+        elif rng.random() < 0.05:  # a list item or clause: （3）……, 二、……
+            out.append(fields.list_marker(rng))
         while length < em:
             r = rng.random()
             if r < latin_p and (self.has_latin or self.has_digits):
                 tok = self._numbers(rng, 3) if rng.random() < 0.6 or not self.has_latin \
                     else rng.choice(lx.ABBREVIATIONS + lx.ENGLISH_WORDS[:60])
+            elif r < latin_p + 0.01:
+                tok = fields.foreign_name(rng)
             else:
                 tok = words[bisect.bisect_left(cum, rng.random() * total)]
             out.append(tok)
@@ -367,7 +371,8 @@ class TextSampler:
         return "".join(out)
 
     def _fields(self, rng: random.Random, em: float) -> str:
-        return fields.document_field(rng)
+        field = fields.document_field(rng)
+        return fields.list_marker(rng) + field if rng.random() < 0.08 else field
 
     def _english(self, rng: random.Random, em: float) -> str:
         """Words of a small vocabulary, made-up words (letters the vocabulary would never
@@ -376,7 +381,11 @@ class TextSampler:
         full stop, and a word may stand in brackets. Words may be possessive
         (``Bachelor's``), contracted (``don't``) or hyphenated (``passport-sized``); a
         line may hold a room or code (``A-204``), an e-mail address or URL, or a
-        separator between parts (``University · www.x.edu.cn``)."""
+        separator between parts (``University · www.x.edu.cn``). A quarter of the lines
+        are fields of English forms, letters and invoices (:func:`.fields.english_field`:
+        ``Invoice No.: INV-2025-00417``, ``Dear Dr. Wang,``)."""
+        if rng.random() < 0.25:
+            return fields.english_field(rng)
         words: list[str] = []
         verbatim: set[int] = set()  # e-mail addresses and URLs keep their case
         length = 0.0

@@ -11,7 +11,8 @@ __all__ = [
     "SURNAMES", "COMPOUND_SURNAMES", "GIVEN_CHARS", "PROVINCES", "CITIES", "DISTRICTS",
     "ROADS", "ROAD_SUFFIXES", "SCHOOL_SUFFIXES", "MAJORS", "FIELD_LABELS", "ETHNIC",
     "ENGLISH_WORDS", "DOMAINS", "TLDS", "SYLLABLES", "ABBREVIATIONS", "ONSETS", "VOWELS",
-    "CODAS",
+    "CODAS", "TRANSLIT_CHARS", "GIVEN_NAMES_EN", "SURNAMES_EN", "STREET_WORDS_EN",
+    "STREET_TYPES_EN", "PLACES_EN", "TITLES_EN", "CODE_PREFIXES", "FIELD_LABELS_EN",
 ]
 
 SURNAMES = (
@@ -137,3 +138,50 @@ SYLLABLES = ("zhang", "wang", "li", "liu", "chen", "yang", "huang", "zhao", "wu"
 ABBREVIATIONS = ("PDF", "ID", "No.", "Tel", "Fax", "Email", "CN", "USA", "GPS", "CPU", "GPU",
                  "USB", "WiFi", "APP", "VIP", "CEO", "PhD", "MBA", "GDP", "ISO", "QR", "OCR",
                  "kg", "km", "cm", "mm", "mL", "kW", "Hz", "MB", "GB", "A4", "B2", "IT")
+# Characters of Chinese transliterations of foreign names (约翰·史密斯): two to four of
+# them on each side of the interpunct ·.
+TRANSLIT_CHARS = tuple("阿埃艾安奥巴贝本比彼波伯布达戴丹德迪蒂杜多厄恩尔法菲费芬丰弗福盖冈戈"
+                       "格古哈海汉豪赫亨胡华霍基吉加贾杰金卡凯坎康考柯科克肯库奎拉莱赖兰朗"
+                       "劳勒雷里利莉林琳卢鲁路伦罗洛马玛迈麦曼梅门米密明莫姆穆纳奈南内尼"
+                       "妮诺帕派潘佩皮普奇乔切琼萨塞桑森沙尚舍什史斯索苏塔泰坦汤特提廷托"
+                       "瓦威韦维温沃乌西希谢辛休雅亚扬耶伊因英尤约詹兹佐")
+# English name parts, street and place words, and the labels of English forms, letters,
+# invoices and tickets (crnn.synth.fields.english_field).
+GIVEN_NAMES_EN = ("James", "Mary", "John", "Linda", "Robert", "Susan", "Michael", "Emma",
+                  "David", "Olivia", "William", "Sophia", "Richard", "Grace", "Thomas",
+                  "Chloe", "Daniel", "Hannah", "Paul", "Lucy", "Mark", "Alice", "Steven",
+                  "Helen", "Kevin", "Irene", "Brian", "Julia", "Peter", "Laura", "Ian",
+                  "Iris", "Oliver", "Isabel", "Ivan", "Ingrid", "Lily", "Leo", "Bill",
+                  "Jill", "Ella", "Allan")
+SURNAMES_EN = ("Smith", "Johnson", "Williams", "Brown", "Jones", "Miller", "Davis", "Wilson",
+               "Taylor", "Clark", "Lewis", "Walker", "Hall", "Allen", "Young", "King",
+               "Wright", "Hill", "Scott", "Green", "Baker", "Adams", "Nelson", "Mitchell",
+               "Campbell", "Phillips", "Evans", "Collins", "Stewart", "Morris", "Murphy",
+               "Cook", "Bell", "Kelly", "Howard", "Ward", "Russell", "Lloyd", "Elliott")
+STREET_WORDS_EN = ("Maple", "Oak", "Cedar", "Pine", "Elm", "Lake", "Hill", "Park", "River",
+                   "Church", "Mill", "King", "Queen", "Victoria", "Station", "Bridge",
+                   "Garden", "Spring", "Market", "Union", "College", "University", "Harbour",
+                   "Zhongshan", "Renmin", "Jiefang", "Xinhua", "Wenhua", "Heping")
+STREET_TYPES_EN = ("Road", "Street", "Avenue", "Lane", "Drive", "Boulevard", "Way", "Rd.",
+                   "St.", "Ave.", "Blvd.", "Place", "Court", "Square")
+# City, region, and a postcode pattern (A: letter, 9: digit) of the country's form.
+PLACES_EN = (("Boston", "MA", "99999"), ("Austin", "TX", "99999"), ("Seattle", "WA", "99999"),
+             ("Denver", "CO", "99999-9999"), ("Chicago", "IL", "99999"),
+             ("Vancouver", "BC", "A9A 9A9"), ("Ottawa", "ON", "A9A 9A9"),
+             ("Montreal", "QC", "A9A 9A9"), ("Calgary", "AB", "A9A 9A9"),
+             ("Leeds", "", "AA9 9AA"), ("Bristol", "", "AA9 9AA"), ("London", "", "AA99 9AA"),
+             ("Oxford", "", "AA9 9AA"), ("Sydney", "NSW", "9999"), ("Perth", "WA", "9999"),
+             ("Auckland", "", "9999"), ("Singapore", "", "999999"),
+             ("Beijing", "", "999999"), ("Shanghai", "", "999999"), ("Wuhan", "Hubei", "999999"),
+             ("Chengdu", "Sichuan", "999999"), ("Hangzhou", "Zhejiang", "999999"))
+TITLES_EN = ("Mr.", "Mrs.", "Ms.", "Dr.", "Prof.", "Miss", "Mr", "Ms", "Dr")
+CODE_PREFIXES = ("INV", "PO", "REF", "ORD", "TKT", "APP", "SN", "CN", "ID", "NO", "AC", "BK",
+                 "HK", "XM", "QT", "RX", "LOT", "SKU", "VIN", "EXP", "IMP", "DOC", "CERT")
+FIELD_LABELS_EN = ("Name", "Full Name", "Student ID", "Student No.", "Passport No.",
+                   "Date of Birth", "Nationality", "Programme", "Major", "Department",
+                   "Address", "Mailing Address", "Tel", "Tel.", "Phone", "Mobile", "Fax",
+                   "E-mail", "Email", "Website", "Date", "Time", "Due Date", "Issue Date",
+                   "Invoice No.", "Order No.", "Ref. No.", "Reference", "Account No.",
+                   "Ticket No.", "Booking Ref.", "Flight", "Gate", "Seat", "Check-in",
+                   "Check-out", "Arrival", "Departure", "Amount", "Amount Due", "Total",
+                   "Subtotal", "Balance", "Deposit", "Room", "Venue", "Contact")

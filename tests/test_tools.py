@@ -232,3 +232,9 @@ def test_text_overlap_counts_measured_lines_a_training_text_shares(tmp_path, cap
     assert overlap.main([str(clean), "--labels", str(labels)]) == 0
     assert overlap.main([str(clean), str(leaky), "--labels", str(labels)]) == 1
     assert "1 of 3 lines" in capsys.readouterr().out
+    out = tmp_path / "cleaned.txt"
+    assert overlap.main([str(leaky), "--labels", str(labels), "--clean", str(out)]) == 0
+    assert out.read_text(encoding="utf-8") == "x\n"
+    assert "1 lines of" in capsys.readouterr().out and overlap.shared_lines(texts, out) == 0
+    with pytest.raises(SystemExit):
+        overlap.main([str(leaky), str(clean), "--labels", str(labels), "--clean", str(out)])

@@ -1,7 +1,9 @@
 """Text <-> class indices.
 
 Index 0 is the CTC blank; the charset's characters are classes 1..K. A charset comes from a
-preset (``digits``, ``ascii``, ``zh``, ``zh-large``), a file (one character per line, UTF-8
+preset (``digits``, ``ascii``, ``zh``, ``zh-large``; ``zh``: ASCII, GB2312,
+``char_std_5990.txt``, the punctuation printed Chinese uses, full-width forms and the
+通用规范汉字表's 8,105 characters), a file (one character per line, UTF-8
 or GBK/GB18030), or a string. Files keep their *line* mapping as well as their distinct
 characters, because index-style label files (the Synthetic Chinese String Dataset) refer to
 line numbers, and published charset files repeat some characters.
@@ -285,6 +287,12 @@ def _std5990() -> list[str]:
     return [c for c in text.split("\n")[1:] if len(c) == 1]
 
 
+def _general_standard() -> list[str]:
+    """The 8,105 characters of the 通用规范汉字表 (2013), in its order."""
+    text = resources.files("crnn").joinpath("assets/tgh_8105.txt").read_text("utf-8")
+    return [c for c in text.split("\n") if len(c) == 1]
+
+
 @cache
 def _preset_chars(name: str) -> tuple[str, ...]:
     ascii_chars = [chr(c) for c in range(0x20, 0x7F)]
@@ -295,7 +303,8 @@ def _preset_chars(name: str) -> tuple[str, ...]:
     if name in ("zh", "zh-large"):
         gb2312 = _gb_block(range(0xA1, 0xF8), range(0xA1, 0xFF), "gb2312")
         fullwidth = [chr(c) for c in range(0xFF01, 0xFF5F)]
-        chars = ascii_chars + gb2312 + _std5990() + list(_ZH_EXTRA) + fullwidth
+        chars = ascii_chars + gb2312 + _std5990() + list(_ZH_EXTRA) + fullwidth \
+            + _general_standard()
         if name == "zh-large":
             gbk = _gb_block(range(0x81, 0xFF), range(0x40, 0xFF), "gbk")
             chars += [c for c in gbk if unicodedata.category(c) == "Lo"]

@@ -265,6 +265,11 @@ def test_recut_lines_reach_the_model_with_the_same_margins():
     speck = loose.copy()
     speck[0, 0] = 0  # a lone speck in a row of its own does not stretch the box
     assert recut(speck, 0.3).shape == a.shape
+    neighbour = loose.copy()
+    neighbour[-3:, 50:90:2] = 20  # the top of the next line's ink, cut off at the bottom
+    assert np.array_equal(recut(neighbour, 0.3), a)
+    neighbour[:4, 60:70] = 20  # and the bottom of the line above
+    assert np.array_equal(recut(neighbour, 0.3), a)
     rgb = np.dstack([loose] * 3)
     assert recut(rgb, 0.3).shape == a.shape + (3,)
     negative = 255 - loose  # light text on dark ground: left as it is

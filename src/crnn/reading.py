@@ -149,11 +149,29 @@ def mostly_latin(text: str) -> bool:
     return len(chars) >= 2 and sum(c.isascii() for c in chars) > 0.7 * len(chars)
 
 
+def _main_band(row_ink: np.ndarray) -> tuple[int, int] | None:
+    """Rows ``[y0, y1)`` of a line's ink: the runs of rows with at least two ink pixels,
+    less a thin run touching the top or bottom edge (a neighbour's cut-off piece)."""
+    on = np.concatenate(([False], row_ink >= 2, [False]))
+    edges = np.flatnonzero(on[1:] != on[:-1])
+    runs = list(zip(edges[::2].tolist(), edges[1::2].tolist(), strict=True))
+    if not runs:
+        return None
+    mass = [int(row_ink[a:b].sum()) for a, b in runs]
+    main = runs[mass.index(max(mass))]
+    height = len(row_ink)
+    keep = [r for r in runs if r == main or not ((r[0] == 0 or r[1] == height)
+                                                 and r[1] - r[0] < 0.5 * (main[1] - main[0]))]
+    return min(a for a, _ in keep), max(b for _, b in keep)
+
+
 def recut(line: np.ndarray, margin: float) -> np.ndarray:
     """``line`` (uint8, grey or RGB, dark text on a lighter ground) cut at its ink box and
     given ``margin`` ink heights of its own background on every side. The ink is what
     Otsu's level on the grey line calls dark, in rows holding at least two such pixels
-    (a lone speck does not stretch the box); the background is the median of the rest.
+    (a lone speck does not stretch the box); a band of such rows at the top or bottom
+    edge, apart from the line's main band and under half its height, is a cut-off piece
+    of the neighbouring line and left out. The background is the median of the rest.
     A line with no clear ink, or more ink than ground (light text on dark), is returned
     as it is."""
     grey = line if line.ndim == 2 else cv2.cvtColor(line, cv2.COLOR_RGB2GRAY)
@@ -163,11 +181,12 @@ def recut(line: np.ndarray, margin: float) -> np.ndarray:
     ink = grey <= level
     if not 0.0 < ink.mean() < 0.5:
         return line
-    rows = np.flatnonzero(ink.sum(axis=1) >= 2)
-    if rows.size == 0:
+    band = _main_band(ink.sum(axis=1))
+    if band is None:
         return line
-    cols = np.flatnonzero(ink[rows[0]:rows[-1] + 1].any(axis=0))
-    y0, y1, x0, x1 = int(rows[0]), int(rows[-1]) + 1, int(cols[0]), int(cols[-1]) + 1
+    y0, y1 = band
+    cols = np.flatnonzero(ink[y0:y1].any(axis=0))
+    x0, x1 = int(cols[0]), int(cols[-1]) + 1
     pad = int(round(margin * (y1 - y0)))
     ground = np.median(line[~ink], axis=0)
     fill = tuple(float(v) for v in np.atleast_1d(ground)) if line.ndim == 3 else float(ground)

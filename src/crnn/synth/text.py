@@ -345,7 +345,7 @@ class TextSampler:
             if r < latin_p and (self.has_latin or self.has_digits):
                 tok = self._numbers(rng, 3) if rng.random() < 0.6 or not self.has_latin \
                     else rng.choice(lx.ABBREVIATIONS + lx.ENGLISH_WORDS[:60])
-            elif r < latin_p + 0.01:
+            elif latin_p <= r < latin_p + 0.01:  # 约翰·史密斯
                 tok = fields.foreign_name(rng)
             else:
                 tok = words[bisect.bisect_left(cum, rng.random() * total)]

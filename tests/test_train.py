@@ -80,6 +80,7 @@ def test_out_of_charset_label_is_a_clear_error(tmp_path, digits_lmdb):
 
 
 def test_finetune_with_new_charset_keeps_shared_rows():
+    torch.manual_seed(0)
     old_cs, new_cs = Charset.from_string("abc"), Charset.from_string("cxa")
     old = CRNN(ModelConfig(num_classes=4, cnn_channels=(4,) * 7, hidden=4))
     from crnn.checkpoint import Checkpoint
@@ -94,6 +95,17 @@ def test_finetune_with_new_charset_keeps_shared_rows():
     assert torch.equal(w_new[3], w_old[1])  # 'a'
     assert not torch.equal(w_new[2], w_old[2])  # 'x' is new
     assert torch.equal(new.cnn.conv0.weight, old.cnn.conv0.weight)
+    # a new character's row starts as the shared characters' mean, so it never outscores
+    # the best of them: the grown model reads what the old one read
+    b_old, b_new = old.rnn[1].embedding.bias, new.rnn[1].embedding.bias
+    assert torch.isclose(b_new[2], (b_old[1] + b_old[3]) / 2)
+    assert torch.allclose(w_new[2], (w_old[1] + w_old[3]) / 2, atol=0.05)
+    images = torch.rand(3, 1, 32, 64) * 2 - 1
+    with torch.no_grad():
+        before, after = old.eval()(images), new.eval()(images)
+    old_best = before.argmax(-1)
+    mapped = torch.tensor([0, 3, 2, 1])[old_best]  # old classes -> new (a->3, c->1)
+    assert torch.equal(after.argmax(-1), mapped)
 
 
 def test_partial_init_grows_the_recurrent_part_on_a_trained_cnn():

@@ -136,7 +136,11 @@ def transfer_weights(model: CRNN, init: Checkpoint, charset: Charset,
                      partial: bool = False) -> tuple[int, int, list[str]]:
     """Fine-tune start: copy every weight of ``init`` whose shape fits; for the output layer
     (``init``'s last one, whatever its depth), copy the rows of characters both charsets
-    share (and the blank). New rows keep their fresh initialisation. A weight whose shape
+    share (and the blank). A new character's row starts as the mean of the shared
+    characters' rows (weights with a little noise to tell new rows apart), so it scores
+    below the character a frame shows, and the grown model reads as ``init`` did until
+    training teaches it the new ones (a freshly drawn row, its bias 0 where trained
+    characters' biases are negative, would outscore them). A weight whose shape
     differs is an error, unless ``partial``: then it keeps its fresh initialisation too, as
     does every weight ``init`` lacks (a deeper or wider recurrent part grown on a trained
     CNN). Returns (shared characters, new characters, weights left fresh)."""
@@ -171,6 +175,13 @@ def transfer_weights(model: CRNN, init: Checkpoint, charset: Charset,
                                   f"{key}")
         for new_i, old_i in rows:
             sd[key][new_i] = src[src_key][old_i]
+        added = [i for i in range(1, len(charset) + 1) if i not in {n for n, _ in rows}]
+        if added and len(rows) > 1:
+            trained = src[src_key][[old_i for _, old_i in rows[1:]]].to(sd[key].dtype)
+            mean = trained.mean(dim=0)
+            noise = torch.randn((len(added), *mean.shape), dtype=mean.dtype) \
+                * (0.01 * float(trained.std())) if suffix == "weight" else 0.0
+            sd[key][added] = mean + noise
         copied.add(key)
     fresh = [k for k in sd if k not in copied and not k.endswith("num_batches_tracked")]
     if fresh and not partial:

@@ -183,6 +183,46 @@ def _wide(text: str) -> int:
     return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
 
 
+def test_a_document_that_will_not_render_is_skipped_not_fatal(monkeypatch, tmp_path,
+                                                              capsys) -> None:
+    """A time-out or tool error on one document (tried twice) skips that document with a
+    warning naming it; the others' lines are written. Nothing rendered is an error."""
+    from crnn.errors import DatasetError
+    from crnn.synth.pages import build
+    from crnn.synth.pages.cutting import _PageOut
+
+    tries: list[int] = []
+
+    def fake_init(self, *args, **kwargs) -> None:
+        pass
+
+    def fake_chunk(self, indices):
+        tries.append(indices[0])
+        if indices[0] == 2 or (indices[0] == 4 and tries.count(4) == 1):
+            raise DatasetError(f"pdftoppm took over 120 s on doc{indices[0]:06d}.pdf")
+        return [_PageOut(i, 1, {"degrade": None, "dpi": 150, "lines": [{}]},
+                         [(b"png", f"line {i}", 0)]) for i in indices], []
+
+    monkeypatch.setattr(build._Job, "__init__", fake_init)
+    monkeypatch.setattr(build._Job, "chunk", fake_chunk)
+    stats = pages.render_pages(tmp_path / "out", 6, workers=1, chunk_size=2, fmt="folder")
+    assert sorted(tries) == [0, 2, 2, 4, 4]  # 2 fails twice, 4 once (a busy machine)
+    assert stats["pages"] == 4 and stats["documents"] == 4 and len(stats["skipped"]) == 1
+    assert "documents 2-3" in stats["skipped"][0]
+    assert "skipped documents 2-3: pdftoppm took over 120 s" in capsys.readouterr().err
+    labels = (tmp_path / "out" / "labels.tsv").read_text(encoding="utf-8")
+    assert [r.split("\t")[1] for r in labels.splitlines()] == [
+        "line 0", "line 1", "line 4", "line 5"]
+
+    def broken(self, indices):
+        raise DatasetError("soffice failed (exit 1)")
+
+    monkeypatch.setattr(build._Job, "chunk", broken)
+    with pytest.raises(DatasetError, match="no document could be rendered: documents 0-1"):
+        pages.render_pages(tmp_path / "none", 2, workers=1, chunk_size=2, fmt="folder")
+    assert not (tmp_path / "none").exists()
+
+
 def test_fill_text_keeps_layout_and_replaces_wording() -> None:
     chars = set("".join(_CORPUS)) | {" "}
     for kind in DOCUMENT_KINDS:

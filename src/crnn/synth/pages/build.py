@@ -55,9 +55,22 @@ class _Job:
             p.mkdir()
             self.profiles.put(p)
 
-    def chunk(self, indices: list[int]) -> list[_PageOut]:
-        """Render documents ``indices``: one soffice call for all, then each PDF."""
+    def chunk_or_skip(self, indices: list[int]) -> tuple[list[_PageOut], list[str]]:
+        """:meth:`chunk`, tried twice (a tool can time out on a busy machine); documents
+        that still fail are skipped: (pages, one message per skipped document)."""
+        try:
+            return self.chunk(indices)
+        except DatasetError:
+            try:
+                return self.chunk(indices)
+            except DatasetError as exc:
+                return [], [f"documents {indices[0]}-{indices[-1]}: {exc}"]
+
+    def chunk(self, indices: list[int]) -> tuple[list[_PageOut], list[str]]:
+        """Render documents ``indices``: one soffice call for all, then each PDF. A
+        document LibreOffice or poppler fails on is left out, with a message."""
         d = self.work / f"chunk{indices[0]:06d}"
+        shutil.rmtree(d, ignore_errors=True)  # a second try starts clean
         d.mkdir()
         docs, styles, files = [], [], []
         for i in indices:
@@ -79,14 +92,20 @@ class _Job:
         finally:
             self.profiles.put(profile)
         out: list[_PageOut] = []
+        skipped: list[str] = []
         for i, doc, st, f in zip(indices, docs, styles, files, strict=True):
             pdf = f.with_suffix(".pdf")
             if not pdf.is_file():
-                raise DatasetError(f"LibreOffice made no PDF from {f.name}; try converting it "
-                                   f"by hand: soffice --headless --convert-to pdf {f}")
-            out.extend(_render_pdf(pdf, doc, st, i, d, self.keep, self.crop))
+                skipped.append(f"document {i}: LibreOffice made no PDF from {f.name}")
+                continue
+            try:
+                out.extend(_render_pdf(pdf, doc, st, i, d, self.keep, self.crop))
+            except DatasetError as exc:
+                skipped.append(f"document {i}: {exc}")
+        if len(skipped) == len(indices):
+            raise DatasetError("; ".join(skipped))
         shutil.rmtree(d, ignore_errors=True)
-        return out
+        return out, skipped
 
 
 # --------------------------------------------------------------------------- API
@@ -103,7 +122,11 @@ def render_pages(out: str | Path, pages: int, dpis: Sequence[int] = (150, 200, 3
     (``crops/NNNNNN.png`` + ``labels.tsv``). Documents are drawn from ``seed``; the same
     arguments give the same texts and crops whatever ``workers`` is. Returns statistics:
     ``pages``, ``documents``, ``lines``, ``rejected``, ``rejected_examples``,
-    ``degraded_pages``, ``seconds``, ``pages_per_minute``, ``lines_per_page``.
+    ``degraded_pages``, ``skipped``, ``seconds``, ``pages_per_minute``, ``lines_per_page``.
+    A document LibreOffice or poppler fails on (an error, or a time-out on a busy
+    machine) is tried once more and then skipped with a warning that names it
+    (``skipped``: one message each), so one bad document does not lose the others'
+    lines; if none renders, the run is an error.
     ``fonts``: ``all`` families, ``train`` (all but :data:`HELD_OUT_FONTS`) or ``heldout``.
     ``crop``: ``box`` (the text box plus a share of its height), ``ink`` (the ink plus
     2-8 px) or ``mixed`` (each line one or the other).
@@ -142,7 +165,8 @@ def render_pages(out: str | Path, pages: int, dpis: Sequence[int] = (150, 200, 3
         keep.mkdir(parents=True, exist_ok=True)
 
     stats: dict[str, Any] = {"pages": 0, "documents": 0, "lines": 0, "rejected": 0,
-                             "rejected_examples": [], "degraded_pages": 0, "dpi": {}}
+                             "rejected_examples": [], "degraded_pages": 0, "dpi": {},
+                             "skipped": []}
     work = Path(tempfile.mkdtemp(prefix="crnn-pages-"))
     writer: Any = None
     try:
@@ -153,9 +177,13 @@ def render_pages(out: str | Path, pages: int, dpis: Sequence[int] = (150, 200, 3
         chunks = [list(range(i, min(pages, i + chunk_size))) for i in range(0, pages, chunk_size)]
         bar = _progress(pages, progress)
         with ThreadPoolExecutor(max_workers=workers) as pool:
-            results: Iterator[list[_PageOut]] = pool.map(job.chunk, chunks)
+            results: Iterator[tuple[list[_PageOut], list[str]]] = pool.map(
+                job.chunk_or_skip, chunks)
             seen_docs: set[int] = set()
-            for chunk_pages in results:
+            for chunk_pages, skipped in results:
+                for message in skipped:
+                    print(f"crnn synth pages: warning: skipped {message}", file=sys.stderr)
+                stats["skipped"].extend(skipped)
                 for po in chunk_pages:
                     if stats["pages"] >= pages:      # a document ran onto more pages
                         if po.image_path is not None:
@@ -168,6 +196,8 @@ def render_pages(out: str | Path, pages: int, dpis: Sequence[int] = (150, 200, 3
             stats["documents"] = len(seen_docs)
         if bar is not None:
             bar.close()
+        if not seen_docs and stats["skipped"]:
+            raise DatasetError(f"no document could be rendered: {stats['skipped'][0]}")
         writer.close()
     except BaseException:
         if writer is not None:

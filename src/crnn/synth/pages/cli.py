@@ -81,6 +81,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     print(f"wrote {stats['lines']} lines from {stats['pages']} pages to {args.out} "
           f"({stats['rejected']} lines rejected, {stats['degraded_pages']} pages degraded, "
+          f"{len(stats['skipped'])} document(s) skipped, "
           f"{stats['seconds']:.1f} s, {stats['pages_per_minute']:.1f} pages/min)")
     return 0
 

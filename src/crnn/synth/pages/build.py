@@ -68,7 +68,8 @@ class _Job:
 
     def chunk(self, indices: list[int]) -> tuple[list[_PageOut], list[str]]:
         """Render documents ``indices``: one soffice call for all, then each PDF. A
-        document LibreOffice or poppler fails on is left out, with a message."""
+        document LibreOffice makes no PDF of, or poppler fails on twice, is left out,
+        with a message; if all are, this is an error."""
         d = self.work / f"chunk{indices[0]:06d}"
         shutil.rmtree(d, ignore_errors=True)  # a second try starts clean
         d.mkdir()
@@ -98,10 +99,13 @@ class _Job:
             if not pdf.is_file():
                 skipped.append(f"document {i}: LibreOffice made no PDF from {f.name}")
                 continue
-            try:
-                out.extend(_render_pdf(pdf, doc, st, i, d, self.keep, self.crop))
-            except DatasetError as exc:
-                skipped.append(f"document {i}: {exc}")
+            for attempt in (1, 2):  # poppler can time out on a busy machine: once more
+                try:
+                    out.extend(_render_pdf(pdf, doc, st, i, d, self.keep, self.crop))
+                    break
+                except DatasetError as exc:
+                    if attempt == 2:
+                        skipped.append(f"document {i}: {exc}")
         if len(skipped) == len(indices):
             raise DatasetError("; ".join(skipped))
         shutil.rmtree(d, ignore_errors=True)

@@ -157,6 +157,58 @@ def test_stretch_jitter_reads_each_line_at_a_drawn_width_per_epoch(tmp_path):
         TrainConfig(stretch_jitter=1.0)
 
 
+def test_augment_degrades_a_share_of_lines_anew_each_epoch(tmp_path):
+    cs = Charset.preset("digits")
+    labels = tmp_path / "l.txt"
+    text = Image.new("L", (240, 64), 235)
+    text.paste(20, (20, 16, 220, 48))  # a dark bar on light paper
+    lines = []
+    for i in range(40):
+        text.save(tmp_path / f"{i}.png")
+        lines.append(f"{i}.png\t123")
+    labels.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    plain = LineDataset(LabelFileSource(labels), cs, Preprocess())
+    ds = LineDataset(LabelFileSource(labels), cs, Preprocess(), seed=5, augment=0.5)
+    clean = plain[0][0]
+    changed = [not np.array_equal(ds[j][0], clean) for j in range(40)]
+    assert 8 <= sum(changed) <= 32  # about half the lines, the others untouched
+    for j in range(40):
+        x = ds[j][0]
+        assert x.shape[0] == 1 and x.shape[1] == 32 and x.dtype == np.float32
+        assert np.array_equal(ds[j][0], x)  # the same within an epoch
+    first = [ds[j][0] for j in range(40)]
+    ds.epoch = 1
+    assert any(not np.array_equal(ds[j][0], first[j]) for j in range(40))  # drawn anew
+    again = LineDataset(LabelFileSource(labels), cs, Preprocess(), seed=5, augment=0.5)
+    again.epoch = 1
+    assert all(np.array_equal(again[j][0], ds[j][0]) for j in range(40))
+    # a degraded line is still the same text: dark bar, light paper, at the same place
+    j = changed.index(True)
+    ds.epoch = 0
+    x = ds[j][0][0]
+    assert x[:, 20:90].mean() < x[:, :4].mean()
+    with pytest.raises(ConfigError, match="augment"):
+        TrainConfig(augment=1.5)
+
+
+def test_scan_degrade_keeps_grey_and_colour_shapes():
+    import random
+
+    from crnn.data.augment import scan_degrade
+
+    grey = np.full((40, 300), 230, np.uint8)
+    grey[10:30, 20:280] = 30
+    colour = np.repeat(grey[:, :, None], 3, axis=2)
+    big = np.full((120, 900), 230, np.uint8)
+    for seed in range(30):
+        g = scan_degrade(grey, random.Random(seed))
+        assert g.shape == grey.shape and g.dtype == np.uint8
+        assert scan_degrade(colour, random.Random(seed)).shape == colour.shape
+        b = scan_degrade(big, random.Random(seed))
+        assert 32 <= b.shape[0] <= 48 and abs(b.shape[1] / b.shape[0] - 7.5) < 0.2
+        assert g[10:30, 40:260].mean() < g[:, :8].mean()  # ink stays darker than paper
+
+
 def test_create_reports_every_bad_line_and_info_verify_export(tmp_path):
     labels = make_label_folder(tmp_path / "src", 12)
     (tmp_path / "src" / "images" / "bad.png").write_bytes(b"\x89PNG garbage")

@@ -47,6 +47,8 @@ class TrainConfig:
     separable: bool = False  # depthwise-separable convolutions (the CPU-light variant)
     stretch_jitter: float = 0.0  # j: each training line is read at a random width, drawn per
     # sample and epoch between (1 - j) and (1 + j) times its own (variable-width models only)
+    augment: float = 0.0  # share of training lines degraded as a scan each time they are
+    # read (crnn.data.augment), drawn per sample and epoch
     # optimisation
     batch_size: int | str = 64  # lines per step and process, or "auto" (largest that fits)
     epochs: int = 10
@@ -120,6 +122,8 @@ class TrainConfig:
             raise ConfigError("workers must be >= 0")
         if not 0.0 <= self.stretch_jitter < 1.0:
             raise ConfigError(f"stretch_jitter must be in [0, 1), not {self.stretch_jitter}")
+        if not 0.0 <= self.augment <= 1.0:
+            raise ConfigError(f"augment is a share of lines in [0, 1], not {self.augment}")
 
     def to_dict(self) -> dict[str, Any]:
         d = dataclasses.asdict(self)

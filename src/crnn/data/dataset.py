@@ -22,6 +22,7 @@ import torch
 from ..charset import Charset
 from ..errors import CharsetError, DatasetError
 from ..model import output_length
+from .augment import scan_degrade
 from .images import Preprocess, decode_image, resize_line, to_tensor_batch
 from .labels import iter_label_file
 from .lmdb import LmdbReader, is_lmdb
@@ -231,13 +232,14 @@ class LineDataset(torch.utils.data.Dataset):
 
     def __init__(self, source: Source, charset: Charset, preprocess: Preprocess,
                  oov: str = "error", indices: Sequence[int] | None = None,
-                 stretch_jitter: float = 0.0, seed: int = 0) -> None:
+                 stretch_jitter: float = 0.0, seed: int = 0, augment: float = 0.0) -> None:
         self.source = source
         self.charset = charset
         self.pre = preprocess
         self.oov = oov
         self.indices = list(indices) if indices is not None else list(range(len(source)))
         self.stretch_jitter = stretch_jitter
+        self.augment = augment
         self.seed = seed
         self.epoch = 0  # set by the trainer before each epoch's loader starts
 
@@ -249,6 +251,16 @@ class LineDataset(torch.utils.data.Dataset):
             return 1.0
         rng = random.Random(f"{self.seed}/{self.epoch}/{self.indices[j]}")
         return rng.uniform(1.0 - self.stretch_jitter, 1.0 + self.stretch_jitter)
+
+    def degrade(self, j: int, img: np.ndarray) -> np.ndarray:
+        """Sample ``j``'s image, degraded as a scan this epoch for a share ``augment`` of
+        the samples (drawn from (seed, epoch, sample) alone, like :meth:`stretch`)."""
+        if not self.augment:
+            return img
+        rng = random.Random(f"augment/{self.seed}/{self.epoch}/{self.indices[j]}")
+        if rng.random() >= self.augment:
+            return img
+        return scan_degrade(img, rng)
 
     def __len__(self) -> int:
         return len(self.indices)
@@ -268,7 +280,7 @@ class LineDataset(torch.utils.data.Dataset):
             img = np.repeat(img[:, :, None], 3, axis=2)
         elif img.ndim == 3 and self.pre.channels == 1:
             img = img.mean(axis=2).astype(np.uint8)
-        x = resize_line(img, self.pre, self.stretch(j))
+        x = resize_line(self.degrade(j, img), self.pre, self.stretch(j))
         frames = output_length(x.shape[2])
         if ctc_frames_needed(targets) > frames:
             warnings.warn(

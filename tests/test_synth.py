@@ -149,6 +149,15 @@ def test_english_lines_hold_made_up_words_doubled_letters_and_line_end_commas() 
     known = set(lx.ENGLISH_WORDS) | set(lx.SYLLABLES) | {a.lower() for a in lx.ABBREVIATIONS}
     words = {w.strip(",.;:!?()").lower() for line in lines for w in line.split()}
     assert len({w for w in words if w.isalpha()} - known) > 30, "no made-up English words"
+    # running text: the pronoun I, lines starting mid-sentence, sentence ends inside a line,
+    # ellipses and doubled marks, quoted words, abbreviations with their full stop
+    text = "\n".join(lines)
+    assert len(re.findall(r"\bI('(m|ve|d|ll))?\b", text)) > 30
+    assert sum(line[0].islower() for line in lines) > 100
+    assert len(re.findall(r"[a-z][.!?]+ [A-Z]", text)) > 30
+    assert text.count("...") > 10 and ("!!" in text or "?!" in text)
+    assert len(re.findall(r"[\"\u201c'\u2018][A-Za-z]+[\"\u201d'\u2019]", text)) > 5
+    assert len(re.findall(r"\b(a\.m|etc|e\.g|Inc|Prof|Dr)\.", text)) > 5
 
 
 def test_lines_hold_apostrophes_hyphens_codes_and_opening_brackets() -> None:

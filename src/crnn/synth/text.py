@@ -36,10 +36,14 @@ __all__ = [
 _ZH_PUNCT_MID = "，，，、、；：,"
 _ZH_PUNCT_END = "。。。！？；"
 _ZH_PAIRS = ("（）", "《》", "“”", "【】", "「」", "()", "〔〕")
-_EN_PUNCT_MID = ",,,;:"
-_EN_PUNCT_END = "...!?"
+_EN_PUNCT_MID = (",", ",", ",", ";", ":", "...", "..")
+_EN_PUNCT_END = (".", ".", ".", ".", "!", "?", "...", "!!", "?!", "..")
 # a line of a wrapped paragraph, a salutation or a list item may end in any of these
-_EN_PUNCT_TAIL = _EN_PUNCT_MID + "."
+_EN_PUNCT_TAIL = _EN_PUNCT_MID + (".",)
+# the pronoun and its contractions: the commonest capital letter of running English
+_EN_I = ("I", "I", "I", "I'm", "I've", "I'd", "I'll")
+# quotes around a word: straight, curly, single
+_EN_QUOTES = (('"', '"'), ("\u201c", "\u201d"), ("'", "'"), ("\u2018", "\u2019"))
 # Unicode categories never generated: controls, format characters, combining marks and
 # separators other than the plain space draw nothing (or nothing on their own).
 _INVISIBLE = ("Cc", "Cf", "Cs", "Mn", "Me", "Zl", "Zp", "Zs")
@@ -378,7 +382,11 @@ class TextSampler:
         """Words of a small vocabulary, made-up words (letters the vocabulary would never
         put side by side), names, abbreviations and numbers; sentence, title or upper
         case; a line may end in a comma or colon (wrapped text, salutations) as well as a
-        full stop, and a word may stand in brackets. Words may be possessive
+        full stop, an ellipsis or doubled marks (``...``, ``!!``, ``?!``), and a word may
+        stand in brackets or quotes. Lines of running text start mid-sentence as often as
+        not (in lower case), hold the pronoun ``I`` as prose does, and may run across a
+        sentence end (``... eaten. I don't``); abbreviations may end in a full stop
+        (``a.m.,``, ``etc.``). Words may be possessive
         (``Bachelor's``), contracted (``don't``) or hyphenated (``passport-sized``); a
         line may hold a room or code (``A-204``), an e-mail address or URL, or a
         separator between parts (``University · www.x.edu.cn``). A quarter of the lines
@@ -388,10 +396,15 @@ class TextSampler:
             return fields.english_field(rng)
         words: list[str] = []
         verbatim: set[int] = set()  # e-mail addresses and URLs keep their case
+        starts: set[int] = set()  # words after a sentence end inside the line
         length = 0.0
         while length < em:
             r = rng.random()
-            if r < 0.06:
+            if rng.random() < 0.035:
+                w = rng.choice(_EN_I)
+            elif rng.random() < 0.02:
+                w = rng.choice(lx.DOTTED_ABBREVIATIONS)
+            elif r < 0.06:
                 w = rng.choice(lx.SYLLABLES).capitalize()
             elif r < 0.10:
                 w = rng.choice(lx.ABBREVIATIONS)
@@ -417,17 +430,27 @@ class TextSampler:
                     w += "-" + rng.choice(lx.ENGLISH_WORDS)
             if rng.random() < 0.03 or (not words and rng.random() < 0.02):
                 w = f"({w})"
+            elif rng.random() < 0.025:
+                q = rng.choice(_EN_QUOTES)
+                w = f"{q[0]}{w}{q[1]}"
             words.append(w)
             length += text_em(w) + 0.3
-            if rng.random() < 0.08 and length < em:
-                words[-1] += rng.choice(_EN_PUNCT_MID)
+            if length < em:
+                k = rng.random()
+                if k < 0.08:
+                    words[-1] += rng.choice(_EN_PUNCT_MID)
+                elif k < 0.11:  # a sentence ends, the next begins in the same line
+                    words[-1] += rng.choice(_EN_PUNCT_END)
+                    starts.add(len(words))
         style = rng.random()
         for i, w in enumerate(words):
             if i in verbatim:
                 continue
-            if (style < 0.55 and i == 0) or 0.55 <= style < 0.75:
+            if i in starts and style < 0.8:
                 words[i] = w[:1].upper() + w[1:]
-            elif 0.75 <= style < 0.85:
+            if (style < 0.4 and i == 0) or 0.4 <= style < 0.55:
+                words[i] = w[:1].upper() + w[1:]
+            elif 0.55 <= style < 0.63:
                 words[i] = w.upper()
         tail = rng.random()
         if tail < 0.5:

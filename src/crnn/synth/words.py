@@ -138,6 +138,13 @@ SYLLABLES = ("zhang", "wang", "li", "liu", "chen", "yang", "huang", "zhao", "wu"
 ABBREVIATIONS = ("PDF", "ID", "No.", "Tel", "Fax", "Email", "CN", "USA", "GPS", "CPU", "GPU",
                  "USB", "WiFi", "APP", "VIP", "CEO", "PhD", "MBA", "GDP", "ISO", "QR", "OCR",
                  "kg", "km", "cm", "mm", "mL", "kW", "Hz", "MB", "GB", "A4", "B2", "IT")
+# Abbreviations that end in a full stop, so that a comma or another stop can follow it
+# (``a.m.,``, ``etc.)``): the marks a small model merges into one.
+DOTTED_ABBREVIATIONS = ("a.m.", "p.m.", "etc.", "e.g.", "i.e.", "vs.", "approx.", "Inc.",
+                        "Ltd.", "Co.", "Corp.", "Dept.", "Univ.", "Dr.", "Mr.", "Mrs.", "Ms.",
+                        "Prof.", "St.", "Ave.", "Rd.", "No.", "Vol.", "pp.", "Fig.", "Jan.",
+                        "Feb.", "Aug.", "Sept.", "Oct.", "Nov.", "Dec.", "U.S.", "U.K.",
+                        "Ph.D.", "B.A.", "M.Sc.")
 # Characters of Chinese transliterations of foreign names (约翰·史密斯): two to four of
 # them on each side of the interpunct ·.
 TRANSLIT_CHARS = tuple("阿埃艾安奥巴贝本比彼波伯布达戴丹德迪蒂杜多厄恩尔法菲费芬丰弗福盖冈戈"

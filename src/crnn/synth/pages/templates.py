@@ -22,6 +22,8 @@ import unicodedata
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 
+from .. import fields
+
 __all__ = [
     "Columns", "Document", "Para", "Table", "DOCUMENT_KINDS", "document_lines",
     "fill_text", "make_document", "normalize_text",
@@ -236,8 +238,6 @@ _NATIONS = ["汉族", "汉族", "汉族", "回族", "满族", "蒙古族", "壮�
 _POLITICS = ["共青团员", "群众", "中共党员", "共青团员"]
 _MONTHS_EN = ["January", "February", "March", "April", "May", "June", "July", "August",
               "September", "October", "November", "December"]
-_CN_DIGITS = "零一二三四五六七八九"
-_CN_UPPER = "零壹贰叁肆伍陆柒捌玖"
 
 
 # --------------------------------------------------------------------------- values
@@ -294,7 +294,7 @@ class _Facts:
             return f"{_MONTHS_EN[m - 1]} {d}, {y}"
         if style == "en2":
             return f"{d} {_MONTHS_EN[m - 1]} {y}"
-        return _cn_year(y) + "年" + _cn_small(m) + "月" + _cn_small(d) + "日"
+        return fields.chinese_date(y, m, d)
 
     def report_date(self, style: str | None = None) -> str:
         return self.date(self.year, self.month, self.day, style)
@@ -364,47 +364,6 @@ class _Facts:
         if style == "rmb":
             return f"¥{value:,.2f}"
         return f"{value:.0f}元"
-
-
-def _cn_small(n: int) -> str:
-    """1..31 in Chinese numerals (二十一)."""
-    if n < 10:
-        return _CN_DIGITS[n]
-    tens, ones = divmod(n, 10)
-    return ("" if tens == 1 else _CN_DIGITS[tens]) + "十" + (_CN_DIGITS[ones] if ones else "")
-
-
-def _cn_year(y: int) -> str:
-    return "".join("〇" if c == "0" else _CN_DIGITS[int(c)] for c in str(y))
-
-
-def _cn_upper_amount(n: int) -> str:
-    """An integer amount of yuan in financial capitals: 12800 -> 壹万贰仟捌佰元整."""
-    units = ["", "拾", "佰", "仟"]
-    if n == 0:
-        return "零元整"
-    out = ""
-
-    def four(v: int) -> str:
-        s, zero = "", False
-        for i in range(3, -1, -1):
-            d = v // 10**i % 10
-            if d:
-                if zero:
-                    s += "零"
-                s += _CN_UPPER[d] + units[i]
-                zero = False
-            elif s:
-                zero = True
-        return s
-
-    wan, rest = divmod(n, 10000)
-    if wan:
-        out += four(wan) + "万"
-        if rest and rest < 1000:
-            out += "零"
-    out += four(rest)
-    return out + "元整"
 
 
 # --------------------------------------------------------------------------- sentences
@@ -658,7 +617,7 @@ def _fee_statement(f: _Facts) -> tuple[list[Block], str, str]:
                                  borders=False),
                            Para(f"专业：{f.major}", "body-noindent"),
                            Table(tuple(rows), (0.6, 2.0, 1.2, 1.4), header=True),
-                           Para(f"合计金额（大写）：人民币{_cn_upper_amount(total)}",
+                           Para(f"合计金额（大写）：人民币{fields.money_upper(total)}",
                                 "body-noindent"),
                            Para(f"收款单位：{f.uni}", "body-noindent"),
                            Para(f"开户银行：{rng.choice(_BANKS)}{f.uni_place[-3:-1]}支行",

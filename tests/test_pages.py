@@ -223,6 +223,51 @@ def test_a_document_that_will_not_render_is_skipped_not_fatal(monkeypatch, tmp_p
     assert not (tmp_path / "none").exists()
 
 
+def test_chunk_retries_libreoffice_once_and_each_pdf_once(monkeypatch, tmp_path) -> None:
+    """Poppler failing twice on a document skips it, and LibreOffice is not run again for
+    it; LibreOffice making no PDF at all is an error the caller retries once."""
+    import queue
+
+    from crnn.errors import DatasetError
+    from crnn.synth.pages import build
+    from crnn.synth.pages.cutting import _PageOut
+
+    job = object.__new__(build._Job)
+    job.seed, job.dpis, job.degrade, job.text, job.keep, job.crop = 0, [150], 0.0, None, None, "box"
+    job.work, job.soffice, job.fonts = tmp_path, "soffice", {}
+    job.profiles = queue.Queue()
+    job.profiles.put(tmp_path / "profile0")
+    monkeypatch.setattr(build, "document_style", lambda *a: {})
+    monkeypatch.setattr(build, "document_to_fodt", lambda doc, st: "<fodt/>")
+    soffice: list[int] = []
+    poppler: list[int] = []
+    makes_pdf = {"yes": True}
+
+    def fake_soffice(cmd, d, timeout):
+        soffice.append(1)
+        if makes_pdf["yes"]:
+            for f in Path(d).glob("*.fodt"):
+                f.with_suffix(".pdf").write_bytes(b"%PDF")
+
+    def fake_render(pdf, doc, st, i, d, keep, crop):
+        poppler.append(i)
+        if i == 7:
+            raise DatasetError(f"pdftoppm took over 120 s on {pdf.name}")
+        return [_PageOut(i, 1, {"degrade": None, "dpi": 150, "lines": [{}]}, [])]
+
+    monkeypatch.setattr(build, "_run", fake_soffice)
+    monkeypatch.setattr(build, "_render_pdf", fake_render)
+    pages, skipped = job.chunk_or_skip([7])
+    assert pages == [] and len(skipped) == 1 and "document 7: pdftoppm" in skipped[0]
+    assert soffice == [1] and poppler == [7, 7]
+    pages, skipped = job.chunk_or_skip([6, 7])
+    assert [p.doc_index for p in pages] == [6] and len(skipped) == 1
+    makes_pdf["yes"] = False
+    soffice.clear()
+    pages, skipped = job.chunk_or_skip([3, 4])
+    assert pages == [] and soffice == [1, 1] and "LibreOffice made no PDF" in skipped[0]
+
+
 def test_fill_text_keeps_layout_and_replaces_wording() -> None:
     chars = set("".join(_CORPUS)) | {" "}
     for kind in DOCUMENT_KINDS:

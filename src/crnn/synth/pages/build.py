@@ -69,7 +69,9 @@ class _Job:
     def chunk(self, indices: list[int]) -> tuple[list[_PageOut], list[str]]:
         """Render documents ``indices``: one soffice call for all, then each PDF. A
         document LibreOffice makes no PDF of, or poppler fails on twice, is left out,
-        with a message; if all are, this is an error."""
+        with a message. LibreOffice failing on the whole chunk (an error, a time-out, no
+        PDF at all) is an error, which :meth:`chunk_or_skip` meets with a second try;
+        documents poppler failed on have had theirs already."""
         d = self.work / f"chunk{indices[0]:06d}"
         shutil.rmtree(d, ignore_errors=True)  # a second try starts clean
         d.mkdir()
@@ -94,6 +96,8 @@ class _Job:
             self.profiles.put(profile)
         out: list[_PageOut] = []
         skipped: list[str] = []
+        if not any(f.with_suffix(".pdf").is_file() for f in files):
+            raise DatasetError(f"LibreOffice made no PDF from {', '.join(f.name for f in files)}")
         for i, doc, st, f in zip(indices, docs, styles, files, strict=True):
             pdf = f.with_suffix(".pdf")
             if not pdf.is_file():
@@ -106,8 +110,6 @@ class _Job:
                 except DatasetError as exc:
                     if attempt == 2:
                         skipped.append(f"document {i}: {exc}")
-        if len(skipped) == len(indices):
-            raise DatasetError("; ".join(skipped))
         shutil.rmtree(d, ignore_errors=True)
         return out, skipped
 

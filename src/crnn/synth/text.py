@@ -383,10 +383,11 @@ class TextSampler:
         put side by side), names, abbreviations and numbers; sentence, title or upper
         case; a line may end in a comma or colon (wrapped text, salutations) as well as a
         full stop, an ellipsis or doubled marks (``...``, ``!!``, ``?!``), and a word may
-        stand in brackets or quotes. Lines of running text start mid-sentence as often as
-        not (in lower case), hold the pronoun ``I`` as prose does, and may run across a
-        sentence end (``... eaten. I don't``); abbreviations may end in a full stop
-        (``a.m.,``, ``etc.``). Words may be possessive
+        stand in brackets or quotes. More than a third of these lines keep their words'
+        case, starting mid-sentence in lower case as wrapped text does; lines hold the
+        pronoun ``I`` as prose does, and may run across a sentence end (``... eaten. I
+        don't``); abbreviations may end in a full stop (``a.m.,``, ``etc.``). Words may be
+        possessive
         (``Bachelor's``), contracted (``don't``) or hyphenated (``passport-sized``); a
         line may hold a room or code (``A-204``), an e-mail address or URL, or a
         separator between parts (``University · www.x.edu.cn``). A quarter of the lines

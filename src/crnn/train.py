@@ -168,6 +168,8 @@ def transfer_weights(model: CRNN, init: Checkpoint, charset: Charset,
         if ch in init.charset:
             rows.append((new_i, init.charset.index(ch)))
             shared += 1
+    kept = {new_i for new_i, _ in rows}
+    added = [i for i in range(1, len(charset) + 1) if i not in kept]
     for suffix in ("weight", "bias"):
         key, src_key = f"{last}.{suffix}", f"{src_last}.{suffix}"
         if src_key not in src or sd[key].shape[1:] != src[src_key].shape[1:]:
@@ -175,7 +177,6 @@ def transfer_weights(model: CRNN, init: Checkpoint, charset: Charset,
                                   f"{key}")
         for new_i, old_i in rows:
             sd[key][new_i] = src[src_key][old_i]
-        added = [i for i in range(1, len(charset) + 1) if i not in {n for n, _ in rows}]
         if added and len(rows) > 1:
             trained = src[src_key][[old_i for _, old_i in rows[1:]]].to(sd[key].dtype)
             mean = trained.mean(dim=0)

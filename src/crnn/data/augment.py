@@ -18,7 +18,7 @@ import random
 import cv2
 import numpy as np
 
-__all__ = ["scan_degrade"]
+__all__ = ["jpeg_roundtrip", "resample", "scan_degrade"]
 
 
 def _grey_levels(img: np.ndarray, rng: random.Random) -> np.ndarray:
@@ -48,14 +48,32 @@ def _toner(img: np.ndarray, rng: random.Random, scale: float) -> np.ndarray:
     return img
 
 
-def _resolution(img: np.ndarray, rng: random.Random) -> np.ndarray:
+def resample(img: np.ndarray, scale: float, down: int, up: int) -> np.ndarray:
+    """Resolution loss: ``img`` scaled by ``scale`` with interpolation ``down``, then back
+    to its size with ``up`` (OpenCV interpolation flags)."""
     h, w = img.shape[:2]
+    small = cv2.resize(img, (max(2, round(w * scale)), max(4, round(h * scale))),
+                       interpolation=down)
+    return cv2.resize(small, (w, h), interpolation=up)
+
+
+def jpeg_roundtrip(img: np.ndarray, quality: int) -> np.ndarray:
+    """uint8 ``img`` compressed as a JPEG of ``quality`` and decoded (unchanged where
+    OpenCV cannot encode it)."""
+    ok, buf = cv2.imencode(".jpg", img, [cv2.IMWRITE_JPEG_QUALITY, quality])
+    if ok:
+        decoded = cv2.imdecode(buf, cv2.IMREAD_UNCHANGED)
+        if decoded is not None and decoded.shape == img.shape:
+            return decoded
+    return img
+
+
+def _resolution(img: np.ndarray, rng: random.Random) -> np.ndarray:
     s = rng.uniform(0.4, 0.85)
-    small = cv2.resize(img, (max(2, round(w * s)), max(4, round(h * s))),
-                       interpolation=rng.choice((cv2.INTER_AREA, cv2.INTER_LINEAR)))
-    interp = rng.choices((cv2.INTER_LINEAR, cv2.INTER_CUBIC, cv2.INTER_NEAREST),
-                         weights=(0.6, 0.3, 0.1))[0]
-    return cv2.resize(small, (w, h), interpolation=interp)
+    down = rng.choice((cv2.INTER_AREA, cv2.INTER_LINEAR))
+    up = rng.choices((cv2.INTER_LINEAR, cv2.INTER_CUBIC, cv2.INTER_NEAREST),
+                     weights=(0.6, 0.3, 0.1))[0]
+    return resample(img, s, down, up)
 
 
 def _light(img: np.ndarray, rng: random.Random) -> np.ndarray:
@@ -131,9 +149,5 @@ def scan_degrade(img: np.ndarray, rng: random.Random) -> np.ndarray:
         out = out + g.standard_normal(out.shape, dtype=np.float32) * rng.uniform(2.0, 14.0)
     result = np.clip(out + 0.5, 0, 255).astype(np.uint8)
     if rng.random() < 0.45:
-        ok, buf = cv2.imencode(".jpg", result, [cv2.IMWRITE_JPEG_QUALITY, rng.randint(20, 85)])
-        if ok:
-            decoded = cv2.imdecode(buf, cv2.IMREAD_UNCHANGED)
-            if decoded is not None and decoded.shape == result.shape:
-                result = decoded
+        result = jpeg_roundtrip(result, rng.randint(20, 85))
     return result

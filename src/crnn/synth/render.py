@@ -31,6 +31,7 @@ import cv2
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont, features
 
+from ..data.augment import jpeg_roundtrip, resample
 from .config import SynthConfig
 from .fonts import FontFace
 
@@ -480,11 +481,9 @@ def degrade(img: np.ndarray, rng: random.Random, cfg: SynthConfig) -> np.ndarray
     eff = cfg.effect("resample")
     if rng.random() < eff.p:
         s = rng.uniform(eff.lo, eff.hi)
-        small = cv2.resize(img, (max(2, round(w * s)), max(4, round(h * s))),
-                           interpolation=cv2.INTER_AREA)
         interp = rng.choices((cv2.INTER_LINEAR, cv2.INTER_CUBIC, cv2.INTER_NEAREST),
                              weights=(0.7, 0.2, 0.1))[0]
-        img = cv2.resize(small, (w, h), interpolation=interp)
+        img = resample(img, s, cv2.INTER_AREA, interp)
     eff = cfg.effect("noise")
     if rng.random() < eff.p:
         img = img + _np_rng(rng).standard_normal((h, w), dtype=np.float32) * rng.uniform(
@@ -492,10 +491,7 @@ def degrade(img: np.ndarray, rng: random.Random, cfg: SynthConfig) -> np.ndarray
     out = np.clip(img + 0.5, 0, 255).astype(np.uint8)
     eff = cfg.effect("jpeg")
     if rng.random() < eff.p:
-        ok, buf = cv2.imencode(".jpg", out, [cv2.IMWRITE_JPEG_QUALITY,
-                                             rng.randint(int(eff.lo), int(eff.hi))])
-        if ok:
-            out = cv2.imdecode(buf, cv2.IMREAD_GRAYSCALE)
+        out = jpeg_roundtrip(out, rng.randint(int(eff.lo), int(eff.hi)))
     return out
 
 

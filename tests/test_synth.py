@@ -640,3 +640,27 @@ def test_cli_errors_are_one_line(tmp_path: Path, capsys: pytest.CaptureFixture) 
     with pytest.raises(SystemExit):
         main(["--help"])
     assert "crnn synth --charset zh --count 20000" in capsys.readouterr().out
+
+
+def test_classical_lines_have_its_particles_speech_and_dense_marks() -> None:
+    """Classical lines: single characters in short phrases, particles such as 之/曰/兮,
+    X曰：“……” speech, a full-width mark every few characters; only charset characters."""
+    need_fonts("zh")
+    cs = Charset.resolve("zh")
+    only = {"corpus": 0, "fields": 0, "english": 0, "numbers": 0, "random": 0}
+    cfg = load_synth_config(overrides={"text": {"sources": {**only, "classical": 1}}})
+    sampler = TextSampler(cs.chars, cfg)
+    rng = random.Random(5)
+    lines = []
+    for _ in range(400):
+        text, source = sampler.sample(rng)
+        assert source == "classical" and text and all(c in cs for c in text), text
+        lines.append(text)
+    text = "".join(lines)
+    hanzi = len(re.findall(r"[\u4e00-\u9fff]", text))
+    marks = len(re.findall(r"[，。；：、？！“”「」‘’]", text))
+    assert marks > hanzi / 9, (marks, hanzi)
+    assert not re.search(r"[A-Za-z0-9]", text)
+    assert len(re.findall(r"曰：[“「]", text)) > 20
+    assert sum(text.count(c) for c in "之也者乎兮") > 100
+    assert sum(line[0] in "，。；：、？！”」" for line in lines) > 10  # lines from mid-paragraph

@@ -1,8 +1,10 @@
 """Line texts restricted to what a charset (and the installed fonts) can show.
 
-Sources: natural Chinese drawn from jieba's word frequencies (``corpus``), document
-fields (``fields``), English (``english``), numbers (``numbers``), random characters
-(``random``) and lines of a user's file (``file``). A source is used only when the
+Sources: natural Chinese drawn from jieba's word frequencies (``corpus``), classical
+Chinese in its shape (``classical``: short phrases of single characters and particles,
+dense punctuation, quoted speech), document fields (``fields``), English (``english``),
+numbers (``numbers``), random characters (``random``) and lines of a user's file
+(``file``). A source is used only when the
 charset can express it; every line is checked against the allowed characters, so no
 label ever holds a character outside the charset.
 
@@ -44,6 +46,14 @@ _EN_PUNCT_TAIL = _EN_PUNCT_MID + (".",)
 _EN_I = ("I", "I", "I", "I'm", "I've", "I'd", "I'll")
 # quotes around a word: straight, curly, single
 _EN_QUOTES = (('"', '"'), ("\u201c", "\u201d"), ("'", "'"), ("\u2018", "\u2019"))
+# Classical Chinese: the particles and pronouns that give it its look (之乎者也, 曰 before
+# speech, 兮 in verse), who speaks, and its phrase lengths (four-character verse, five and
+# seven in poems, longer in prose).
+_CLASSICAL_PARTICLES = "之乎者也矣焉哉兮曰其而以于为所故则乃夫盖亦既莫弗尔汝吾予余若如与诸且皆未不"
+_CLASSICAL_SPEAKERS = ("子", "王", "公", "君", "客", "对", "或", "臣", "使者", "左右", "孟子",
+                       "太史公")
+_CLASSICAL_PHRASE = (3, 4, 4, 4, 4, 4, 5, 5, 6, 7, 7, 8, 9)
+_CLASSICAL_QUOTES = ("“”", "“”", "“”", "「」")
 # Unicode categories never generated: controls, format characters, combining marks and
 # separators other than the plain space draw nothing (or nothing on their own).
 _INVISIBLE = ("Cc", "Cf", "Cs", "Mn", "Me", "Zl", "Zp", "Zs")
@@ -230,6 +240,7 @@ class TextSampler:
         self.length = (lo, hi)
         self.text_file = Path(text_file) if text_file else None
         self._words: tuple[list[str], list[float]] | None = None
+        self._singles: tuple[list[str], list[float]] | None = None
         self._word_index: dict[str, list[str]] | None = None
         self._file_lines: list[str] | None = None
         hanzi = sum(1 for c in self.allowed if "\u4e00" <= c <= "\u9fff")
@@ -237,10 +248,11 @@ class TextSampler:
         self.has_latin = sum(c in self.allowed for c in "etaoinshrdlu") >= 10
         self.has_digits = sum(c in self.allowed for c in "0123456789") >= 10
         makers: dict[str, Callable[[random.Random, float], str]] = {
-            "corpus": self._corpus, "fields": self._fields, "english": self._english,
-            "numbers": self._numbers, "random": self._random,
+            "corpus": self._corpus, "classical": self._classical, "fields": self._fields,
+            "english": self._english, "numbers": self._numbers, "random": self._random,
         }
-        usable = {"corpus": self.has_hanzi, "fields": self.has_digits or self.has_hanzi,
+        usable = {"corpus": self.has_hanzi, "classical": self.has_hanzi,
+                  "fields": self.has_digits or self.has_hanzi,
                   "english": self.has_latin, "numbers": self.has_digits, "random": True}
         weights = config.get("text", "sources")
         self.sources = [(name, makers[name]) for name in makers
@@ -254,6 +266,7 @@ class TextSampler:
     def __getstate__(self) -> dict:
         state = self.__dict__.copy()
         state["_words"] = None  # reloaded in the receiving process
+        state["_singles"] = None
         state["_word_index"] = None
         state["_file_lines"] = None
         return state
@@ -373,6 +386,63 @@ class TextSampler:
         if rng.random() < 0.25:
             out.append(rng.choice(_ZH_PUNCT_END))
         return "".join(out)
+
+    def _classical(self, rng: random.Random, em: float) -> str:
+        """A window of a classical paragraph: phrases of 3-9 single characters (drawn by
+        their frequency in jieba's dictionary, a fifth of them particles), a mark after
+        each (，。；：、？！), speech opened by ``X曰：“`` and closed by
+        ``。”``/``？”``, quotes inside speech in ``‘’``. The window may start or end
+        inside a phrase or a quote, as the lines of a typeset paragraph do. Not real
+        text: the look of it, with the characters and marks that classical lines put
+        side by side."""
+        chars, cum = self._single_chars()
+        particles = [c for c in _CLASSICAL_PARTICLES if c in self.allowed]
+        speakers = [s for s in _CLASSICAL_SPEAKERS if all(c in self.allowed for c in s)]
+
+        def char() -> str:
+            if particles and rng.random() < 0.2:
+                return rng.choice(particles)
+            return chars[bisect.bisect_left(cum, rng.random() * cum[-1])]
+
+        out: list[str] = []
+        quote: str | None = None
+        inner = False
+        while text_em("".join(out)) < em + 6:
+            if quote is None and rng.random() < 0.15:
+                who = rng.choice(speakers) if speakers and rng.random() < 0.5 \
+                    else char() + char()
+                quote = rng.choice(_CLASSICAL_QUOTES)
+                out.append(who + "曰：" + quote[0])
+            phrase = "".join(char() for _ in range(rng.choice(_CLASSICAL_PHRASE)))
+            if quote is not None and not inner and rng.random() < 0.08:
+                phrase, inner = "‘" + phrase, True
+            out.append(phrase)
+            if inner and rng.random() < 0.5:
+                out.append(rng.choice("。？！") + "’")
+                inner = False
+            if quote is not None and not inner and rng.random() < 0.3:
+                out.append(rng.choice("。。？！") + quote[1])
+                quote = None
+            else:
+                out.append(rng.choice("，，，，，。。。；；：、？！"))
+        text = "".join(out)
+        if rng.random() < 0.6:  # a line from inside the paragraph
+            text = text[rng.randrange(min(len(text) // 2, 12) + 1):]
+        return clip_em(text, em)
+
+    def _single_chars(self) -> tuple[list[str], list[float]]:
+        if self._singles is None:
+            words, cum = self._load_words()
+            undo = 1.0 / self.config.get("text", "word_power")  # back to plain frequency:
+            chars, weights = [], []  # classical lines are common characters, densely
+            for w, a, b in zip(words, [0.0, *cum[:-1]], cum, strict=True):
+                if len(w) == 1 and "\u4e00" <= w <= "\u9fff":
+                    chars.append(w)
+                    weights.append((b - a) ** undo)
+            if not chars:
+                raise DatasetError("no single character of jieba's dictionary fits the charset")
+            self._singles = chars, list(accumulate(weights))
+        return self._singles
 
     def _fields(self, rng: random.Random, em: float) -> str:
         field = fields.document_field(rng)

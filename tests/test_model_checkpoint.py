@@ -1,3 +1,4 @@
+import numpy as np
 import pytest
 import torch
 from torch import nn
@@ -130,9 +131,10 @@ def test_rereads_vote_and_only_unsure_lines_are_read_again():
                 1.2: {10: Decoded("Newsletter", 0.4), 12: Decoded("申文", 0.6)}}
     calls = []
 
-    def fake_read(arrays, stretch, pad):  # widths 10, 11, 12 stand for the three lines
+    def fake_read(arrays, stretch, pad, blank_penalty=0.0):  # widths 10-12: the lines
         calls.append((stretch, [a.shape[1] for a in arrays]))
         assert pad == 0.1  # every reading keeps the policy's right margin
+        assert blank_penalty == 0.0
         return [readings[stretch][a.shape[1]] for a in arrays]
 
     rec._read = fake_read
@@ -167,6 +169,47 @@ def test_rereads_vote_and_only_unsure_lines_are_read_again():
                        Preprocess(width=100), device="cpu",
                        reading=ReadingPolicy(stretch=1.1, rereads=(1.2,)))
     assert fixed.reading == ReadingPolicy()
+
+
+def test_blank_penalty_keeps_a_mark_rated_just_below_the_blank(tmp_path):
+    """ReadingPolicy.blank_penalty comes off the blank's logit in every frame before the
+    decoder (greedy or beam) and its confidence: a dot the model rates at 0.34 against the
+    blank's 0.66 is read with a penalty of 1, not with 0; it travels in the checkpoint,
+    through crnn export, and page OCR's single reading keeps it."""
+    from crnn.cli import main
+    from crnn.decoding.decoders import DecoderConfig
+    from crnn.reading import ReadingPolicy
+    from crnn.recognizer import Recognizer
+
+    with pytest.raises(ConfigError, match="blank_penalty"):
+        ReadingPolicy(blank_penalty=-0.5)
+    cs = Charset("2.")
+    two, dot = cs.index("2"), cs.index(".")
+    probs = np.full((8, 1, cs.num_classes), 1e-4, np.float32)
+    probs[:, 0, 0] = 1.0  # blank
+    probs[1, 0, [0, two]] = [0.02, 0.98]
+    probs[4, 0, [0, dot]] = [0.66, 0.34]
+    logits = np.log(probs)
+    cfg = ModelConfig(num_classes=cs.num_classes, cnn_channels=TINY, hidden=8, n_rnn=1)
+    for kind in ("greedy", "beam"):
+        rec = Recognizer(CRNN(cfg), cs, Preprocess(), device="cpu",
+                         decoder=DecoderConfig(kind=kind))
+        rec.logits = lambda batch: logits.copy()  # noqa: B023 (the same for both)
+        line = [np.zeros((32, 30), np.uint8)]
+        plain = rec.recognize_arrays(line)[0]
+        kept = rec.recognize_arrays(line, ReadingPolicy(blank_penalty=1.0))[0]
+        assert (plain.text, kept.text) == ("2", "2."), kind
+    assert ReadingPolicy(stretch=1.1, rereads=(1.2,), blank_penalty=0.7).once() == \
+        ReadingPolicy(blank_penalty=0.7)
+    policy = ReadingPolicy(stretch=1.1, blank_penalty=0.7)
+    assert ReadingPolicy.from_dict(policy.to_dict()) == policy
+    ckpt = Checkpoint(cfg, cs, Preprocess(), CRNN(cfg).state_dict())
+    save_checkpoint(ckpt, tmp_path / "m.pt")
+    assert main(["export", "--model", str(tmp_path / "m.pt"), "--format", "fp16",
+                 "--blank-penalty", "0.7", "--out", str(tmp_path / "e.pt")]) == 0
+    assert load_checkpoint(tmp_path / "e.pt").reading.blank_penalty == 0.7
+    assert main(["export", "--model", str(tmp_path / "e.pt"), "--format", "fp16",
+                 "--blank-penalty", "9", "--out", str(tmp_path / "bad.pt")]) != 0
 
 
 def test_checkpoints_from_before_the_reading_policy_keep_theirs(tmp_path):

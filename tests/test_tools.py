@@ -78,9 +78,10 @@ def test_reading_scores_a_policy_as_the_recognizer_combines_readings():
     # line 0: sure at 1.1, never reread; line 1: unsure, two rereads outvote it;
     # line 2: unsure, the rereads disagree and the surest text wins
     r = SimpleNamespace(truths=["abc", "talk", "x:"], by={
-        1.1: [d("abc", 0.99), d("tallk", 0.7), d("x;", 0.6)],
-        1.0: [d("abd", 0.5), d("talk", 0.5), d("x;", 0.3)],
-        1.2: [d("abc", 0.9), d("talk", 0.45), d("x:", 0.95)],
+        (0.0, 1.1): [d("abc", 0.99), d("tallk", 0.7), d("x;", 0.6)],
+        (0.0, 1.0): [d("abd", 0.5), d("talk", 0.5), d("x;", 0.3)],
+        (0.0, 1.2): [d("abc", 0.9), d("talk", 0.45), d("x:", 0.95)],
+        (1.0, 1.1): [d("abc", 0.99), d("talk", 0.9), d("x:", 0.9)],
     })
     right, cost = reading.score([r], 1.1, (), 1.0)
     assert right == 1 and abs(cost - 1.1) < 1e-9
@@ -88,6 +89,8 @@ def test_reading_scores_a_policy_as_the_recognizer_combines_readings():
     assert right == 3
     assert abs(cost - (1.1 + 2 * (1.0 + 1.2) / 3)) < 1e-9  # two of three lines read again
     assert reading.score([r], 1.1, (1.0, 1.2), 0.65)[0] == 2  # line 1 not reread
+    # the same policy with a blank penalty takes the readings made with that penalty
+    assert reading.score([r], 1.1, (), 1.0, 1.0)[0] == 3
 
 
 FORTUNES = (

@@ -231,6 +231,10 @@ def _args_export(sp: argparse.ArgumentParser) -> None:
                     help="store this: every line is re-cut at its ink box with M ink "
                          "heights of background on each side before reading ('none': read "
                          "lines as cut)")
+    sp.add_argument("--blank-penalty", type=float, metavar="B",
+                    help="store this: B is taken off the CTC blank's logit in every frame "
+                         "before decoding, so thin marks the model rates just below the "
+                         "blank are kept (0 = plain best path)")
 
 
 def _args_ocr(sp: argparse.ArgumentParser) -> None:
@@ -368,6 +372,8 @@ def _cmd_export(args: argparse.Namespace) -> int:
         except ValueError:
             raise ConfigError(f"--ink-margin {args.ink_margin!r}: give a number such as 0.3, "
                               "or none") from None
+    if args.blank_penalty is not None:
+        changes["blank_penalty"] = args.blank_penalty
     if changes:
         ckpt.reading = ckpt.reading.replace(**changes)
     if args.cpu_int8 is not None:

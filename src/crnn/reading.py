@@ -3,7 +3,9 @@
 Training shows the model each line once, as it is. Reading can do better: the bundled
 model reads a line a little wider than cut (``stretch``), with a little background on its
 right (``right_pad``), and reads an unsure line again at other widths (``rereads``), the
-readings voting (:func:`vote`). The policy is chosen for a model on validation lines
+readings voting (:func:`vote`); a small handicap on the CTC blank (``blank_penalty``) keeps
+thin marks (the dot in ``2.``, one of ``--``) that the model sees but rates just below the
+blank. The policy is chosen for a model on validation lines
 (``tools/reading_policy.py`` searches it), travels in its checkpoint beside (not inside)
 the preprocessing, is inherited by a model fine-tuned from it (``init``), and is applied
 by :func:`read_lines` alone, which :class:`crnn.Recognizer`, page OCR (each line once:
@@ -45,6 +47,11 @@ class ReadingPolicy:
         ink heights of its own background on each side (:func:`recut`), so lines cut
         by different tools (a font's line box, an ink box plus a few pixels, a
         detector's loose box) reach the model alike. None: lines are read as cut.
+    blank_penalty: subtracted from the blank's logit in every frame before decoding (and
+        before the confidence is taken), in natural-log units: a frame is read as a
+        character when that character is at least ``exp(-blank_penalty)`` times as
+        probable as the blank. A model trained with CTC drops faint thin marks (a dot
+        after a digit, one dash of ``--``) at a small margin; 0: the plain best path.
     """
 
     stretch: float = 1.0
@@ -53,6 +60,7 @@ class ReadingPolicy:
     reread_scope: str = "all"
     right_pad: float = 0.0
     ink_margin: float | None = None
+    blank_penalty: float = 0.0
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "rereads", tuple(float(s) for s in self.rereads))
@@ -69,11 +77,13 @@ class ReadingPolicy:
             raise ConfigError(f"right_pad {self.right_pad} must lie in [0, 1]")
         if self.ink_margin is not None and not 0.0 <= self.ink_margin <= 2.0:
             raise ConfigError(f"ink_margin {self.ink_margin} must lie in [0, 2] (or none)")
+        if not 0.0 <= self.blank_penalty <= 5.0:
+            raise ConfigError(f"blank_penalty {self.blank_penalty} must lie in [0, 5]")
 
     def once(self) -> ReadingPolicy:
         """This policy without its rereads and stretch: each line read once, as cut, with
-        the same right margin."""
-        return ReadingPolicy(right_pad=self.right_pad)
+        the same right margin and blank penalty."""
+        return ReadingPolicy(right_pad=self.right_pad, blank_penalty=self.blank_penalty)
 
     def replace(self, **changes) -> ReadingPolicy:
         return replace(self, **changes)
@@ -84,7 +94,8 @@ class ReadingPolicy:
     @classmethod
     def from_dict(cls, d: dict) -> ReadingPolicy:
         return cls(**{k: d[k] for k in ("stretch", "rereads", "reread_below", "reread_scope",
-                                        "right_pad", "ink_margin") if k in d})
+                                        "right_pad", "ink_margin", "blank_penalty")
+                   if k in d})
 
     @classmethod
     def from_preprocess_dict(cls, d: dict) -> ReadingPolicy:

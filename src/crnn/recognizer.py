@@ -15,7 +15,7 @@ import os
 import shutil
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import lru_cache, partial
 from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -267,18 +267,23 @@ class Recognizer:
         :func:`crnn.reading.read_lines`)."""
         policy = self.reading if reading is None or self.preprocess.width is not None \
             else reading
-        return read_lines(self._read, arrays, policy)
+        return read_lines(partial(self._read, blank_penalty=policy.blank_penalty), arrays,
+                          policy)
 
-    def _read(self, arrays: Sequence[np.ndarray], stretch: float, pad: float
-              ) -> list[Decoded]:
-        """Every line read once, ``stretch`` wider, padded right to ``1 + pad`` times."""
+    def _read(self, arrays: Sequence[np.ndarray], stretch: float, pad: float,
+              blank_penalty: float = 0.0) -> list[Decoded]:
+        """Every line read once, ``stretch`` wider, padded right to ``1 + pad`` times,
+        ``blank_penalty`` taken off the blank's logit before decoding."""
         prepped = [resize_line(a, self.preprocess, stretch) for a in arrays]
         widths = [padded_width(p.shape[2], pad) for p in prepped]
         out: list[Any] = [None] * len(prepped)
         for idx in width_batches(widths, self.batch_size):
             batch = pad_batch([prepped[i] for i in idx], width=widths[idx[0]])
             lengths = np.array([output_length(prepped[i].shape[2]) for i in idx])
-            for i, d in zip(idx, self.decoder(self.logits(batch), lengths), strict=True):
+            logits = self.logits(batch)
+            if blank_penalty:
+                logits[:, :, 0] -= blank_penalty
+            for i, d in zip(idx, self.decoder(logits, lengths), strict=True):
                 out[i] = d
         return out
 

@@ -8,8 +8,8 @@ thin marks (the dot in ``2.``, one of ``--``) that the model sees but rates just
 blank. The policy is chosen for a model on validation lines
 (``tools/reading_policy.py`` searches it), travels in its checkpoint beside (not inside)
 the preprocessing, is inherited by a model fine-tuned from it (``init``), and is applied
-by :func:`read_lines` alone, which :class:`crnn.Recognizer`, page OCR (each line once:
-:meth:`ReadingPolicy.once`), training validation and the policy search all call.
+by :func:`read_lines` alone, which :class:`crnn.Recognizer`, page OCR (each line once, best
+path: :meth:`ReadingPolicy.once`), training validation and the policy search all call.
 """
 
 from __future__ import annotations
@@ -81,9 +81,9 @@ class ReadingPolicy:
             raise ConfigError(f"blank_penalty {self.blank_penalty} must lie in [0, 5]")
 
     def once(self) -> ReadingPolicy:
-        """This policy without its rereads and stretch: each line read once, as cut, with
-        the same right margin and blank penalty."""
-        return ReadingPolicy(right_pad=self.right_pad, blank_penalty=self.blank_penalty)
+        """This policy without its rereads, stretch and blank penalty: each line read
+        once, as cut, by the plain best path, with the same right margin."""
+        return ReadingPolicy(right_pad=self.right_pad)
 
     def replace(self, **changes) -> ReadingPolicy:
         return replace(self, **changes)

@@ -420,11 +420,13 @@ def _read_upright(rec: Recognizer, crops: list[np.ndarray]) -> tuple[bool, list]
     that orientation only, so an upside-down page is not read twice.
 
     One reading per line, as the line is (``ReadingPolicy.once()``: stretch 1, no
-    rereads, the model's right margin). The model's stretch and rereads were chosen on
-    the page sets' own line cuts, not on the line finder's crops, and do not carry over:
-    with model v7, ``benchmarks/page.py --rotate`` gave a page CER of 0.0050 / 0.0048
-    (seeds 55 / 77) read at 1x, 0.0060 / 0.0066 at its 1.1x, and 0.0051 / 0.0056 with its
-    rereads as well, 30% slower."""
+    rereads, no blank penalty, the model's right margin). The model's stretch, rereads
+    and blank penalty were chosen on the page sets' own line cuts, not on the line
+    finder's crops, and do not carry over: with model v7, ``benchmarks/page.py --rotate``
+    gave a page CER of 0.0050 / 0.0048 (seeds 55 / 77) read at 1x, 0.0060 / 0.0066 at its
+    1.1x, and 0.0051 / 0.0056 with its rereads as well, 30% slower; with v19, its blank
+    penalty of 2 raised the page CER of 12 pages of ``benchmarks/page.py --count 12``
+    from 0.0377 to 0.0474 (and of ``../shared/dev/pages`` from 0.0023 to 0.0026)."""
     if not crops:
         return False, []
     probe = sorted(range(len(crops)), key=lambda i: -crops[i].shape[1])[:6]

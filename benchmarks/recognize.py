@@ -233,7 +233,8 @@ def main() -> None:
             scope = "mostly-Latin" if policy.reread_scope == "latin" else "all"
             print(f"crnn {model.name}: read {policy.stretch}x wide, right margin "
                   f"{policy.right_pad}; rereads at {', '.join(map(str, policy.rereads)) or 'none'}"
-                  f" of {scope} lines read at confidence <= {policy.reread_below}")
+                  f" of {scope} lines read at confidence <= {policy.reread_below}; "
+                  f"blank penalty {policy.blank_penalty}")
         print(f"{'recognizer':44} {'lines/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'accuracy':>9} "
               f"{'CER':>7}")
         results = []

@@ -93,6 +93,48 @@ def test_reading_scores_a_policy_as_the_recognizer_combines_readings():
     assert reading.score([r], 1.1, (), 1.0, 1.0)[0] == 3
 
 
+def test_average_weights_moves_each_weight_its_share_and_refuses_other_networks(tmp_path):
+    """tools/average_weights.py: (1 - w) * base + w * tuned for every tensor, base's
+    charset and reading policy kept; another network or charset is refused."""
+    import torch
+
+    from crnn.charset import Charset
+    from crnn.checkpoint import Checkpoint, load_checkpoint, save_checkpoint
+    from crnn.data.images import Preprocess
+    from crnn.errors import CrnnError
+    from crnn.model import CRNN, ModelConfig
+    from crnn.reading import ReadingPolicy
+
+    avg = _load("average_weights")
+    cs = Charset.resolve("digits")
+    cfg = ModelConfig(num_classes=cs.num_classes, cnn_channels=(8, 8, 16, 16, 16, 16, 16),
+                      hidden=8, n_rnn=1)
+    torch.manual_seed(0)
+    base = Checkpoint(cfg, cs, Preprocess(), CRNN(cfg).state_dict(),
+                      reading=ReadingPolicy(blank_penalty=2.0))
+    tuned = Checkpoint(cfg, cs, Preprocess(), CRNN(cfg).state_dict())
+    save_checkpoint(base, tmp_path / "base.pt")
+    save_checkpoint(tuned, tmp_path / "tuned.pt")
+    out = tmp_path / "soup.pt"
+    r = subprocess.run([sys.executable, str(TOOLS / "average_weights.py"), "--base",
+                        str(tmp_path / "base.pt"), "--tuned", str(tmp_path / "tuned.pt"),
+                        "--weight", "0.3", "--out", str(out)], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    soup = load_checkpoint(out)
+    for k, v in soup.state_dict.items():
+        assert torch.allclose(v, 0.7 * base.state_dict[k].float()
+                              + 0.3 * tuned.state_dict[k].float()), k
+    assert any(not torch.allclose(v, base.state_dict[k].float())
+               for k, v in soup.state_dict.items())
+    assert soup.reading.blank_penalty == 2.0 and soup.charset.chars == cs.chars
+    wide = ModelConfig(num_classes=cs.num_classes, cnn_channels=(8, 8, 16, 16, 16, 16, 16),
+                       hidden=16, n_rnn=1)
+    with pytest.raises(CrnnError, match="different networks"):
+        avg.average(base, Checkpoint(wide, cs, Preprocess(), CRNN(wide).state_dict()), 0.5)
+    with pytest.raises(CrnnError, match="must lie"):
+        avg.average(base, tuned, 1.5)
+
+
 FORTUNES = (
     "\x1b[32m\u300a\u9759\u591c\u601d\u300b\x1b[m\n"  # a coloured title line
     "\u5e8a\u524d\u660e\u6708\u5149\uff0c\u7591\u662f\u5730\u4e0a\u971c\u3002\n"

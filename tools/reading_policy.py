@@ -133,14 +133,13 @@ def main() -> int:
             sys.exit(f"{d}: no such data set; render it with crnn synth pages (the recipe's "
                      "header names the command)")
     stretches = [float(x) for x in args.stretches.split(",")]
-    penalties = [float(x) for x in args.blank_penalties.split(",")] \
-        if args.blank_penalties else None
     rec = Recognizer.load(args.model, device="cpu")
     stored_policy = rec.reading
     if stored_policy.reread_scope == "latin":
         print("the model rereads only mostly-Latin lines (--reread-scope latin); the policies "
               "here reread every unsure line", file=sys.stderr)
-    penalties = penalties or [stored_policy.blank_penalty]
+    penalties = [float(x) for x in args.blank_penalties.split(",")] \
+        if args.blank_penalties else [stored_policy.blank_penalty]
     dev = [Readings(rec, d, stretches, penalties) for d in args.dev]
     report = [Readings(rec, d, stretches, penalties) for d in args.report]
 

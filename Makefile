@@ -19,6 +19,9 @@ DEB_PACKAGES ?= fonts-dejavu fonts-liberation2 fonts-noto-cjk fonts-wqy-zenhei \
 	fonts-paratype fonts-roboto-slab fonts-adf-baskervald fonts-adf-gillius \
 	fonts-adf-universalis fonts-adf-accanthis fonts-junicode fonts-cardo fonts-hack \
 	fonts-jetbrains-mono fonts-go fonts-dosis fonts-averia-sans-gwf fonts-averia-serif-gwf \
+	fonts-hanazono fonts-babelstone-han fonts-ipamj-mincho fonts-morisawa-bizud-gothic \
+	fonts-morisawa-bizud-mincho fonts-migmix fonts-vlgothic fonts-stix fonts-oldstandard \
+	fonts-vollkorn fonts-yrsa-rasa fonts-croscore fonts-sil-gentiumplus fonts-noto-core \
 	poppler-utils libreoffice-writer-nogui chromium
 # The texts whose prose tools/prose_corpus.py turns into training text (the bundled model's
 # recipe, configs/v19/train.yaml): fortune files, the Debian reference, and the Chinese

@@ -21,20 +21,24 @@ _FONT_HINT = ("apt-get install fonts-noto-cjk fonts-wqy-zenhei fonts-arphic-umin
 # Font families by face, as fc-list names them; the first available ones are used.
 FONT_CHOICES: dict[str, tuple[str, ...]] = {
     "song": ("Noto Serif CJK SC", "AR PL UMing CN", "Source Han Serif SC", "AR PL SungtiL GB",
-             "IPAMincho", "IPAexMincho", "TakaoMincho"),
+             "IPAMincho", "IPAexMincho", "TakaoMincho", "Noto Serif CJK SC Light",
+             "Noto Serif CJK SC Medium", "HanaMinA", "BabelStone Han", "IPAmjMincho",
+             "BIZ UDMincho"),
     "hei": ("Noto Sans CJK SC", "WenQuanYi Zen Hei", "WenQuanYi Micro Hei", "Source Han Sans SC",
-            "Droid Sans Fallback", "IPAGothic"),
+            "Droid Sans Fallback", "IPAGothic", "Noto Sans CJK SC Light",
+            "Noto Sans CJK SC Medium", "BIZ UDGothic", "VL Gothic", "MigMix 1P"),
     "kai": ("AR PL UKai CN", "LXGW WenKai", "AR PL KaitiM GB"),
     "serif": ("Liberation Serif", "DejaVu Serif", "Noto Serif", "FreeSerif", "Nimbus Roman",
               "TeX Gyre Termes", "TeX Gyre Schola", "TeX Gyre Bonum", "C059",
               "TeX Gyre Pagella", "P052", "Caladea", "Linux Libertine O", "EB Garamond 12",
               "Charis SIL", "Gentium", "Baskervald ADF Std", "Accanthis ADF Std", "Cardo",
-              "Junicode Two Beta", "Roboto Slab", "Averia Serif GWF"),
+              "Junicode Two Beta", "Roboto Slab", "Averia Serif GWF", "Tinos", "STIXGeneral",
+              "Old Standard TT", "Vollkorn", "Yrsa", "Gentium Plus"),
     "sans": ("Liberation Sans", "DejaVu Sans", "Noto Sans", "FreeSans", "Nimbus Sans",
              "TeX Gyre Heros", "Carlito", "Open Sans", "Roboto", "Cantarell", "Lato",
              "TeX Gyre Adventor", "URW Gothic", "Andika", "Beteckna", "League Spartan",
              "Comfortaa", "Quicksand", "Cabin", "Karla", "Inter", "Manrope", "PT Sans",
-             "Gillius ADF", "Universalis ADF Std", "Dosis", "Averia Sans GWF"),
+             "Gillius ADF", "Universalis ADF Std", "Dosis", "Averia Sans GWF", "Arimo"),
 }
 # Families kept out of training (``--fonts train``) to measure reading of unseen faces
 # (``--fonts heldout``); P052/Pagella and URW Gothic/Adventor are one design each.

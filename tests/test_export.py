@@ -3,6 +3,7 @@ import json
 import numpy as np
 import pytest
 import torch
+from rapidfuzz.distance import Levenshtein
 
 from crnn.checkpoint import load_checkpoint
 from crnn.cli import main
@@ -58,8 +59,13 @@ def test_the_cpu_default_is_onnx_exported_once_with_the_same_text(tmp_path, monk
     assert again.backend == "onnx" and cached[0].stat().st_ino == inode
     assert list(cache_dir().glob("*.onnx")) == cached
     texts = [r.text for r in torch_rec.recognize(lines)]
-    assert [r.text for r in auto.recognize(lines)] == texts
-    assert texts[0] == "Admission Notice 2025"  # the bundled model reads these
+    # the default path runs the recurrent and output layers in int8: the same readings up
+    # to a rare flipped character (v28 reads `building` there where fp32 reads `Building`)
+    int8 = [r.text for r in auto.recognize(lines)]
+    pairs = list(zip(int8, texts, strict=True))
+    assert sum(a == b for a, b in pairs) >= 3
+    assert all(Levenshtein.distance(a, b) <= 1 for a, b in pairs), pairs
+    assert texts[0] == int8[0] == "Admission Notice 2025"  # the bundled model reads these
     # a damaged cache entry is exported again, not an error
     cached[0].write_bytes(b"not a model")
     assert Recognizer.load("default").recognize(lines[:1])[0].text == texts[0]

@@ -38,8 +38,8 @@ def test_onnx_parity_with_pytorch(tmp_path, tiny_checkpoint, font_path):
 
 
 @pytest.mark.slow
-def test_the_cpu_default_is_onnx_exported_once_with_the_same_text(tmp_path, monkeypatch,
-                                                                  font_path):
+def test_the_cpu_default_is_onnx_exported_once_and_reads_as_torch_does(tmp_path, monkeypatch,
+                                                                        font_path):
     from crnn.export import cache_dir
 
     from .conftest import render

@@ -18,7 +18,7 @@ _INSTALL_HINT = "apt-get install libreoffice-writer-nogui poppler-utils"
 _FONT_HINT = ("apt-get install fonts-noto-cjk fonts-wqy-zenhei fonts-arphic-uming "
               "fonts-arphic-ukai fonts-lxgw-wenkai fonts-liberation2 fonts-dejavu")
 
-# Font families by face, as fc-list names them; the first available ones are used.
+# Font families by face, as fc-list names them; a document draws from the installed ones.
 FONT_CHOICES: dict[str, tuple[str, ...]] = {
     "song": ("Noto Serif CJK SC", "AR PL UMing CN", "Source Han Serif SC", "AR PL SungtiL GB",
              "IPAMincho", "IPAexMincho", "TakaoMincho", "Noto Serif CJK SC Light",

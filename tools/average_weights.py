@@ -7,7 +7,7 @@ and one fine-tuned from it):
 Every tensor becomes ``(1 - weight) * base + weight * tuned`` in fp32; the result keeps
 ``base``'s charset, preprocessing and reading policy, and loads, exports and fine-tunes as
 any checkpoint. A fine-tuned model that gains on some sets and loses on others often keeps
-most of both in between (the bundled v26 is v19 and v25 at 0.3: ``docs/models.md``).
+most of both in between (the bundled v28 is v26 and v27 at 0.5: ``docs/models.md``).
 Both checkpoints must have the same network, charset and weight names.
 """
 

@@ -135,6 +135,53 @@ def test_average_weights_moves_each_weight_its_share_and_refuses_other_networks(
         avg.average(base, tuned, 1.5)
 
 
+@pytest.mark.parametrize("n_rnn", [1, 2])
+def test_widen_model_reads_as_before_and_its_new_units_learn(tmp_path, n_rnn):
+    """tools/widen_model.py: the wider network's scores equal the given one's, its new
+    units' outgoing weights start at zero and move with the first optimiser step; GRUs and
+    narrower sizes are refused."""
+    import torch
+
+    from crnn.charset import Charset
+    from crnn.checkpoint import Checkpoint, load_checkpoint, save_checkpoint
+    from crnn.data.images import Preprocess
+    from crnn.errors import CrnnError
+    from crnn.model import CRNN, ModelConfig
+    from crnn.reading import ReadingPolicy
+
+    wm = _load("widen_model")
+    cs = Charset.resolve("digits")
+    cfg = ModelConfig(num_classes=cs.num_classes, cnn_channels=(8, 8, 16, 16, 16, 16, 16),
+                      hidden=8, n_rnn=n_rnn)
+    torch.manual_seed(0)
+    base = Checkpoint(cfg, cs, Preprocess(), CRNN(cfg).state_dict(),
+                      reading=ReadingPolicy(blank_penalty=2.0))
+    save_checkpoint(base, tmp_path / "base.pt")
+    out = tmp_path / "wide.pt"
+    r = subprocess.run([sys.executable, str(TOOLS / "widen_model.py"), "--model",
+                        str(tmp_path / "base.pt"), "--hidden", "12", "--out", str(out)],
+                       capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    wide = load_checkpoint(out)
+    assert wide.model_config.hidden == 12 and wide.reading.blank_penalty == 2.0
+    assert wm.max_score_difference(base, wide) < 1e-5
+    head = f"rnn.{n_rnn - 1}.embedding.weight"
+    new_cols = torch.cat([wide.state_dict[head][:, 8:12], wide.state_dict[head][:, 20:]], 1)
+    assert new_cols.abs().max() == 0
+    model = wide.build_model().float().train()
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    model(torch.rand(2, 1, 32, 64)).square().mean().backward()
+    opt.step()
+    w = model.state_dict()[head]
+    assert torch.cat([w[:, 8:12], w[:, 20:]], 1).abs().max() > 0
+    with pytest.raises(CrnnError, match="below"):
+        wm.widen(base, 4)
+    gru = ModelConfig(num_classes=cs.num_classes, cnn_channels=(8, 8, 16, 16, 16, 16, 16),
+                      hidden=8, n_rnn=1, rnn_type="gru")
+    with pytest.raises(CrnnError, match="only LSTM"):
+        wm.widen(Checkpoint(gru, cs, Preprocess(), CRNN(gru).state_dict()), 12)
+
+
 FORTUNES = (
     "\x1b[32m\u300a\u9759\u591c\u601d\u300b\x1b[m\n"  # a coloured title line
     "\u5e8a\u524d\u660e\u6708\u5149\uff0c\u7591\u662f\u5730\u4e0a\u971c\u3002\n"

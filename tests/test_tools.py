@@ -135,11 +135,11 @@ def test_average_weights_moves_each_weight_its_share_and_refuses_other_networks(
         avg.average(base, tuned, 1.5)
 
 
-@pytest.mark.parametrize("n_rnn", [1, 2])
-def test_widen_model_reads_as_before_and_its_new_units_learn(tmp_path, n_rnn):
-    """tools/widen_model.py: the wider network's scores equal the given one's, its new
-    units' outgoing weights start at zero and move with the first optimiser step; GRUs and
-    narrower sizes are refused."""
+@pytest.mark.parametrize("n_rnn, cnn", [(1, ""), (2, "8,12,16,20,16,24,20")])
+def test_widen_model_reads_as_before_and_its_new_units_learn(tmp_path, n_rnn, cnn):
+    """tools/widen_model.py: the wider network's scores equal the given one's (recurrent
+    units added, and convolution channels copied), its new units' outgoing weights start at
+    zero and move with the first optimiser step; GRUs and narrower sizes are refused."""
     import torch
 
     from crnn.charset import Charset
@@ -159,11 +159,13 @@ def test_widen_model_reads_as_before_and_its_new_units_learn(tmp_path, n_rnn):
     save_checkpoint(base, tmp_path / "base.pt")
     out = tmp_path / "wide.pt"
     r = subprocess.run([sys.executable, str(TOOLS / "widen_model.py"), "--model",
-                        str(tmp_path / "base.pt"), "--hidden", "12", "--out", str(out)],
-                       capture_output=True, text=True)
+                        str(tmp_path / "base.pt"), "--hidden", "12", "--out", str(out)]
+                       + (["--cnn-channels", cnn] if cnn else []), capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
     wide = load_checkpoint(out)
     assert wide.model_config.hidden == 12 and wide.reading.blank_penalty == 2.0
+    assert wide.model_config.cnn_channels == (tuple(map(int, cnn.split(","))) if cnn
+                                              else cfg.cnn_channels)
     assert wm.max_score_difference(base, wide) < 1e-5
     head = f"rnn.{n_rnn - 1}.embedding.weight"
     new_cols = torch.cat([wide.state_dict[head][:, 8:12], wide.state_dict[head][:, 20:]], 1)
@@ -176,6 +178,8 @@ def test_widen_model_reads_as_before_and_its_new_units_learn(tmp_path, n_rnn):
     assert torch.cat([w[:, 8:12], w[:, 20:]], 1).abs().max() > 0
     with pytest.raises(CrnnError, match="below"):
         wm.widen(base, 4)
+    with pytest.raises(CrnnError, match="one count per convolution"):
+        wm.widen(base, 12, cnn_channels=(8, 8, 16))
     gru = ModelConfig(num_classes=cs.num_classes, cnn_channels=(8, 8, 16, 16, 16, 16, 16),
                       hidden=8, n_rnn=1, rnn_type="gru")
     with pytest.raises(CrnnError, match="only LSTM"):

@@ -179,6 +179,26 @@ def test_lines_hold_apostrophes_hyphens_codes_and_opening_brackets() -> None:
     assert sum(line[0] in "（《“【「(〔" for line in zh) > 10
 
 
+def test_informal_marks_punctuate_chinese_lines_as_reviews_do_and_cost_no_draw_when_off():
+    """text.informal_marks: ellipses, 。。。, dashes, tildes and runs such as ！！ in Chinese
+    corpus lines; at its default 0 the lines are the same as a config without it."""
+    only = {"corpus": 1, "fields": 0, "english": 0, "numbers": 0, "random": 0}
+    chars = Charset.resolve("zh").chars
+
+    def lines(**text) -> list[str]:
+        cfg = load_synth_config(overrides={"text": {"sources": only, **text}})
+        sampler, rng = TextSampler(chars, cfg), random.Random(3)
+        return [sampler.sample(rng)[0] for _ in range(400)]
+
+    plain, informal = lines(), lines(informal_marks=1.0)
+    assert lines(informal_marks=0.0) == plain
+    runs = re.compile(r"……|…|\.\.\.|。。。|——|[～~]|！！|？？")
+    assert sum(bool(runs.search(line)) for line in plain) < 10
+    assert sum(bool(runs.search(line)) for line in informal) > 150
+    with pytest.raises(ConfigError, match="informal_marks"):
+        load_synth_config(overrides={"text": {"informal_marks": 1.5}})
+
+
 def test_dates_in_printed_forms() -> None:
     assert fields.chinese_date(2025, 9, 1) == "二〇二五年九月一日"
     assert fields.chinese_date(2010, 12, 31) == "二〇一〇年十二月三十一日"

@@ -144,6 +144,8 @@ def _check(d: dict[str, Any], where: str) -> None:
         fail("text.sources weights must be >= 0 and not all 0")
     if not 0.0 <= d["text"]["file_fraction"] <= 1.0:
         fail("text.file_fraction must lie in [0, 1]")
+    if not 0.0 <= d["text"]["informal_marks"] <= 1.0:
+        fail("text.informal_marks is not a probability in [0, 1]")
     if d["text"]["length"][0] <= 0:
         fail("text.length must be positive")
     cov = d["text"]["coverage"]

@@ -37,6 +37,10 @@ __all__ = [
 
 _ZH_PUNCT_MID = "，，，、、；：,"
 _ZH_PUNCT_END = "。。。！？；"
+# informal writing (reviews, messages): pauses and ends in ellipses, dashes, tildes, runs
+_ZH_INFORMAL_MID = ("，", "，", "，", "……", "…", "...", "。。。", "——", "～", "~", "！", ",")
+_ZH_INFORMAL_END = ("。", "！", "……", "…", "...", "。。。", "！！", "！！！", "？？", "～", "~",
+                    "!", "?", "..", "。。")
 _ZH_PAIRS = ("（）", "《》", "“”", "【】", "「」", "()", "〔〕")
 _EN_PUNCT_MID = (",", ",", ",", ";", ":", "...", "..")
 _EN_PUNCT_END = (".", ".", ".", ".", "!", "?", "...", "!!", "?!", "..")
@@ -349,6 +353,10 @@ class TextSampler:
         words, cum = self._load_words()
         total = cum[-1]
         latin_p = self.config.get("text", "latin_in_chinese")
+        p_informal = self.config.get("text", "informal_marks")
+        informal = p_informal > 0 and rng.random() < p_informal  # 0 draws nothing
+        mid_marks, end_marks = ((_ZH_INFORMAL_MID, _ZH_INFORMAL_END) if informal
+                                else (_ZH_PUNCT_MID, _ZH_PUNCT_END))
         out: list[str] = []
         length, phrase = 0.0, 0
         open_pair: str | None = None
@@ -379,12 +387,12 @@ class TextSampler:
                 out.append(open_pair[1])
                 open_pair = None
             elif phrase >= 2 and rng.random() < 0.18:
-                out.append(rng.choice(_ZH_PUNCT_MID))
+                out.append(rng.choice(mid_marks))
                 phrase = 0
         if open_pair is not None:
             out.append(open_pair[1])
-        if rng.random() < 0.25:
-            out.append(rng.choice(_ZH_PUNCT_END))
+        if rng.random() < (0.6 if informal else 0.25):
+            out.append(rng.choice(end_marks))
         return "".join(out)
 
     def _classical(self, rng: random.Random, em: float) -> str:

@@ -1,9 +1,8 @@
-"""Give a trained CRNN a wider recurrent part that reads exactly as it did (a function-
-preserving widening, as Net2Net's "wider" step), so training on adds capacity without
-starting over:
+"""Give a trained CRNN wider layers that read exactly as it did (a function-preserving
+widening, as Net2Net's "wider" step), so training on adds capacity without starting over:
 
-    python tools/widen_model.py --model build/v30/v28.pt --hidden 192 \
-        --out build/v30/v28_h192.pt
+    python tools/widen_model.py --model build/v30/v28.pt --hidden 256 \
+        --out build/v30/v28_h256.pt
 
 Each bidirectional LSTM grows from ``hidden`` to ``--hidden`` units per direction. The
 trained units keep their weights; a new unit gets a fresh draw of input, recurrent and

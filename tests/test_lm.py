@@ -10,6 +10,7 @@ import pytest
 from crnn.charset import Charset
 from crnn.decoding.decoders import DecoderConfig, build_decoder
 from crnn.decoding.lm import BOS, MAGIC, LanguageModelError, NGramLM, main, tokenize
+from crnn.errors import ConfigError
 
 CORPUS = [
     "北京大学录取通知书",
@@ -175,3 +176,111 @@ def test_word_token_model_scores_latin_words_whole(tmp_path):
     fused = build_decoder(DecoderConfig(kind="beam", lm=str(path), lm_weight=1.0), cs)(
         m.astype(np.float32))[0]
     assert fused.text == "hello"
+
+
+@pytest.mark.parametrize("order", [2, 3, 4])
+def test_pruned_model_is_smaller_and_still_sums_to_one(order):
+    """--min-count drops the rare n-grams; the remaining contexts' backoff weights are
+    computed again, so every distribution still sums to one, and the text the model was
+    built from stays far likelier than its reverse."""
+    lines = CORPUS + ["北京天气", "天气很好", "大学生活"]
+    full = NGramLM.build(lines, order)
+    pruned = NGramLM.build(lines, order, min_count=2)
+    assert len(pruned.keys) < len(full.keys)
+    assert int(pruned.per_order[0]) == int(full.per_order[0])  # unigrams all kept
+    toks = np.array([t for t in range(pruned.vocab_size) if t != BOS])
+    for text in ["北京大", "天气很", "hello", "xyz"]:
+        s = pruned.start_state()
+        for ch in text:
+            lp, _ = pruned.score(np.full(len(toks), s), toks)
+            assert np.exp(lp).sum() == pytest.approx(1.0, abs=1e-5), (text, ch)
+            _, n = pruned.score(np.array([s]), np.array([pruned.token_id(ch)]))
+            s = int(n[0])
+    assert pruned.sentence_logprob("北京大学")[0] > pruned.sentence_logprob("学大京北")[0] + 3
+    # n-grams seen at least twice keep their probability
+    for text in ["北京", "北京大"]:
+        assert pruned.sentence_logprob(text)[0] == pytest.approx(
+            full.sentence_logprob(text)[0], abs=0.5)
+    with pytest.raises(LanguageModelError, match="min-count"):
+        NGramLM.build(lines, order, min_count=0)
+
+
+def test_cli_min_count(tmp_path, capsys):
+    text = tmp_path / "corpus.txt"
+    text.write_text("\n".join(CORPUS) + "\n", encoding="utf-8")
+    for n in (1, 3):
+        assert main(["build", "--text", str(text), "--order", "3", "--min-count", str(n),
+                     "--out", str(tmp_path / f"m{n}.bin")]) == 0
+    assert (tmp_path / "m3.bin").stat().st_size < (tmp_path / "m1.bin").stat().st_size
+
+
+def _unsure_hello(cs: Charset) -> np.ndarray:
+    """Log-probabilities of "hell?" whose last letter the model rates o 0.45, d 0.5."""
+    k = cs.num_classes
+    frames = []
+    for ch in "hellp":
+        row = [0.01] * k
+        if ch == "p":
+            row[cs.index("o")], row[cs.index("d")] = 0.45, 0.5
+        else:
+            row[cs.index(ch)] = 0.9
+        frames += [row, [0.9] + [0.01] * (k - 1)]
+    return np.log(np.array(frames) / np.array(frames).sum(1, keepdims=True))[:, None, :]
+
+
+def test_search_below_keeps_sure_lines_on_the_best_path(tmp_path):
+    """DecoderConfig.search_below: only lines whose best path is at most that sure are
+    searched (with the language model); a surer line keeps its best path."""
+    cs = Charset.from_string("helowrd ")
+    path = tmp_path / "w.bin"
+    NGramLM.build(["hello world", "hello", "world hello"] * 3, 3).save(path)
+    m = _unsure_hello(cs).astype(np.float32)
+    batch = np.concatenate([m, m], axis=1)
+    for below, want in ((1.0, "hello"), (0.6, "hello"), (0.3, "helld")):
+        cfg = DecoderConfig(kind="beam", lm=str(path), lm_weight=1.0, search_below=below)
+        assert [d.text for d in build_decoder(cfg, cs)(batch)] == [want, want], below
+    with pytest.raises(ConfigError, match="search_below"):
+        DecoderConfig(kind="beam", search_below=1.5)
+
+
+def test_a_model_reads_unsure_lines_with_its_own_language_model(tmp_path):
+    """M.lm.bin beside M.pt and a policy with lm_weight > 0 (stored by crnn export --lm):
+    the recogniser fuses the language model into unsure lines; without the file, or with
+    explicit decoder options, it reads by the best path."""
+    from crnn.architecture import ModelConfig
+    from crnn.checkpoint import Checkpoint, load_checkpoint, save_checkpoint
+    from crnn.cli import main as crnn_main
+    from crnn.data.images import Preprocess
+    from crnn.model import CRNN
+    from crnn.reading import ReadingPolicy
+    from crnn.recognizer import Recognizer, language_model_beside
+
+    cs = Charset.from_string("helowrd ")
+    text = tmp_path / "text.txt"
+    text.write_text("hello world\nhello\nworld hello\n" * 3, encoding="utf-8")
+    assert main(["build", "--text", str(text), "--order", "3", "--out",
+                 str(tmp_path / "w.bin")]) == 0
+    cfg = ModelConfig(num_classes=cs.num_classes, cnn_channels=[8, 8, 16, 16, 16, 16, 16],
+                      hidden=8, n_rnn=1)
+    save_checkpoint(Checkpoint(cfg, cs, Preprocess(), CRNN(cfg).state_dict()),
+                    tmp_path / "m.pt")
+    assert crnn_main(["export", "--model", str(tmp_path / "m.pt"), "--format", "fp16",
+                      "--lm", str(tmp_path / "w.bin"), "--lm-weight", "1", "--lm-bonus",
+                      "0.5", "--lm-below", "0.9", "--out", str(tmp_path / "e.pt")]) == 0
+    assert language_model_beside(tmp_path / "e.pt") == tmp_path / "e.lm.bin"
+    assert load_checkpoint(tmp_path / "e.pt").reading == ReadingPolicy(
+        lm_weight=1.0, lm_bonus=0.5, lm_below=0.9)
+    logits = _unsure_hello(cs).astype(np.float32)
+    line = [np.zeros((32, 40), np.uint8)]
+
+    def read(model, **kw):
+        rec = Recognizer.load(model, device="cpu", backend="torch", **kw)
+        rec.logits = lambda batch: logits.copy()
+        return rec.recognize_arrays(line)[0].text
+
+    assert read(tmp_path / "e.pt") == "hello"
+    assert read(tmp_path / "e.pt", decoder=DecoderConfig()) == "helld"
+    (tmp_path / "e.lm.bin").unlink()
+    assert read(tmp_path / "e.pt") == "helld"
+    assert crnn_main(["export", "--model", str(tmp_path / "m.pt"), "--format", "fp16",
+                      "--lm", str(text), "--out", str(tmp_path / "x.pt")]) != 0

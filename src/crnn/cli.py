@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import json
+import shutil
 import signal
 import sys
 import threading
@@ -82,8 +83,13 @@ def _add_decoder_args(sp: argparse.ArgumentParser) -> None:
 
 
 def _decoder_config(args: argparse.Namespace):
+    """The decoder the options ask for; None when they ask for none, so the model reads
+    as its checkpoint says (best path, or with its own language model)."""
     from .decoding.decoders import DecoderConfig
 
+    if (args.decoder is None and args.lexicon is None and args.lm is None
+            and args.allow is None and args.n_best == 1):
+        return None
     kind = args.decoder or ("lexicon" if args.lexicon else "beam" if args.lm else "greedy")
     return DecoderConfig(kind=kind, beam_width=args.beam_width, n_best=args.n_best,
                          allow=args.allow, lexicon=args.lexicon, lm=args.lm,
@@ -235,6 +241,18 @@ def _args_export(sp: argparse.ArgumentParser) -> None:
                     help="store this: B is taken off the CTC blank's logit in every frame "
                          "before decoding, so thin marks the model rates just below the "
                          "blank are kept (0 = plain best path)")
+    sp.add_argument("--lm", metavar="FILE",
+                    help="a character language model ('crnn lm build') to copy beside the "
+                         "output as OUT.lm.bin: the model's own, fused into the decoding of "
+                         "its unsure lines (with --lm-weight)")
+    sp.add_argument("--lm-weight", type=float, metavar="A",
+                    help="store this: weight of the model's language model in beam search "
+                         "(0 = none)")
+    sp.add_argument("--lm-bonus", type=float, metavar="B",
+                    help="store this: score added per character in that search")
+    sp.add_argument("--lm-below", type=float, metavar="C",
+                    help="store this confidence: only lines whose best path is at most this "
+                         "sure are searched with the language model")
 
 
 def _args_ocr(sp: argparse.ArgumentParser) -> None:
@@ -374,6 +392,9 @@ def _cmd_export(args: argparse.Namespace) -> int:
                               "or none") from None
     if args.blank_penalty is not None:
         changes["blank_penalty"] = args.blank_penalty
+    for name in ("lm_weight", "lm_bonus", "lm_below"):
+        if getattr(args, name) is not None:
+            changes[name] = getattr(args, name)
     if changes:
         ckpt.reading = ckpt.reading.replace(**changes)
     if args.cpu_int8 is not None:
@@ -381,12 +402,26 @@ def _cmd_export(args: argparse.Namespace) -> int:
             raise ConfigError("--cpu-int8 is stored in an fp16 checkpoint (--format fp16); "
                               "for an int8 ONNX file use --int8")
         ckpt.meta = {**ckpt.meta, "cpu_int8": args.cpu_int8}
+    if args.lm is not None:
+        from .decoding.lm import NGramLM
+
+        NGramLM.load(args.lm)  # refuses a file that is not a language model, naming it
     if args.format == "fp16":
         out = export_fp16(ckpt, args.out)
         print(f"wrote {out} ({out.stat().st_size / 1e6:.1f} MB, fp16)")
-        return 0
-    out = export_onnx(ckpt, args.out, int8=args.int8)
-    print(f"wrote {out} ({out.stat().st_size / 1e6:.1f} MB{', int8' if args.int8 else ''})")
+    else:
+        out = export_onnx(ckpt, args.out, int8=args.int8)
+        print(f"wrote {out} ({out.stat().st_size / 1e6:.1f} MB{', int8' if args.int8 else ''})")
+    if args.lm is not None:
+        lm_out = out.with_name(out.stem + ".lm.bin")
+        if Path(args.lm).resolve() != lm_out.resolve():
+            tmp = lm_out.with_name(lm_out.name + ".tmp")
+            shutil.copyfile(args.lm, tmp)
+            tmp.replace(lm_out)
+        print(f"wrote {lm_out} ({lm_out.stat().st_size / 1e6:.1f} MB, its language model)")
+    elif ckpt.reading.lm_weight > 0:
+        print(f"crnn export: warning: the stored policy fuses a language model, but none is "
+              f"beside {out}: give --lm FILE", file=sys.stderr)
     return 0
 
 

@@ -52,6 +52,15 @@ class ReadingPolicy:
         character when that character is at least ``exp(-blank_penalty)`` times as
         probable as the blank. A model trained with CTC drops faint thin marks (a dot
         after a digit, one dash of ``--``) at a small margin; 0: the plain best path.
+    lm_weight, lm_bonus, lm_below: language-model fusion for unsure lines. A model file
+        ``M.pt`` (or ``M.onnx``) with a character n-gram model ``M.lm.bin`` beside it
+        (``crnn lm build``) reads each line by the best path first; a line whose
+        confidence is at most ``lm_below`` is decoded again from the same scores by
+        beam search fused with the language model, ``log P_ctc + lm_weight * log P_lm +
+        lm_bonus * length`` (:mod:`crnn.decoding.decoders`). The bonus pays back what
+        the language model charges each character, so the search does not drop one of
+        ``--`` or ``...``. 0 weight: no language model (explicit decoder options, such as
+        ``--decoder greedy``, also turn it off).
     """
 
     stretch: float = 1.0
@@ -61,6 +70,9 @@ class ReadingPolicy:
     right_pad: float = 0.0
     ink_margin: float | None = None
     blank_penalty: float = 0.0
+    lm_weight: float = 0.0
+    lm_bonus: float = 0.0
+    lm_below: float = 1.0
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "rereads", tuple(float(s) for s in self.rereads))
@@ -79,11 +91,18 @@ class ReadingPolicy:
             raise ConfigError(f"ink_margin {self.ink_margin} must lie in [0, 2] (or none)")
         if not 0.0 <= self.blank_penalty <= 5.0:
             raise ConfigError(f"blank_penalty {self.blank_penalty} must lie in [0, 5]")
+        if not 0.0 <= self.lm_weight <= 5.0 or not 0.0 <= self.lm_bonus <= 20.0:
+            raise ConfigError(f"lm_weight {self.lm_weight} must lie in [0, 5] and lm_bonus "
+                              f"{self.lm_bonus} in [0, 20]")
+        if not 0.0 <= self.lm_below <= 1.0:
+            raise ConfigError(f"lm_below {self.lm_below} must lie in [0, 1]")
 
     def once(self) -> ReadingPolicy:
         """This policy without its rereads, stretch and blank penalty: each line read
-        once, as cut, by the plain best path, with the same right margin."""
-        return ReadingPolicy(right_pad=self.right_pad)
+        once, as cut, by the plain best path, with the same right margin (and the same
+        language-model fusion for unsure lines, which the recogniser's decoder does)."""
+        return ReadingPolicy(right_pad=self.right_pad, lm_weight=self.lm_weight,
+                             lm_bonus=self.lm_bonus, lm_below=self.lm_below)
 
     def replace(self, **changes) -> ReadingPolicy:
         return replace(self, **changes)
@@ -94,7 +113,8 @@ class ReadingPolicy:
     @classmethod
     def from_dict(cls, d: dict) -> ReadingPolicy:
         return cls(**{k: d[k] for k in ("stretch", "rereads", "reread_below", "reread_scope",
-                                        "right_pad", "ink_margin", "blank_penalty")
+                                        "right_pad", "ink_margin", "blank_penalty",
+                                        "lm_weight", "lm_bonus", "lm_below")
                    if k in d})
 
     @classmethod

@@ -45,6 +45,7 @@ if TYPE_CHECKING:  # the ONNX backend runs without torch: it is imported where i
     from .model import CRNN
 
 __all__ = ["Recognizer", "Result", "ImageInput", "expand_inputs", "bundled_model_path",
+           "language_model_beside",
            "padded_width", "resolve_model_path", "width_batches"]
 
 ImageInput = str | Path | bytes | np.ndarray
@@ -106,6 +107,12 @@ def resolve_model_path(model: str | Path | None) -> Path:
     return path
 
 
+def language_model_beside(path: Path) -> Path | None:
+    """A model file's own language model: ``M.lm.bin`` beside ``M.pt`` / ``M.onnx``."""
+    lm = path.with_name(path.stem + ".lm.bin")
+    return lm if lm.is_file() else None
+
+
 def _auto_device(device: str | torch.device | None) -> torch.device:
     import torch
 
@@ -144,13 +151,16 @@ class Recognizer:
             error naming it, before they are decoded (None: no limit).
         reading: how the model reads (:class:`crnn.reading.ReadingPolicy`: stretch,
             rereads, right margin), from its checkpoint; default: each line once, as it is.
+        lm: the model's own character language model (``M.lm.bin`` beside ``M.pt``,
+            :func:`language_model_beside`): with no ``decoder`` given and a policy with
+            ``lm_weight`` > 0, unsure lines are decoded again by beam search fused with it.
     """
 
     def __init__(self, model: CRNN | Any, charset: Charset, preprocess: Preprocess,
                  device: str | torch.device | None = "auto", batch_size: int = 64,
                  decoder: DecoderConfig | None = None,
                  max_pixels: int | None = DEFAULT_MAX_PIXELS,
-                 reading: ReadingPolicy | None = None) -> None:
+                 reading: ReadingPolicy | None = None, lm: str | Path | None = None) -> None:
         if model.config.num_classes != charset.num_classes:
             raise CheckpointError(
                 f"model has {model.config.num_classes - 1} output characters, charset "
@@ -170,6 +180,10 @@ class Recognizer:
         self.reading = ReadingPolicy() if preprocess.width is not None else (
             reading or ReadingPolicy())
         self.batch_size = batch_size
+        if decoder is None and lm is not None and self.reading.lm_weight > 0:
+            decoder = DecoderConfig(kind="beam", lm=str(lm), lm_weight=self.reading.lm_weight,
+                                    length_bonus=self.reading.lm_bonus,
+                                    search_below=self.reading.lm_below)
         self.decoder_config = decoder or DecoderConfig()
         self.decoder = build_decoder(self.decoder_config, charset)
         self.max_pixels = max_pixels
@@ -189,6 +203,7 @@ class Recognizer:
         if backend not in ("auto", "torch", "onnx"):
             raise CheckpointError(f"unknown backend {backend!r}: use auto, torch or onnx")
         path = resolve_model_path(model)
+        lm = language_model_beside(path)
         if backend == "auto" and path.suffix.lower() != ".onnx" and charset is None:
             from .export import onnx_available
 
@@ -201,27 +216,28 @@ class Recognizer:
 
             onnx_model = OnnxModel(path)
             return cls(onnx_model, onnx_model.charset, onnx_model.preprocess, "cpu",
-                       batch_size, decoder, reading=onnx_model.reading)
+                       batch_size, decoder, reading=onnx_model.reading, lm=lm)
         if backend == "onnx" and charset is None:
             from .export import cached_onnx
 
             onnx_model = cached_onnx(path)
             return cls(onnx_model, onnx_model.charset, onnx_model.preprocess, "cpu",
-                       batch_size, decoder, reading=onnx_model.reading)
+                       batch_size, decoder, reading=onnx_model.reading, lm=lm)
         ckpt = load_checkpoint(path, charset=charset)
         if backend == "onnx":
             from .export import OnnxModel, onnx_bytes
 
             return cls(OnnxModel(onnx_bytes(ckpt)), ckpt.charset, ckpt.preprocess, "cpu",
-                       batch_size, decoder, reading=ckpt.reading)
-        return cls.from_checkpoint(ckpt, device=device, batch_size=batch_size, decoder=decoder)
+                       batch_size, decoder, reading=ckpt.reading, lm=lm)
+        return cls.from_checkpoint(ckpt, device=device, batch_size=batch_size, decoder=decoder,
+                                   lm=lm)
 
     @classmethod
     def from_checkpoint(cls, ckpt: Checkpoint, device: str | None = "auto",
-                        batch_size: int = 64,
-                        decoder: DecoderConfig | None = None) -> Recognizer:
+                        batch_size: int = 64, decoder: DecoderConfig | None = None,
+                        lm: str | Path | None = None) -> Recognizer:
         return cls(ckpt.build_model(), ckpt.charset, ckpt.preprocess, device, batch_size,
-                   decoder, reading=ckpt.reading)
+                   decoder, reading=ckpt.reading, lm=lm)
 
     # ----------------------------------------------------------------------- inputs
     def _to_array(self, item: ImageInput, name: str) -> np.ndarray:

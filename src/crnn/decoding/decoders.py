@@ -96,6 +96,8 @@ class DecoderConfig:
     length_bonus: beta of the fused score. prune_prob: beam search extends prefixes only
     with classes at least this probable in a frame. lexicon_distance: edit-distance radius
     around the best-path reading within which lexicon entries are scored (large lists).
+    search_below (beam): only lines whose best-path confidence is at most this are
+    searched; surer lines keep their best path (1: every line is searched).
     """
 
     kind: str = "greedy"
@@ -108,6 +110,7 @@ class DecoderConfig:
     length_bonus: float = 0.0
     prune_prob: float = 1e-3
     lexicon_distance: int = 3
+    search_below: float = 1.0
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
@@ -138,12 +141,14 @@ class DecoderConfig:
             raise ConfigError(
                 f"a language model is used by decoder kind 'beam', not {self.kind!r}"
             )
-        for name in ("lm_weight", "length_bonus", "prune_prob"):
+        for name in ("lm_weight", "length_bonus", "prune_prob", "search_below"):
             v = getattr(self, name)
             if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
                 raise ConfigError(f"decoder {name} must be a finite number, got {v!r}")
         if self.lm_weight < 0:
             raise ConfigError(f"decoder lm_weight must be >= 0, got {self.lm_weight}")
+        if not 0 <= self.search_below <= 1:
+            raise ConfigError(f"decoder search_below must be in [0, 1], got {self.search_below}")
         if not 0 <= self.prune_prob < 1:
             raise ConfigError(f"decoder prune_prob must be in [0, 1), got {self.prune_prob}")
 
@@ -381,6 +386,16 @@ class BeamDecoder(Decoder):
         return cls(self.lm, self.space.charset, cfg.lm_weight, cfg.length_bonus)
 
     def _decode(self, x: np.ndarray, lengths: np.ndarray) -> list[Decoded]:
+        if self.config.search_below >= 1.0:
+            return self._search(x, lengths)
+        out = greedy_decode(x, self.space.charset, lengths)
+        unsure = [i for i, d in enumerate(out) if d.confidence <= self.config.search_below]
+        if unsure:
+            for i, d in zip(unsure, self._search(x[:, unsure], lengths[unsure]), strict=True):
+                out[i] = d
+        return out
+
+    def _search(self, x: np.ndarray, lengths: np.ndarray) -> list[Decoded]:
         cfg = self.config
         scorer = self._scorer()
         n = x.shape[1]

@@ -178,10 +178,18 @@ class NGramLM:
 
     # ------------------------------------------------------------------ building
     @classmethod
-    def build(cls, lines: Iterable[str], order: int = 4, word_tokens: bool = False) -> NGramLM:
-        """Train on lines of text (one sentence each) with interpolated modified KN."""
+    def build(cls, lines: Iterable[str], order: int = 4, word_tokens: bool = False,
+              min_count: int = 1) -> NGramLM:
+        """Train on lines of text (one sentence each) with interpolated modified KN.
+
+        min_count: n-grams of two or more tokens seen fewer times are left out of the
+        table (the smoothing still counts them); each context's backoff weight is
+        computed again so that its probabilities still sum to one. 1 keeps every n-gram;
+        2 or 3 make a model several times smaller that scores almost alike."""
         if order < 1:
             raise LanguageModelError(f"--order must be at least 1, got {order}")
+        if min_count < 1:
+            raise LanguageModelError(f"--min-count must be at least 1, got {min_count}")
         index: dict[str, int] = {}
         seq: list[int] = []
         for line in lines:
@@ -204,8 +212,47 @@ class NGramLM:
         raw = np.asarray(seq, dtype=np.int64)
         tokens = np.where(raw == -1, BOS, np.where(raw == -2, EOS, remap[np.maximum(raw, 0)]))
         sent = np.cumsum(tokens == BOS) - 1
-        arrays = _kneser_ney(tokens, sent, len(vocab), order)
-        return cls(vocab, order, *arrays, word_tokens=word_tokens, source="built")
+        arrays, raw = _kneser_ney(tokens, sent, len(vocab), order)
+        lm = cls(vocab, order, *arrays, word_tokens=word_tokens, source="built")
+        return lm._pruned(raw, min_count) if min_count > 1 and order > 1 else lm
+
+    def _pruned(self, raw: np.ndarray, min_count: int) -> NGramLM:
+        """This model without the n-grams (two tokens or more) of a raw count below
+        ``min_count``, each remaining context's backoff weight recomputed:
+        ``(1 - sum P(w|h)) / (1 - sum P'(w|h'))`` over the kept continuations ``w`` of
+        ``h``, ``P'`` being the pruned model's probability from ``h``'s suffix ``h'``.
+        A raw count is never above its prefix's or suffix's, so the kept n-grams' contexts
+        and suffixes are kept too."""
+        e, v = len(self.keys), self.vocab_size
+        keep = np.ones(e + 1, dtype=bool)  # by global id; 0 is the empty context
+        keep[1:] = raw >= min_count
+        keep[1 : 1 + int(self.per_order[0])] = True  # every unigram
+        new_id = np.cumsum(keep) - 1  # old global id -> new global id
+        old = np.flatnonzero(keep[1:])  # kept entries' old 0-based indices
+        ctx = new_id[self.keys[old] // v]
+        keys = ctx * v + self.keys[old] % v
+        suffix = np.concatenate([[0], new_id[self.suffix[old + 1]]]).astype(np.int32)
+        per_order = np.array([int(np.count_nonzero(keep[1:][lo:hi])) for lo, hi in
+                              _order_spans(self.per_order)], dtype=np.int64)
+        backoff = np.zeros(len(keys) + 1, dtype=np.float32)
+        lm = NGramLM(self.vocab, self.order, keys, self.logprob[old], backoff, suffix,
+                     per_order, self.word_tokens, self.source)
+        spans = _order_spans(per_order)
+        for k in range(1, self.order):  # contexts of order k, lower orders done first
+            lo, hi = spans[k]
+            c = keys[lo:hi] // v  # each order-(k+1) entry's context (a new global id)
+            w = keys[lo:hi] % v
+            p_hi = np.exp(lm.logprob[lo:hi].astype(np.float64))
+            lp_lo, _ = lm.score(suffix[c], w)
+            n_ctx = len(keys) + 1
+            s_hi = np.bincount(c, weights=p_hi, minlength=n_ctx)
+            s_lo = np.bincount(c, weights=np.exp(lp_lo), minlength=n_ctx)
+            has = np.bincount(c, minlength=n_ctx) > 0
+            with np.errstate(divide="ignore", invalid="ignore"):
+                bo = np.log(np.maximum(1.0 - s_hi, 1e-12) / np.maximum(1.0 - s_lo, 1e-12))
+            backoff[has] = bo[has].astype(np.float32)
+        lm._next = lm._minimal_states()
+        return lm
 
     # ------------------------------------------------------------------ file format
     def save(self, path: str | Path) -> None:
@@ -269,6 +316,12 @@ class NGramLM:
                 f"V={self.vocab_size}, {counts})")
 
 
+def _order_spans(per_order: np.ndarray) -> list[tuple[int, int]]:
+    """0-based entry index range of each order."""
+    ends = np.cumsum(per_order).tolist()
+    return [(int(a), int(b)) for a, b in zip([0, *ends[:-1]], ends, strict=True)]
+
+
 def _padded(n: int) -> int:
     return (n + 7) // 8 * 8
 
@@ -279,8 +332,9 @@ def _pad8(b: bytes) -> bytes:
 
 def _kneser_ney(
     tokens: np.ndarray, sent: np.ndarray, v: int, order: int
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Token stream ``(L,)`` with sentence ids ``(L,)`` -> the backoff table arrays.
+) -> tuple[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray], np.ndarray]:
+    """Token stream ``(L,)`` with sentence ids ``(L,)`` -> the backoff table arrays, and
+    each entry's raw count.
 
     Per order k, n-grams get local ids 0..U_k-1 (unigrams: the token id); each knows its
     context (its first k-1 tokens) and suffix (its last k-1 tokens) as local ids of order
@@ -357,8 +411,8 @@ def _kneser_ney(
         prob_below = p
     per_order = np.array([len(r) for r in raw], dtype=np.int64)
     # stored precision, so that a built model and its saved copy score alike
-    return (keys, logprob.astype(np.float32), backoff.astype(np.float32),
-            suffix.astype(np.int32), per_order)
+    return ((keys, logprob.astype(np.float32), backoff.astype(np.float32),
+             suffix.astype(np.int32), per_order), np.concatenate(raw))
 
 
 # ---------------------------------------------------------------------- command line
@@ -387,6 +441,9 @@ def add_arguments(ap: argparse.ArgumentParser) -> None:
     b.add_argument("--text", nargs="+", required=True, metavar="FILE", help="training text")
     b.add_argument("--order", type=int, default=4, help="n of the n-grams (default 4)")
     b.add_argument("--out", required=True, metavar="FILE", help="where to write the model")
+    b.add_argument("--min-count", type=int, default=1, metavar="N",
+                   help="leave out n-grams (2+ tokens) seen fewer than N times: a smaller "
+                        "model (default 1: keep all)")
     b.add_argument("--word-tokens", action="store_true",
                    help="make each run of Latin letters one token (default: characters)")
     s = sub.add_parser(
@@ -403,7 +460,8 @@ def run(args: argparse.Namespace) -> int:
     try:
         if args.lm_command == "build":
             t0 = time.perf_counter()
-            lm = NGramLM.build(_read_lines(args.text), args.order, args.word_tokens)
+            lm = NGramLM.build(_read_lines(args.text), args.order, args.word_tokens,
+                               args.min_count)
             lm.save(args.out)
             size = Path(args.out).stat().st_size
             print(f"wrote {args.out}: {lm!r}, {size / 1e6:.1f} MB, "

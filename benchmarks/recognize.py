@@ -4,7 +4,8 @@ On one set of printed line images, in one run: lines/s (batched), p50/p99 single
 latency, line accuracy and CER (NFKC, whitespace removed) for
 
 - crnn as ``crnn predict`` reads with no flags (``Recognizer.load``'s default backend:
-  ONNX on the CPU where onnxruntime is installed); PyTorch eager; ONNX fp32; ONNX int8
+  ONNX on the CPU where onnxruntime is installed); the same with ``--fuse-lm`` where the
+  model has a language model beside it; PyTorch eager; ONNX fp32; ONNX int8
   (dynamic); the light variant (ONNX fp32);
 - Tesseract 5 (CLI, ``--psm 7``, chi_sim+eng), if installed;
 - PaddleOCR PP-OCRv4 rec (inside ``rapidocr_onnxruntime`` 1.4.x) and PP-OCRv6 small rec
@@ -106,7 +107,7 @@ def crnn_rows(model: Path, light: Path | None, trained: bool, light_trained: boo
               threads: int, batch: int) -> list[Row]:
     from crnn.checkpoint import load_checkpoint
     from crnn.export import OnnxModel, onnx_bytes, quantize_int8
-    from crnn.recognizer import Recognizer
+    from crnn.recognizer import Recognizer, language_model_beside
 
     def wrap(rec: Recognizer) -> Callable[[list[np.ndarray]], list[str]]:
         return lambda ims: [d.text for d in rec.recognize_arrays(ims)]
@@ -117,6 +118,10 @@ def crnn_rows(model: Path, light: Path | None, trained: bool, light_trained: boo
         # what `crnn predict` runs with no flags (Recognizer.load's default backend)
         Row("crnn predict default", wrap(Recognizer.load(model, device="cpu",
                                                          batch_size=batch)), trained=trained),
+        # the same, unsure lines read again with the model's own language model
+        *([Row("crnn predict --fuse-lm", wrap(Recognizer.load(
+            model, device="cpu", batch_size=batch, fuse_lm=True)), trained=trained)]
+          if language_model_beside(model) is not None else []),
         Row("crnn torch eager", wrap(Recognizer.from_checkpoint(ckpt, "cpu", batch)),
             trained=trained),
         Row("crnn ONNX fp32", wrap(Recognizer(OnnxModel(fp32, threads), ckpt.charset,

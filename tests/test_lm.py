@@ -245,12 +245,14 @@ def test_search_below_keeps_sure_lines_on_the_best_path(tmp_path):
 
 def test_a_model_reads_unsure_lines_with_its_own_language_model(tmp_path):
     """M.lm.bin beside M.pt and a policy with lm_weight > 0 (stored by crnn export --lm):
-    the recogniser fuses the language model into unsure lines; without the file, or with
-    explicit decoder options, it reads by the best path."""
+    asked to (fuse_lm, --fuse-lm), the recogniser fuses the language model into unsure
+    lines; by default, or with explicit decoder options, it reads by the best path; asked
+    to without the file beside the model, it says so."""
     from crnn.architecture import ModelConfig
     from crnn.checkpoint import Checkpoint, load_checkpoint, save_checkpoint
     from crnn.cli import main as crnn_main
     from crnn.data.images import Preprocess
+    from crnn.errors import CheckpointError
     from crnn.model import CRNN
     from crnn.reading import ReadingPolicy
     from crnn.recognizer import Recognizer, language_model_beside
@@ -278,9 +280,11 @@ def test_a_model_reads_unsure_lines_with_its_own_language_model(tmp_path):
         rec.logits = lambda batch: logits.copy()
         return rec.recognize_arrays(line)[0].text
 
-    assert read(tmp_path / "e.pt") == "hello"
-    assert read(tmp_path / "e.pt", decoder=DecoderConfig()) == "helld"
-    (tmp_path / "e.lm.bin").unlink()
+    assert read(tmp_path / "e.pt", fuse_lm=True) == "hello"
     assert read(tmp_path / "e.pt") == "helld"
+    assert read(tmp_path / "e.pt", fuse_lm=True, decoder=DecoderConfig()) == "helld"
+    (tmp_path / "e.lm.bin").unlink()
+    with pytest.raises(CheckpointError, match=r"e\.lm\.bin"):
+        read(tmp_path / "e.pt", fuse_lm=True)
     assert crnn_main(["export", "--model", str(tmp_path / "m.pt"), "--format", "fp16",
                       "--lm", str(text), "--out", str(tmp_path / "x.pt")]) != 0

@@ -80,6 +80,10 @@ def _add_decoder_args(sp: argparse.ArgumentParser) -> None:
     g.add_argument("--lm", help="character n-gram model from 'crnn lm build' (beam)")
     g.add_argument("--lm-weight", type=float, default=0.5)
     g.add_argument("--length-bonus", type=float, default=0.0)
+    g.add_argument("--fuse-lm", action="store_true",
+                   help="read unsure lines again with the model's own language model "
+                        "(M.lm.bin beside it; the bundled model has one) at the weights the "
+                        "model stores: more lines right, about half the speed")
 
 
 def _decoder_config(args: argparse.Namespace):
@@ -294,7 +298,8 @@ def _cmd_predict(args: argparse.Namespace) -> int:
         return 2
     rec = Recognizer.load(args.model, device=args.device, batch_size=args.batch_size,
                           charset=args.charset, backend=args.backend,
-                          decoder=_decoder_config(args))
+                          decoder=_decoder_config(args),
+                          fuse_lm=args.fuse_lm)
     rec.max_pixels = args.max_pixels
     failed = len(problems)
     for r in rec.recognize(paths):
@@ -318,7 +323,8 @@ def _cmd_eval(args: argparse.Namespace) -> int:
     charset = Charset.resolve(args.charset) if args.charset else None
     rec = Recognizer.load(args.model, device=args.device, batch_size=args.batch_size,
                           charset=charset if charset and charset.line_to_class is None
-                          else None, backend=args.backend, decoder=_decoder_config(args))
+                          else None, backend=args.backend, decoder=_decoder_config(args),
+                          fuse_lm=args.fuse_lm)
     source = open_sources(args.data, args.images_root, args.format, charset or rec.charset)
     norm = TextNormalizer(args.ignore_space, args.ignore_case, args.nfkc)
     res = evaluate(rec, source, norm, args.errors, limit=args.limit)
@@ -433,7 +439,8 @@ def _cmd_ocr(args: argparse.Namespace) -> int:
         print("crnn: error: --format overlay needs --out page.png", file=sys.stderr)
         return 2
     rec = Recognizer.load(args.model, device=args.device, backend=args.backend,
-                          decoder=_decoder_config(args))
+                          decoder=_decoder_config(args),
+                          fuse_lm=args.fuse_lm)
     pages, images, failed = [], [], 0
     for path in args.inputs:
         try:

@@ -152,8 +152,9 @@ class Recognizer:
         reading: how the model reads (:class:`crnn.reading.ReadingPolicy`: stretch,
             rereads, right margin), from its checkpoint; default: each line once, as it is.
         lm: the model's own character language model (``M.lm.bin`` beside ``M.pt``,
-            :func:`language_model_beside`): with no ``decoder`` given and a policy with
-            ``lm_weight`` > 0, unsure lines are decoded again by beam search fused with it.
+            :func:`language_model_beside`) to fuse into its unsure lines: with no
+            ``decoder`` given and a policy with ``lm_weight`` > 0, a line whose best path
+            is at most ``lm_below`` sure is decoded again by beam search fused with it.
     """
 
     def __init__(self, model: CRNN | Any, charset: Charset, preprocess: Preprocess,
@@ -191,8 +192,13 @@ class Recognizer:
     @classmethod
     def load(cls, model: str | Path | None = "default", device: str | None = "auto",
              batch_size: int = 64, charset: str | Charset | None = None,
-             backend: str = "auto", decoder: DecoderConfig | None = None) -> Recognizer:
+             backend: str = "auto", decoder: DecoderConfig | None = None,
+             fuse_lm: bool = False) -> Recognizer:
         """From a checkpoint or ``.onnx`` path, or ``"default"`` for the bundled model.
+
+        fuse_lm: read unsure lines again with the model's own language model (``M.lm.bin``
+        beside the file) at the weights its policy stores; more lines right, about half
+        the lines per second (``docs/models.md``). An error if the model has none.
 
         backend: ``auto`` (ONNX for ``.onnx`` files; for a checkpoint read on the CPU,
         ONNX when ``onnx`` and ``onnxruntime`` are installed, as it reads the same text
@@ -203,7 +209,11 @@ class Recognizer:
         if backend not in ("auto", "torch", "onnx"):
             raise CheckpointError(f"unknown backend {backend!r}: use auto, torch or onnx")
         path = resolve_model_path(model)
-        lm = language_model_beside(path)
+        lm = language_model_beside(path) if fuse_lm else None
+        if fuse_lm and lm is None:
+            raise CheckpointError(
+                f"{path} has no language model beside it ({path.stem}.lm.bin): read "
+                "without --fuse-lm, or give one with --lm FILE")
         if backend == "auto" and path.suffix.lower() != ".onnx" and charset is None:
             from .export import onnx_available
 

@@ -115,11 +115,13 @@ def greedy_decode(
     charset: Charset,
     lengths: np.ndarray | None = None,
     is_log_probs: bool = False,
+    lse: np.ndarray | None = None,
 ) -> list[Decoded]:
     """Best-path decoding of a batch.
 
     scores: ``(T, N, K)`` logits (or log-probabilities with ``is_log_probs``).
     lengths: valid frames per line ``(N,)``; frames past it (padding) are ignored.
+    lse: the scores' ``(T, N)`` log-normaliser when the caller has it already.
     """
     scores = np.asarray(scores, dtype=np.float32)
     if scores.ndim != 3:
@@ -127,7 +129,7 @@ def greedy_decode(
     best = scores.argmax(axis=2)  # (T, N); the normaliser does not move the argmax
     best_lp = np.take_along_axis(scores, best[:, :, None], axis=2)[:, :, 0]
     if not is_log_probs:
-        best_lp = best_lp - log_normalizer(scores)
+        best_lp = best_lp - (log_normalizer(scores) if lse is None else lse)
     best_p = np.exp(best_lp)  # (T, N)
     t_total, n = best.shape
     out = []

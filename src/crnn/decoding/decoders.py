@@ -298,6 +298,7 @@ class _CharLMScorer:
         self.lm, self.weight, self.bonus = lm, weight, bonus
         # class -> model token (class 0, the blank, is never asked for)
         self.tokens = np.array([0, *(lm.token_id(ch) for ch in charset.chars)], dtype=np.int64)
+        # holds no state between lines: one is made per decoder (BeamDecoder._scorer)
 
     def initial(self, n: int) -> np.ndarray:
         return np.full(n, self.lm.start_state(), dtype=np.int64)
@@ -377,29 +378,34 @@ class BeamDecoder(Decoder):
     def __init__(self, config: DecoderConfig, charset: Charset) -> None:
         super().__init__(config, charset)
         self.lm = NGramLM.load(config.lm) if config.lm is not None else None
+        self._char_scorer = (_CharLMScorer(self.lm, self.space.charset, config.lm_weight,
+                                           config.length_bonus)
+                             if self.lm is not None and not self.lm.word_tokens else None)
 
     def _scorer(self) -> PrefixScorer | None:
         cfg = self.config
+        if self._char_scorer is not None:
+            return self._char_scorer
         if self.lm is None:
             return _BonusScorer(cfg.length_bonus) if cfg.length_bonus else None
-        cls = _WordLMScorer if self.lm.word_tokens else _CharLMScorer
-        return cls(self.lm, self.space.charset, cfg.lm_weight, cfg.length_bonus)
+        return _WordLMScorer(self.lm, self.space.charset, cfg.lm_weight, cfg.length_bonus)
 
     def _decode(self, x: np.ndarray, lengths: np.ndarray) -> list[Decoded]:
+        lse = log_normalizer(x)
         if self.config.search_below >= 1.0:
-            return self._search(x, lengths)
-        out = greedy_decode(x, self.space.charset, lengths)
+            return self._search(x, lengths, lse)
+        out = greedy_decode(x, self.space.charset, lengths, lse=lse)
         unsure = [i for i, d in enumerate(out) if d.confidence <= self.config.search_below]
         if unsure:
-            for i, d in zip(unsure, self._search(x[:, unsure], lengths[unsure]), strict=True):
+            for i, d in zip(unsure, self._search(x[:, unsure], lengths[unsure], lse[:, unsure]),
+                            strict=True):
                 out[i] = d
         return out
 
-    def _search(self, x: np.ndarray, lengths: np.ndarray) -> list[Decoded]:
+    def _search(self, x: np.ndarray, lengths: np.ndarray, lse: np.ndarray) -> list[Decoded]:
         cfg = self.config
         scorer = self._scorer()
         n = x.shape[1]
-        lse = log_normalizer(x)
         if cfg.beam_width == 1 and scorer is None:
             # One prefix summed over its alignments can lose to the best single path, so a
             # width-1 prefix search is not best-path decoding; this is, exactly.

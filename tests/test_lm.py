@@ -156,21 +156,26 @@ def test_cli_build_and_score(tmp_path, capsys):
     assert "crnn lm build --text" in capsys.readouterr().out
 
 
-def test_word_token_model_scores_latin_words_whole(tmp_path):
-    cs = Charset.from_string("helowrd ")
-    lm = NGramLM.build(["hello world", "hello", "world hello"] * 3, 3, word_tokens=True)
-    path = tmp_path / "w.bin"
-    lm.save(path)
+def _unsure_hello(cs: Charset) -> np.ndarray:
+    """Log-probabilities of "hell?" whose last letter the model rates o 0.45, d 0.5."""
     k = cs.num_classes
     frames = []
-    for ch in "hellp":  # the last letter is unsure: o (0.45) or d (0.5)
+    for ch in "hellp":
         row = [0.01] * k
         if ch == "p":
             row[cs.index("o")], row[cs.index("d")] = 0.45, 0.5
         else:
             row[cs.index(ch)] = 0.9
         frames += [row, [0.9] + [0.01] * (k - 1)]
-    m = np.log(np.array(frames) / np.array(frames).sum(1, keepdims=True))[:, None, :]
+    return np.log(np.array(frames) / np.array(frames).sum(1, keepdims=True))[:, None, :]
+
+
+def test_word_token_model_scores_latin_words_whole(tmp_path):
+    cs = Charset.from_string("helowrd ")
+    lm = NGramLM.build(["hello world", "hello", "world hello"] * 3, 3, word_tokens=True)
+    path = tmp_path / "w.bin"
+    lm.save(path)
+    m = _unsure_hello(cs)
     plain = build_decoder(DecoderConfig(kind="beam"), cs)(m.astype(np.float32))[0]
     assert plain.text == "helld"
     fused = build_decoder(DecoderConfig(kind="beam", lm=str(path), lm_weight=1.0), cs)(
@@ -212,20 +217,6 @@ def test_cli_min_count(tmp_path, capsys):
         assert main(["build", "--text", str(text), "--order", "3", "--min-count", str(n),
                      "--out", str(tmp_path / f"m{n}.bin")]) == 0
     assert (tmp_path / "m3.bin").stat().st_size < (tmp_path / "m1.bin").stat().st_size
-
-
-def _unsure_hello(cs: Charset) -> np.ndarray:
-    """Log-probabilities of "hell?" whose last letter the model rates o 0.45, d 0.5."""
-    k = cs.num_classes
-    frames = []
-    for ch in "hellp":
-        row = [0.01] * k
-        if ch == "p":
-            row[cs.index("o")], row[cs.index("d")] = 0.45, 0.5
-        else:
-            row[cs.index(ch)] = 0.9
-        frames += [row, [0.9] + [0.01] * (k - 1)]
-    return np.log(np.array(frames) / np.array(frames).sum(1, keepdims=True))[:, None, :]
 
 
 def test_search_below_keeps_sure_lines_on_the_best_path(tmp_path):

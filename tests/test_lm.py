@@ -279,3 +279,7 @@ def test_a_model_reads_unsure_lines_with_its_own_language_model(tmp_path):
         read(tmp_path / "e.pt", fuse_lm=True)
     assert crnn_main(["export", "--model", str(tmp_path / "m.pt"), "--format", "fp16",
                       "--lm", str(text), "--out", str(tmp_path / "x.pt")]) != 0
+    assert crnn_main(["export", "--model", str(tmp_path / "m.pt"), "--format", "fp16",
+                      "--lm", str(tmp_path / "w.bin"), "--out", str(tmp_path / "y.pt")]) == 0
+    with pytest.raises(CheckpointError, match="lm-weight"):
+        read(tmp_path / "y.pt", fuse_lm=True)

@@ -54,7 +54,8 @@ class ReadingPolicy:
         after a digit, one dash of ``--``) at a small margin; 0: the plain best path.
     lm_weight, lm_bonus, lm_below: language-model fusion for unsure lines. A model file
         ``M.pt`` (or ``M.onnx``) with a character n-gram model ``M.lm.bin`` beside it
-        (``crnn lm build``) reads each line by the best path first; a line whose
+        (``crnn lm build``), asked to fuse it (``--fuse-lm``, ``Recognizer.load(...,
+        fuse_lm=True)``), reads each line by the best path first; a line whose
         confidence is at most ``lm_below`` is decoded again from the same scores by
         beam search fused with the language model, ``log P_ctc + lm_weight * log P_lm +
         lm_bonus * length`` (:mod:`crnn.decoding.decoders`). The bonus pays back what

@@ -181,7 +181,11 @@ class Recognizer:
         self.reading = ReadingPolicy() if preprocess.width is not None else (
             reading or ReadingPolicy())
         self.batch_size = batch_size
-        if decoder is None and lm is not None and self.reading.lm_weight > 0:
+        if decoder is None and lm is not None and self.reading.lm_weight == 0:
+            raise CheckpointError(
+                f"the model stores no weight for its language model {lm}: export it with "
+                "crnn export --lm-weight A --lm-bonus B (docs/decoders.md)")
+        if decoder is None and lm is not None:
             decoder = DecoderConfig(kind="beam", lm=str(lm), lm_weight=self.reading.lm_weight,
                                     length_bonus=self.reading.lm_bonus,
                                     search_below=self.reading.lm_below)

@@ -201,7 +201,7 @@ class Recognizer:
         """From a checkpoint or ``.onnx`` path, or ``"default"`` for the bundled model.
 
         fuse_lm: read unsure lines again with the model's own language model (``M.lm.bin``
-        beside the file) at the weights its policy stores; more lines right, about half
+        beside the file) at the weights its policy stores; more lines right, 0.45-0.65x
         the lines per second (``docs/models.md``). An error if the model has none.
 
         backend: ``auto`` (ONNX for ``.onnx`` files; for a checkpoint read on the CPU,

@@ -100,10 +100,9 @@ class ReadingPolicy:
 
     def once(self) -> ReadingPolicy:
         """This policy without its rereads, stretch and blank penalty: each line read
-        once, as cut, by the plain best path, with the same right margin (and the same
-        language-model fusion for unsure lines, which the recogniser's decoder does)."""
-        return ReadingPolicy(right_pad=self.right_pad, lm_weight=self.lm_weight,
-                             lm_bonus=self.lm_bonus, lm_below=self.lm_below)
+        once, as cut, by the plain best path, with the same right margin. (Language-model
+        fusion is the recogniser's decoder's, built once from the model's own policy.)"""
+        return ReadingPolicy(right_pad=self.right_pad)
 
     def replace(self, **changes) -> ReadingPolicy:
         return replace(self, **changes)

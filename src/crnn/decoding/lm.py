@@ -238,13 +238,13 @@ class NGramLM:
         lm = NGramLM(self.vocab, self.order, keys, self.logprob[old], backoff, suffix,
                      per_order, self.word_tokens, self.source)
         spans = _order_spans(per_order)
+        n_ctx = len(keys) + 1
         for k in range(1, self.order):  # contexts of order k, lower orders done first
             lo, hi = spans[k]
             c = keys[lo:hi] // v  # each order-(k+1) entry's context (a new global id)
             w = keys[lo:hi] % v
             p_hi = np.exp(lm.logprob[lo:hi].astype(np.float64))
             lp_lo, _ = lm.score(suffix[c], w)
-            n_ctx = len(keys) + 1
             s_hi = np.bincount(c, weights=p_hi, minlength=n_ctx)
             s_lo = np.bincount(c, weights=np.exp(lp_lo), minlength=n_ctx)
             has = np.bincount(c, minlength=n_ctx) > 0

@@ -210,6 +210,10 @@ def test_blank_penalty_keeps_a_mark_rated_just_below_the_blank(tmp_path):
                  "--blank-penalty", "0.7", "--out", str(tmp_path / "e.pt")]) == 0
     assert load_checkpoint(tmp_path / "e.pt").reading.blank_penalty == 0.7
     assert main(["export", "--model", str(tmp_path / "e.pt"), "--format", "fp16",
+                 "--deskew", "3", "--out", str(tmp_path / "d.pt")]) == 0
+    stored = load_checkpoint(tmp_path / "d.pt").reading
+    assert (stored.deskew, stored.blank_penalty) == (3.0, 0.7)
+    assert main(["export", "--model", str(tmp_path / "e.pt"), "--format", "fp16",
                  "--blank-penalty", "9", "--out", str(tmp_path / "bad.pt")]) != 0
 
 
@@ -331,3 +335,68 @@ def test_recut_lines_reach_the_model_with_the_same_margins():
     seen.clear()
     read_lines(read, [tight, loose], ReadingPolicy())
     assert seen == [tight.shape, loose.shape]
+
+
+
+def _text_line(width=900, height=60):
+    import cv2
+
+    img = np.full((height, width), 235, np.uint8)
+    cv2.putText(img, "The quick brown fox jumps over 1234 lazy dogs", (10, height - 18),
+                cv2.FONT_HERSHEY_SIMPLEX, 1.1, 20, 2)
+    return img
+
+
+def _tilted(img, degrees, margin=4):
+    """``img`` turned by ``degrees`` on a taller ground and cut at its ink box plus
+    ``margin`` px, as a page scanned askew is cut into lines."""
+    import cv2
+
+    h, w = img.shape
+    big = cv2.copyMakeBorder(img, h, h, 0, 0, cv2.BORDER_CONSTANT, value=235)
+    turn = cv2.getRotationMatrix2D((w / 2, 1.5 * h), degrees, 1.0)
+    out = cv2.warpAffine(big, turn, (w, 3 * h), borderValue=235)
+    rows = np.flatnonzero((out < 128).any(axis=1))
+    return out[rows[0] - margin:rows[-1] + 1 + margin]
+
+
+def test_slanted_lines_are_turned_level_and_cut_again():
+    from crnn.decoding.ctc import Decoded
+    from crnn.reading import ReadingPolicy, line_slope, read_lines, straighten
+
+    level = _tilted(_text_line(), 0.0)
+    assert line_slope(level) == 0.0 and straighten(level) is level
+    for degrees in (-1.5, -0.7, 0.6, 1.2):
+        tilted = _tilted(_text_line(), degrees)
+        slope = line_slope(tilted)
+        # falling to the right (a positive slope) is a clockwise turn (negative degrees)
+        assert abs(np.degrees(np.arctan(slope)) + degrees) < 0.15
+        out = straighten(tilted)
+        assert out.shape[1] == tilted.shape[1]
+        assert abs(out.shape[0] - level.shape[0]) <= 2 < tilted.shape[0] - level.shape[0]
+        assert abs(line_slope(out)) < 0.003
+        assert out[:3].min() > 200 and out[-3:].min() > 200  # the margins it had, kept
+        rgb = straighten(np.dstack([tilted] * 3))
+        assert rgb.shape[:2] == out.shape and rgb.shape[2] == 3
+    slight = _tilted(_text_line(), 0.25)  # drifts under a tenth of its height: as cut
+    assert straighten(slight) is slight
+    assert straighten(_tilted(_text_line(), 2.0), 1.0) is not None  # beyond the limit: no crash
+    blank = np.full((40, 400), 255, np.uint8)
+    negative = 255 - _tilted(_text_line(), 1.0)
+    short = _tilted(_text_line(width=120), 1.0)  # under 4 heights long: no slant is read
+    for x in (blank, negative, short):
+        assert straighten(x) is x
+    seen = []
+
+    def read(lines, stretch, pad):
+        seen.extend(x.shape for x in lines)
+        return [Decoded("x", 1.0) for _ in lines]
+
+    tilted = _tilted(_text_line(), 1.2)
+    read_lines(read, [tilted, level], ReadingPolicy(deskew=3.0))
+    assert seen[0][0] < tilted.shape[0] and seen[1] == level.shape
+    seen.clear()
+    read_lines(read, [tilted], ReadingPolicy())
+    assert seen == [tilted.shape]
+    with pytest.raises(ConfigError, match="deskew"):
+        ReadingPolicy(deskew=-1.0)

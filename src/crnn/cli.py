@@ -241,6 +241,9 @@ def _args_export(sp: argparse.ArgumentParser) -> None:
                     help="store this: every line is re-cut at its ink box with M ink "
                          "heights of background on each side before reading ('none': read "
                          "lines as cut)")
+    sp.add_argument("--deskew", type=float, metavar="DEG",
+                    help="store this: a line whose text slants by up to DEG degrees is "
+                         "turned level and cut again before reading (0 = lines read as cut)")
     sp.add_argument("--blank-penalty", type=float, metavar="B",
                     help="store this: B is taken off the CTC blank's logit in every frame "
                          "before decoding, so thin marks the model rates just below the "
@@ -396,8 +399,9 @@ def _cmd_export(args: argparse.Namespace) -> int:
         except ValueError:
             raise ConfigError(f"--ink-margin {args.ink_margin!r}: give a number such as 0.3, "
                               "or none") from None
-    if args.blank_penalty is not None:
-        changes["blank_penalty"] = args.blank_penalty
+    for name in ("deskew", "blank_penalty"):
+        if getattr(args, name) is not None:
+            changes[name] = getattr(args, name)
     for name in ("lm_weight", "lm_bonus", "lm_below"):
         if getattr(args, name) is not None:
             changes[name] = getattr(args, name)

@@ -23,7 +23,8 @@ import numpy as np
 from .decoding.ctc import Decoded
 from .errors import ConfigError
 
-__all__ = ["ReadingPolicy", "read_lines", "recut", "vote", "mostly_latin"]
+__all__ = ["ReadingPolicy", "read_lines", "recut", "straighten", "line_slope", "vote",
+           "mostly_latin"]
 
 SCOPES = ("all", "latin")
 
@@ -47,6 +48,11 @@ class ReadingPolicy:
         ink heights of its own background on each side (:func:`recut`), so lines cut
         by different tools (a font's line box, an ink box plus a few pixels, a
         detector's loose box) reach the model alike. None: lines are read as cut.
+    deskew: when above 0, a line whose text runs at a slant of up to this many degrees
+        (a scanned page set a little askew, cut at the box of its tilted ink) is turned
+        level and cut again to its now lower ink band, keeping its top and bottom
+        margins (:func:`straighten`), before anything else; a level line is read as
+        cut. 0: no line is turned.
     blank_penalty: subtracted from the blank's logit in every frame before decoding (and
         before the confidence is taken), in natural-log units: a frame is read as a
         character when that character is at least ``exp(-blank_penalty)`` times as
@@ -70,6 +76,7 @@ class ReadingPolicy:
     reread_scope: str = "all"
     right_pad: float = 0.0
     ink_margin: float | None = None
+    deskew: float = 0.0
     blank_penalty: float = 0.0
     lm_weight: float = 0.0
     lm_bonus: float = 0.0
@@ -90,6 +97,8 @@ class ReadingPolicy:
             raise ConfigError(f"right_pad {self.right_pad} must lie in [0, 1]")
         if self.ink_margin is not None and not 0.0 <= self.ink_margin <= 2.0:
             raise ConfigError(f"ink_margin {self.ink_margin} must lie in [0, 2] (or none)")
+        if not 0.0 <= self.deskew <= 10.0:
+            raise ConfigError(f"deskew {self.deskew} must lie in [0, 10] degrees")
         if not 0.0 <= self.blank_penalty <= 5.0:
             raise ConfigError(f"blank_penalty {self.blank_penalty} must lie in [0, 5]")
         if not 0.0 <= self.lm_weight <= 5.0 or not 0.0 <= self.lm_bonus <= 20.0:
@@ -113,7 +122,8 @@ class ReadingPolicy:
     @classmethod
     def from_dict(cls, d: dict) -> ReadingPolicy:
         return cls(**{k: d[k] for k in ("stretch", "rereads", "reread_below", "reread_scope",
-                                        "right_pad", "ink_margin", "blank_penalty",
+                                        "right_pad", "ink_margin", "deskew",
+                                        "blank_penalty",
                                         "lm_weight", "lm_bonus", "lm_below")
                    if k in d})
 
@@ -142,7 +152,10 @@ def read_lines(read: Read, lines: Sequence[np.ndarray], policy: ReadingPolicy
     of line images once, at one stretch; here every line is read at ``policy.stretch``,
     and those read with a confidence of at most ``reread_below`` (mostly Latin ones
     only, in the ``latin`` scope) again at each of ``rereads``, keeping the text their
-    readings vote for. With ``ink_margin``, every line is :func:`recut` first."""
+    readings vote for. With ``deskew``, a slanted line is turned level first
+    (:func:`straighten`); with ``ink_margin``, every line is then :func:`recut`."""
+    if policy.deskew > 0:
+        lines = [straighten(x, policy.deskew) for x in lines]
     if policy.ink_margin is not None:
         lines = [recut(x, policy.ink_margin) for x in lines]
     out = read(lines, policy.stretch, policy.right_pad)
@@ -223,3 +236,94 @@ def recut(line: np.ndarray, margin: float) -> np.ndarray:
     fill = tuple(float(v) for v in np.atleast_1d(ground)) if line.ndim == 3 else float(ground)
     return cv2.copyMakeBorder(np.ascontiguousarray(line[y0:y1, x0:x1]), pad, pad, pad, pad,
                               cv2.BORDER_CONSTANT, value=fill)
+
+
+MIN_GAIN = 1.05  # a slant must sharpen a line's row profile this much over level
+
+
+def _ink(grey: np.ndarray) -> np.ndarray | None:
+    """What Otsu's level calls dark in ``grey``, or None where there is no clear dark
+    text on a lighter ground (a blank line, light text on dark)."""
+    if grey.size == 0 or int(grey.min()) == int(grey.max()):
+        return None
+    level, _ = cv2.threshold(grey, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
+    ink = grey <= level
+    return ink if 0.0 < ink.mean() < 0.5 else None
+
+
+def _profile_energy(ys: np.ndarray, xs: np.ndarray, slopes: np.ndarray) -> np.ndarray:
+    """For each slope ``s``, the sum of squares of the ink's row profile along lines
+    ``y = c + s x``: highest where the rows of text run along the slope."""
+    offset = int(np.ceil(np.abs(slopes).max() * (np.abs(xs).max() + 1))) + 1
+    out = np.empty(len(slopes))
+    for k, s in enumerate(slopes):
+        prof = np.bincount(np.rint(ys - s * xs).astype(np.int64) + offset)
+        out[k] = float(np.dot(prof, prof))
+    return out
+
+
+def line_slope(line: np.ndarray, max_degrees: float = 3.0) -> float:
+    """The slant of a text line's rows, ``dy/dx`` (positive: falling to the right), within
+    ``±max_degrees``: the slope along which the ink's row profile is sharpest, searched
+    coarse to fine on a copy scaled to 32 px high. 0 for a line with no clear ink, or
+    one where no slant sharpens the profile by 5% or more over level."""
+    grey = line if line.ndim == 2 else cv2.cvtColor(line, cv2.COLOR_RGB2GRAY)
+    h, w = grey.shape
+    if h > 32:
+        grey = cv2.resize(grey, (max(1, round(w * 32 / h)), 32), interpolation=cv2.INTER_AREA)
+    ink = _ink(grey)
+    if ink is None or grey.shape[1] < 4 * grey.shape[0]:
+        return 0.0
+    ys, xs = np.nonzero(ink)
+    xs = xs - grey.shape[1] / 2.0
+    top = float(np.tan(np.radians(max_degrees)))
+    coarse = np.linspace(-top, top, 2 * max(1, int(round(max_degrees / 0.25))) + 1)
+    energy = _profile_energy(ys, xs, coarse)
+    step = coarse[1] - coarse[0] if len(coarse) > 1 else top
+    fine = np.clip(coarse[int(energy.argmax())] + np.linspace(-step, step, 11), -top, top)
+    fine_energy = _profile_energy(ys, xs, fine)
+    best = float(fine[int(fine_energy.argmax())])
+    level = float(_profile_energy(ys, xs, np.zeros(1))[0])
+    return best if fine_energy.max() >= MIN_GAIN * level else 0.0
+
+
+def straighten(line: np.ndarray, max_degrees: float = 3.0, min_drift: float = 0.1
+               ) -> np.ndarray:
+    """``line`` (uint8, grey or RGB, dark text on a lighter ground) turned level when its
+    text slants (:func:`line_slope`) so far that it drifts by at least ``min_drift`` of
+    the line's ink height from one end to the other, and cut again to the ink band it
+    then has, with the top and bottom margins it had (filled with its own background
+    where the turn leaves none). A level line, or one with no clear ink, is returned as
+    it is (the same array)."""
+    grey = line if line.ndim == 2 else cv2.cvtColor(line, cv2.COLOR_RGB2GRAY)
+    ink = _ink(grey)
+    if ink is None:
+        return line
+    band = _main_band(ink.sum(axis=1))
+    if band is None:
+        return line
+    h, w = grey.shape
+    slope = line_slope(line, max_degrees)
+    if abs(slope) * w < min_drift * (band[1] - band[0]):
+        return line
+    top, bottom = band[0], h - band[1]
+    ground = np.median(line[~ink], axis=0)
+    fill = tuple(float(v) for v in np.atleast_1d(ground)) * (3 if line.ndim == 2 else 1)
+    grow = int(np.ceil(abs(slope) * w / 2.0)) + 1  # room for the corners turned out
+    big = cv2.copyMakeBorder(np.ascontiguousarray(line), grow, grow, 0, 0,
+                             cv2.BORDER_CONSTANT, value=fill[:3])
+    turn = cv2.getRotationMatrix2D((w / 2.0, h / 2.0 + grow), float(np.degrees(np.arctan(slope))),
+                                   1.0)
+    level = cv2.warpAffine(big, turn, (w, h + 2 * grow), flags=cv2.INTER_LINEAR,
+                           borderMode=cv2.BORDER_CONSTANT, borderValue=fill[:3])
+    level_grey = level if level.ndim == 2 else cv2.cvtColor(level, cv2.COLOR_RGB2GRAY)
+    level_ink = _ink(level_grey)
+    new_band = _main_band(level_ink.sum(axis=1)) if level_ink is not None else None
+    if new_band is None:
+        return line
+    y0, y1 = new_band[0] - top, new_band[1] + bottom
+    pad0, pad1 = max(0, -y0), max(0, y1 - level.shape[0])
+    if pad0 or pad1:
+        level = cv2.copyMakeBorder(level, pad0, pad1, 0, 0, cv2.BORDER_CONSTANT,
+                                   value=fill[:3])
+    return np.ascontiguousarray(level[y0 + pad0:y1 + pad0])

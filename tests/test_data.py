@@ -200,13 +200,37 @@ def test_scan_degrade_keeps_grey_and_colour_shapes():
     grey[10:30, 20:280] = 30
     colour = np.repeat(grey[:, :, None], 3, axis=2)
     big = np.full((120, 900), 230, np.uint8)
+    taller = 0
     for seed in range(30):
         g = scan_degrade(grey, random.Random(seed))
-        assert g.shape == grey.shape and g.dtype == np.uint8
-        assert scan_degrade(colour, random.Random(seed)).shape == colour.shape
+        # a line turned askew is cut again at its taller ink band (by its drift, < 10 px)
+        assert g.shape[1] == 300 and 40 <= g.shape[0] < 50 and g.dtype == np.uint8
+        taller += g.shape[0] > 40
+        c = scan_degrade(colour, random.Random(seed))
+        assert c.shape == g.shape + (3,)
         b = scan_degrade(big, random.Random(seed))
-        assert 32 <= b.shape[0] <= 48 and abs(b.shape[1] / b.shape[0] - 7.5) < 0.2
-        assert g[10:30, 40:260].mean() < g[:, :8].mean()  # ink stays darker than paper
+        # scaled to 32-48 px high first (7.5 times as wide), then perhaps turned
+        assert 240 <= b.shape[1] <= 360 and b.shape[1] / 7.5 - 1 <= b.shape[0] <= 48 + 12
+        assert g[15:25, 40:260].mean() < g[:, :8].mean()  # ink stays darker than paper
+    assert 0 < taller < 30
+
+
+def test_tilt_cuts_a_turned_line_again_at_its_ink_band():
+    import random
+
+    from crnn.data.augment import _tilt
+
+    line = np.full((40, 600), 230.0, np.float32)
+    line[8:32, 10:590:6] = 20.0  # strokes 24 px high, 8 px margins above and below
+    for seed in range(10):
+        t = _tilt(line, random.Random(seed))
+        angle = random.Random(seed).uniform(-1.6, 1.6)
+        drift = np.tan(np.radians(abs(angle))) * 580
+        assert t.shape[1] == 600 and abs(t.shape[0] - (40 + drift)) <= 3
+        rows = np.flatnonzero((t < 125).sum(axis=1) >= 2)
+        assert abs(rows[0] - 8) <= 1 and abs(t.shape[0] - 1 - rows[-1] - 8) <= 1
+    blank = np.full((40, 600), 230.0, np.float32)
+    assert _tilt(blank, random.Random(0)) is blank
 
 
 def test_create_reports_every_bad_line_and_info_verify_export(tmp_path):

@@ -5,7 +5,8 @@ A line stored in a dataset shows one rendering of its text, degraded once (or no
 when the dataset was made. Read through :func:`scan_degrade`, a share of the lines is
 degraded again, differently in every epoch: toner and stroke weight, resolution loss, blur,
 paper tone, contrast and uneven light, a shadow across part of the line, paper texture,
-noise, a small rotation and JPEG compression, as a scanner or a photocopier leaves them.
+noise, a small rotation (the line cut again at its taller ink box, as lines of a page
+scanned askew are) and JPEG compression, as a scanner or a photocopier leaves them.
 The draws depend on the random generator alone, which the caller seeds with (seed, epoch,
 sample), so data-loader workers and a resumed run degrade each line the same way.
 """
@@ -109,12 +110,35 @@ def _texture(img: np.ndarray, rng: random.Random) -> np.ndarray:
     return img - rng.uniform(3.0, 14.0) * tex * (img / 255.0)
 
 
-def _rotate(img: np.ndarray, rng: random.Random) -> np.ndarray:
+def _ink_rows(img: np.ndarray, level: float) -> tuple[int, int] | None:
+    """First and past-last row holding at least two pixels darker than ``level``."""
+    grey = img if img.ndim == 2 else img.mean(axis=2)
+    rows = np.flatnonzero((grey < level).sum(axis=1) >= 2)
+    return (int(rows[0]), int(rows[-1]) + 1) if rows.size else None
+
+
+def _tilt(img: np.ndarray, rng: random.Random) -> np.ndarray:
+    """The line turned by up to 1.6 degrees on a ground grown to hold it, and cut again at
+    its (now taller) ink band with the top and bottom margins it had: a page scanned
+    askew, cut into lines at their ink boxes."""
     h, w = img.shape[:2]
     border = float(np.median(np.concatenate([img[0].ravel(), img[-1].ravel()])))
-    m = cv2.getRotationMatrix2D((w / 2.0, h / 2.0), rng.uniform(-1.2, 1.2), 1.0)
-    return cv2.warpAffine(img, m, (w, h), flags=cv2.INTER_LINEAR,
-                          borderMode=cv2.BORDER_CONSTANT, borderValue=(border,) * 3)
+    level = (border + float(img.min())) / 2.0
+    band = _ink_rows(img, level)
+    if band is None or border - float(img.min()) < 40.0:
+        return img
+    angle = rng.uniform(-1.6, 1.6)
+    grow = int(math.ceil(abs(math.tan(math.radians(angle))) * w / 2.0)) + 2
+    fill = (border,) * 3
+    big = cv2.copyMakeBorder(img, grow, grow, 0, 0, cv2.BORDER_CONSTANT, value=fill)
+    m = cv2.getRotationMatrix2D((w / 2.0, h / 2.0 + grow), angle, 1.0)
+    turned = cv2.warpAffine(big, m, (w, h + 2 * grow), flags=cv2.INTER_LINEAR,
+                            borderMode=cv2.BORDER_CONSTANT, borderValue=fill)
+    new = _ink_rows(turned, level)
+    if new is None:
+        return img
+    y0, y1 = max(0, new[0] - band[0]), min(turned.shape[0], new[1] + h - band[1])
+    return turned[y0:y1]
 
 
 def scan_degrade(img: np.ndarray, rng: random.Random) -> np.ndarray:
@@ -123,7 +147,7 @@ def scan_degrade(img: np.ndarray, rng: random.Random) -> np.ndarray:
     32; degrading a page-resolution crop costs several times as much for the same look), so
     the result may be smaller than ``img``. Each effect is drawn with its own probability;
     strengths scale with the line's height (a 64-px line's strokes are twice a 32-px
-    line's)."""
+    line's). A turned line is taller than it was, by the drift of its slant."""
     h, w = img.shape[:2]
     if h > 48:
         to = rng.randint(32, 48)
@@ -133,7 +157,7 @@ def scan_degrade(img: np.ndarray, rng: random.Random) -> np.ndarray:
     if rng.random() < 0.5:
         out = _toner(out, rng, scale)
     if rng.random() < 0.35:
-        out = _rotate(out, rng)
+        out = _tilt(out, rng)
     if rng.random() < 0.4:
         out = cv2.GaussianBlur(out, (0, 0), rng.uniform(0.3, 1.0) * scale)
     if rng.random() < 0.35:

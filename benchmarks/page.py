@@ -142,7 +142,7 @@ def _bbox(pts) -> Box:
     return (min(xs), min(ys), max(xs), max(ys))
 
 
-def crnn_method(model: str | None, fuse_lm: bool = False) -> tuple[str, Method]:
+def crnn_method(model: str | None, fuse_lm: bool | None = None) -> tuple[str, Method]:
     from crnn.ocr import read_page
     from crnn.ocr.page import analyze
 
@@ -161,7 +161,7 @@ def crnn_method(model: str | None, fuse_lm: bool = False) -> tuple[str, Method]:
         page = read_page(grey, rec)
         return [ln.box for ln in page.lines], [ln.text for ln in page.lines], page.text
 
-    lm = " --fuse-lm" if fuse_lm else ""
+    lm = " --no-fuse-lm" if fuse_lm is False else ""
     return f"crnn ocr{lm} ({resolve_model_path(model).name})", read
 
 
@@ -265,8 +265,9 @@ def main() -> None:
                     help="also read each page turned 90/180/270 degrees or skewed 3 "
                          "degrees (one of these per page, in turn)")
     ap.add_argument("--no-peers", action="store_true", help="crnn only")
-    ap.add_argument("--fuse-lm", action="store_true",
-                    help="also crnn with its own language model on unsure lines")
+    ap.add_argument("--no-fuse-lm", action="store_true",
+                    help="also crnn by the best path alone (without its own language "
+                         "model on unsure lines)")
     args = ap.parse_args()
 
     tmp = Path(tempfile.mkdtemp())
@@ -274,8 +275,8 @@ def main() -> None:
         folder = Path(args.pages) if args.pages else tmp / "pages"
         if (folder / "index.tsv").is_file():
             methods = [crnn_method(None if args.model == "none" else args.model)]
-            if args.fuse_lm:
-                methods.append(crnn_method(args.model, fuse_lm=True))
+            if args.no_fuse_lm and args.model != "none":
+                methods.append(crnn_method(args.model, fuse_lm=False))
             if not args.no_peers:
                 methods += [m for m in (tesseract_method(tmp), rapidocr_method()) if m]
             dev_main(folder, methods)

@@ -4,9 +4,9 @@ On one set of printed line images, in one run: lines/s (batched), p50/p99 single
 latency, line accuracy and CER (NFKC, whitespace removed) for
 
 - crnn as ``crnn predict`` reads with no flags (``Recognizer.load``'s default backend:
-  ONNX on the CPU where onnxruntime is installed); the same with ``--fuse-lm`` where the
-  model has a language model beside it; PyTorch eager; ONNX fp32; ONNX int8
-  (dynamic); the light variant (ONNX fp32);
+  ONNX on the CPU where onnxruntime is installed; the model's own language model on
+  unsure lines where it has one beside it); the same with ``--no-fuse-lm``; PyTorch
+  eager; ONNX fp32; ONNX int8 (dynamic); the light variant (ONNX fp32);
 - Tesseract 5 (CLI, ``--psm 7``, chi_sim+eng), if installed;
 - PaddleOCR PP-OCRv4 rec (inside ``rapidocr_onnxruntime`` 1.4.x) and PP-OCRv6 small rec
   (inside ``rapidocr`` 3.10), recognition only, if installed (``make bench``).
@@ -115,12 +115,13 @@ def crnn_rows(model: Path, light: Path | None, trained: bool, light_trained: boo
     ckpt = load_checkpoint(model)
     fp32 = onnx_bytes(ckpt)
     rows = [
-        # what `crnn predict` runs with no flags (Recognizer.load's default backend)
+        # what `crnn predict` runs with no flags (Recognizer.load's default backend, and
+        # the model's own language model on unsure lines where it has one beside it)
         Row("crnn predict default", wrap(Recognizer.load(model, device="cpu",
                                                          batch_size=batch)), trained=trained),
-        # the same, unsure lines read again with the model's own language model
-        *([Row("crnn predict --fuse-lm", wrap(Recognizer.load(
-            model, device="cpu", batch_size=batch, fuse_lm=True)), trained=trained)]
+        # the same by the best path alone
+        *([Row("crnn predict --no-fuse-lm", wrap(Recognizer.load(
+            model, device="cpu", batch_size=batch, fuse_lm=False)), trained=trained)]
           if language_model_beside(model) is not None else []),
         Row("crnn torch eager", wrap(Recognizer.from_checkpoint(ckpt, "cpu", batch)),
             trained=trained),

@@ -234,6 +234,43 @@ def test_search_below_keeps_sure_lines_on_the_best_path(tmp_path):
         DecoderConfig(kind="beam", search_below=1.5)
 
 
+def test_unsure_lines_of_many_batches_are_searched_together_as_one_by_one(tmp_path):
+    """BeamDecoder.decode_batches gathers the unsure lines of every batch (each cut to the
+    classes its search can reach) and searches them together: the same readings,
+    scores and character probabilities as decoding each batch on its own."""
+    cs = Charset.from_string("helowrd ")
+    path = tmp_path / "w.bin"
+    NGramLM.build(["hello world", "hello", "world hello", "old owl"] * 3, 3).save(path)
+    rng = np.random.default_rng(7)
+    batches = []
+    for t, n in ((9, 3), (14, 5), (6, 2), (11, 1)):
+        x = rng.normal(0.0, 2.0, (t, n, cs.num_classes)).astype(np.float32)
+        x[:, :, 0] += rng.uniform(-1.0, 3.0, (t, n)).astype(np.float32)  # blanks between
+        sure = rng.integers(0, cs.num_classes, (t, n))
+        x[np.arange(t)[:, None], np.arange(n), sure] += np.where(np.arange(n) % 2, 12.0, 0.0)
+        batches.append((x, rng.integers(max(1, t - 4), t + 1, n)))
+    for below in (0.5, 0.95):
+        cfg = DecoderConfig(kind="beam", lm=str(path), lm_weight=0.8, length_bonus=0.5,
+                            search_below=below, n_best=3)
+        dec = build_decoder(cfg, cs)
+        one_by_one = [dec(x, n) for x, n in batches]
+        together = dec.decode_batches(iter(batches))
+        searched = 0
+        for a, b in zip(one_by_one, together, strict=True):
+            assert len(a) == len(b)
+            for u, v in zip(a, b, strict=True):
+                assert u.text == v.text and u.confidence == pytest.approx(v.confidence)
+                assert [t for t, _ in u.alternatives] == [t for t, _ in v.alternatives]
+                assert [s for _, s in u.alternatives] == pytest.approx(
+                    [s for _, s in v.alternatives], abs=1e-4)
+                assert u.char_probs == pytest.approx(v.char_probs)
+                searched += bool(u.alternatives)
+        assert 0 < searched < sum(x.shape[1] for x, _ in batches)
+    greedy = build_decoder(DecoderConfig(), cs)
+    assert [[d.text for d in b] for b in greedy.decode_batches(batches)] == \
+        [[d.text for d in greedy(x, n)] for x, n in batches]
+
+
 def test_a_model_reads_unsure_lines_with_its_own_language_model(tmp_path):
     """M.lm.bin beside M.pt and a policy with lm_weight > 0 (stored by crnn export --lm):
     asked to (fuse_lm, --fuse-lm), the recogniser fuses the language model into unsure
@@ -272,9 +309,12 @@ def test_a_model_reads_unsure_lines_with_its_own_language_model(tmp_path):
         return rec.recognize_arrays(line)[0].text
 
     assert read(tmp_path / "e.pt", fuse_lm=True) == "hello"
-    assert read(tmp_path / "e.pt") == "helld"
+    assert read(tmp_path / "e.pt") == "hello"  # by default, with the file beside it
+    assert read(tmp_path / "e.pt", fuse_lm=False) == "helld"
+    assert read(tmp_path / "e.pt", decoder=DecoderConfig()) == "helld"
     assert read(tmp_path / "e.pt", fuse_lm=True, decoder=DecoderConfig()) == "helld"
     (tmp_path / "e.lm.bin").unlink()
+    assert read(tmp_path / "e.pt") == "helld"  # none beside it: the best path
     with pytest.raises(CheckpointError, match=r"e\.lm\.bin"):
         read(tmp_path / "e.pt", fuse_lm=True)
     assert crnn_main(["export", "--model", str(tmp_path / "m.pt"), "--format", "fp16",
@@ -283,3 +323,9 @@ def test_a_model_reads_unsure_lines_with_its_own_language_model(tmp_path):
                       "--lm", str(tmp_path / "w.bin"), "--out", str(tmp_path / "y.pt")]) == 0
     with pytest.raises(CheckpointError, match="lm-weight"):
         read(tmp_path / "y.pt", fuse_lm=True)
+    assert read(tmp_path / "y.pt") == "helld"  # a file, but no weight stored: not used
+    from crnn.cli import build_parser
+
+    for flags, want in (([], None), (["--fuse-lm"], True), (["--no-fuse-lm"], False)):
+        for cmd in (["predict", "x.png"], ["eval", "--data", "v.lmdb"], ["ocr", "p.png"]):
+            assert build_parser().parse_args(cmd + flags).fuse_lm is want, (cmd, flags)

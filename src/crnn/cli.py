@@ -80,10 +80,11 @@ def _add_decoder_args(sp: argparse.ArgumentParser) -> None:
     g.add_argument("--lm", help="character n-gram model from 'crnn lm build' (beam)")
     g.add_argument("--lm-weight", type=float, default=0.5)
     g.add_argument("--length-bonus", type=float, default=0.0)
-    g.add_argument("--fuse-lm", action="store_true",
-                   help="read unsure lines again with the model's own language model "
-                        "(M.lm.bin beside it; the bundled model has one) at the weights the "
-                        "model stores: more lines right, 0.45-0.65x the lines per second")
+    g.add_argument("--fuse-lm", action=argparse.BooleanOptionalAction, default=None,
+                   help="search unsure lines again with the model's own language model "
+                        "(M.lm.bin beside it) at the weights the model stores. Default: "
+                        "when the model has one, as the bundled model does; --fuse-lm: an "
+                        "error if it has none; --no-fuse-lm: the best path alone (faster)")
 
 
 def _decoder_config(args: argparse.Namespace):

@@ -200,6 +200,9 @@ class OnnxModel:
         ort = _require("onnxruntime")
         opts = ort.SessionOptions()
         opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        # Its threads sleep between runs instead of spinning: the decoding that follows
+        # each batch (the log-normaliser on every core, the fused search) gets the cores.
+        opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
         if threads:
             opts.intra_op_num_threads = threads
         name = "in-memory model" if isinstance(model, bytes) else str(model)

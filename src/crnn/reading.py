@@ -253,13 +253,17 @@ def _ink(grey: np.ndarray) -> np.ndarray | None:
 
 def _profile_energy(ys: np.ndarray, xs: np.ndarray, slopes: np.ndarray) -> np.ndarray:
     """For each slope ``s``, the sum of squares of the ink's row profile along lines
-    ``y = c + s x``: highest where the rows of text run along the slope."""
-    offset = int(np.ceil(np.abs(slopes).max() * (np.abs(xs).max() + 1))) + 1
-    out = np.empty(len(slopes))
-    for k, s in enumerate(slopes):
-        prof = np.bincount(np.rint(ys - s * xs).astype(np.int64) + offset)
-        out[k] = float(np.dot(prof, prof))
-    return out
+    ``y = c + s x`` (``xs``: integer columns less the centre, ``ys``: rows): highest where
+    the rows of text run along the slope."""
+    x0 = int(xs.min())
+    cols = np.arange(x0, int(xs.max()) + 1)
+    shift = -np.rint(slopes[:, None] * cols[None, :]).astype(np.int32)  # per column
+    offset = int(np.abs(shift).max(initial=0))
+    rows = int(ys.max()) + 2 * offset + 1
+    shift += (np.arange(len(slopes), dtype=np.int32) * rows + offset)[:, None]
+    bins = (ys.astype(np.int32)[None, :] + shift[:, xs - x0]).ravel()
+    prof = np.bincount(bins, minlength=len(slopes) * rows).astype(np.float64)
+    return (prof.reshape(len(slopes), rows) ** 2).sum(axis=1)
 
 
 def line_slope(line: np.ndarray, max_degrees: float = 3.0) -> float:
@@ -275,7 +279,7 @@ def line_slope(line: np.ndarray, max_degrees: float = 3.0) -> float:
     if ink is None or grey.shape[1] < 4 * grey.shape[0]:
         return 0.0
     ys, xs = np.nonzero(ink)
-    xs = xs - grey.shape[1] / 2.0
+    xs = xs - grey.shape[1] // 2
     top = float(np.tan(np.radians(max_degrees)))
     coarse = np.linspace(-top, top, 2 * max(1, int(round(max_degrees / 0.25))) + 1)
     energy = _profile_energy(ys, xs, coarse)
@@ -283,7 +287,7 @@ def line_slope(line: np.ndarray, max_degrees: float = 3.0) -> float:
     fine = np.clip(coarse[int(energy.argmax())] + np.linspace(-step, step, 11), -top, top)
     fine_energy = _profile_energy(ys, xs, fine)
     best = float(fine[int(fine_energy.argmax())])
-    level = float(_profile_energy(ys, xs, np.zeros(1))[0])
+    level = float(energy[len(coarse) // 2])  # the coarse grid is symmetric: 0 at its middle
     return best if fine_energy.max() >= MIN_GAIN * level else 0.0
 
 
@@ -295,16 +299,14 @@ def straighten(line: np.ndarray, max_degrees: float = 3.0, min_drift: float = 0.
     then has, with the top and bottom margins it had (filled with its own background
     where the turn leaves none). A level line, or one with no clear ink, is returned as
     it is (the same array)."""
+    slope = line_slope(line, max_degrees)  # on a small copy: most lines stop here
+    if slope == 0.0:
+        return line
     grey = line if line.ndim == 2 else cv2.cvtColor(line, cv2.COLOR_RGB2GRAY)
     ink = _ink(grey)
-    if ink is None:
-        return line
-    band = _main_band(ink.sum(axis=1))
-    if band is None:
-        return line
+    band = _main_band(ink.sum(axis=1)) if ink is not None else None
     h, w = grey.shape
-    slope = line_slope(line, max_degrees)
-    if abs(slope) * w < min_drift * (band[1] - band[0]):
+    if band is None or abs(slope) * w < min_drift * (band[1] - band[0]):
         return line
     top, bottom = band[0], h - band[1]
     ground = np.median(line[~ink], axis=0)

@@ -13,7 +13,7 @@ import glob
 import math
 import os
 import shutil
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache, partial
 from importlib import resources
@@ -155,13 +155,17 @@ class Recognizer:
             :func:`language_model_beside`) to fuse into its unsure lines: with no
             ``decoder`` given and a policy with ``lm_weight`` > 0, a line whose best path
             is at most ``lm_below`` sure is decoded again by beam search fused with it.
+        lm_required: with ``lm`` given to a model that stores no weight for it, an error
+            (True) or reading without it (False: :meth:`load`'s default, which offers the
+            file beside any model).
     """
 
     def __init__(self, model: CRNN | Any, charset: Charset, preprocess: Preprocess,
                  device: str | torch.device | None = "auto", batch_size: int = 64,
                  decoder: DecoderConfig | None = None,
                  max_pixels: int | None = DEFAULT_MAX_PIXELS,
-                 reading: ReadingPolicy | None = None, lm: str | Path | None = None) -> None:
+                 reading: ReadingPolicy | None = None, lm: str | Path | None = None,
+                 lm_required: bool = True) -> None:
         if model.config.num_classes != charset.num_classes:
             raise CheckpointError(
                 f"model has {model.config.num_classes - 1} output characters, charset "
@@ -181,6 +185,9 @@ class Recognizer:
         self.reading = ReadingPolicy() if preprocess.width is not None else (
             reading or ReadingPolicy())
         self.batch_size = batch_size
+        if decoder is None and lm is not None and self.reading.lm_weight == 0 \
+                and not lm_required:
+            lm = None  # a file beside a model that stores no weight for it: not asked for
         if decoder is None and lm is not None and self.reading.lm_weight == 0:
             raise CheckpointError(
                 f"the model stores no weight for its language model {lm}: export it with "
@@ -197,12 +204,14 @@ class Recognizer:
     def load(cls, model: str | Path | None = "default", device: str | None = "auto",
              batch_size: int = 64, charset: str | Charset | None = None,
              backend: str = "auto", decoder: DecoderConfig | None = None,
-             fuse_lm: bool = False) -> Recognizer:
+             fuse_lm: bool | None = None) -> Recognizer:
         """From a checkpoint or ``.onnx`` path, or ``"default"`` for the bundled model.
 
         fuse_lm: read unsure lines again with the model's own language model (``M.lm.bin``
-        beside the file) at the weights its policy stores; more lines right, 0.45-0.65x
-        the lines per second (``docs/models.md``). An error if the model has none.
+        beside the file) at the weights its policy stores (``docs/decoders.md``). None
+        (default): when the model has one and stores its weight, as the bundled model
+        does; True: an error if it has none; False: never (the best path alone). An
+        explicit ``decoder`` reads as it says instead.
 
         backend: ``auto`` (ONNX for ``.onnx`` files; for a checkpoint read on the CPU,
         ONNX when ``onnx`` and ``onnxruntime`` are installed, as it reads the same text
@@ -213,11 +222,12 @@ class Recognizer:
         if backend not in ("auto", "torch", "onnx"):
             raise CheckpointError(f"unknown backend {backend!r}: use auto, torch or onnx")
         path = resolve_model_path(model)
-        lm = language_model_beside(path) if fuse_lm else None
+        lm = language_model_beside(path) if fuse_lm is not False else None
         if fuse_lm and lm is None:
             raise CheckpointError(
                 f"{path} has no language model beside it ({path.stem}.lm.bin): read "
                 "without --fuse-lm, or give one with --lm FILE")
+        required = bool(fuse_lm)
         if backend == "auto" and path.suffix.lower() != ".onnx" and charset is None:
             from .export import onnx_available
 
@@ -230,28 +240,31 @@ class Recognizer:
 
             onnx_model = OnnxModel(path)
             return cls(onnx_model, onnx_model.charset, onnx_model.preprocess, "cpu",
-                       batch_size, decoder, reading=onnx_model.reading, lm=lm)
+                       batch_size, decoder, reading=onnx_model.reading, lm=lm,
+                       lm_required=required)
         if backend == "onnx" and charset is None:
             from .export import cached_onnx
 
             onnx_model = cached_onnx(path)
             return cls(onnx_model, onnx_model.charset, onnx_model.preprocess, "cpu",
-                       batch_size, decoder, reading=onnx_model.reading, lm=lm)
+                       batch_size, decoder, reading=onnx_model.reading, lm=lm,
+                       lm_required=required)
         ckpt = load_checkpoint(path, charset=charset)
         if backend == "onnx":
             from .export import OnnxModel, onnx_bytes
 
             return cls(OnnxModel(onnx_bytes(ckpt)), ckpt.charset, ckpt.preprocess, "cpu",
-                       batch_size, decoder, reading=ckpt.reading, lm=lm)
+                       batch_size, decoder, reading=ckpt.reading, lm=lm, lm_required=required)
         return cls.from_checkpoint(ckpt, device=device, batch_size=batch_size, decoder=decoder,
-                                   lm=lm)
+                                   lm=lm, lm_required=required)
 
     @classmethod
     def from_checkpoint(cls, ckpt: Checkpoint, device: str | None = "auto",
                         batch_size: int = 64, decoder: DecoderConfig | None = None,
-                        lm: str | Path | None = None) -> Recognizer:
+                        lm: str | Path | None = None, lm_required: bool = True
+                        ) -> Recognizer:
         return cls(ckpt.build_model(), ckpt.charset, ckpt.preprocess, device, batch_size,
-                   decoder, reading=ckpt.reading, lm=lm)
+                   decoder, reading=ckpt.reading, lm=lm, lm_required=lm_required)
 
     # ----------------------------------------------------------------------- inputs
     def _to_array(self, item: ImageInput, name: str) -> np.ndarray:
@@ -306,14 +319,20 @@ class Recognizer:
         ``blank_penalty`` taken off the blank's logit before decoding."""
         prepped = [resize_line(a, self.preprocess, stretch) for a in arrays]
         widths = [padded_width(p.shape[2], pad) for p in prepped]
+        groups = width_batches(widths, self.batch_size)
+
+        def batches() -> Iterator[tuple[np.ndarray, np.ndarray]]:
+            for idx in groups:
+                batch = pad_batch([prepped[i] for i in idx], width=widths[idx[0]])
+                logits = self.logits(batch)
+                if blank_penalty:
+                    logits[:, :, 0] -= blank_penalty
+                yield logits, np.array([output_length(prepped[i].shape[2]) for i in idx])
+
         out: list[Any] = [None] * len(prepped)
-        for idx in width_batches(widths, self.batch_size):
-            batch = pad_batch([prepped[i] for i in idx], width=widths[idx[0]])
-            lengths = np.array([output_length(prepped[i].shape[2]) for i in idx])
-            logits = self.logits(batch)
-            if blank_penalty:
-                logits[:, :, 0] -= blank_penalty
-            for i, d in zip(idx, self.decoder(logits, lengths), strict=True):
+        # one call for all width batches: a fused search gathers their unsure lines
+        for idx, decoded in zip(groups, self.decoder.decode_batches(batches()), strict=True):
+            for i, d in zip(idx, decoded, strict=True):
                 out[i] = d
         return out
 

@@ -11,7 +11,9 @@ user-facing decoders (beam, lexicon, allowed characters, language model) on top 
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -71,12 +73,27 @@ def _frame_blocks(t: int, n: int, k: int) -> list[slice]:
     return [slice(s, min(t, s + step)) for s in range(0, t, step)]
 
 
+def _pool() -> ThreadPoolExecutor | None:
+    """Threads for the normaliser's blocks (numpy lets go of the GIL in its loops), one
+    per core up to four; None on a single core."""
+    global _POOL
+    if _POOL is None and _THREADS > 1:
+        _POOL = ThreadPoolExecutor(_THREADS, thread_name_prefix="crnn-lse")
+    return _POOL
+
+
+_THREADS = min(4, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
+               else os.cpu_count() or 1)
+_POOL: ThreadPoolExecutor | None = None
+
+
 def log_normalizer(scores: np.ndarray) -> np.ndarray:
     """``log(sum(exp(scores), axis=2))`` of ``(T, N, K)`` logits -> ``(T, N)`` float32.
 
     ``scores - log_normalizer(scores)[..., None]`` are the log-probabilities. Computed in
-    cache-sized blocks with one reused buffer: about twice as fast as ``log_softmax`` on a
-    whole 6,800-class batch, and it never holds a second copy of it.
+    cache-sized blocks, one reused buffer per thread, the blocks shared among the cores:
+    it never holds a second copy of the batch, and on two cores it takes half the time
+    of one (the model's run and this one do not overlap).
     """
     scores = np.asarray(scores, dtype=np.float32)
     t, n, k = scores.shape
@@ -84,14 +101,25 @@ def log_normalizer(scores: np.ndarray) -> np.ndarray:
     blocks = _frame_blocks(t, n, k)
     if not blocks or k == 0:
         return out
-    buf = np.empty((blocks[0].stop - blocks[0].start) * n * k, dtype=np.float32)
-    for sl in blocks:
-        blk = scores[sl]
-        b = buf[: blk.size].reshape(blk.shape)
-        m = blk.max(axis=2)
-        np.subtract(blk, m[:, :, None], out=b)
-        np.exp(b, out=b)
-        out[sl] = m + np.log(b.sum(axis=2))
+    size = (blocks[0].stop - blocks[0].start) * n * k
+
+    def run(part: list[slice]) -> None:
+        buf = np.empty(size, dtype=np.float32)
+        for sl in part:
+            blk = scores[sl]
+            b = buf[: blk.size].reshape(blk.shape)
+            m = blk.max(axis=2)
+            np.subtract(blk, m[:, :, None], out=b)
+            np.exp(b, out=b)
+            out[sl] = m + np.log(b.sum(axis=2))
+
+    pool = _pool() if len(blocks) > 1 else None
+    if pool is None:
+        run(blocks)
+    else:
+        parts = [blocks[i::_THREADS] for i in range(_THREADS)]
+        for f in [pool.submit(run, p) for p in parts if p]:
+            f.result()
     return out
 
 
@@ -411,6 +439,7 @@ def prefix_beam_search(
     prune: float = 1e-3,
     max_candidates: int = 16,
     scorer: PrefixScorer | None = None,
+    class_map: np.ndarray | None = None,
 ) -> list[list[BeamHypothesis]]:
     """CTC prefix beam search over a batch, vectorised over its lines.
 
@@ -421,6 +450,9 @@ def prefix_beam_search(
         ``max_candidates`` of them); blank and repeats of a prefix's last class are always
         scored, so with ``prune=0`` the search is exact up to the beam width.
     scorer: optional language model (shallow fusion), see :class:`PrefixScorer`.
+    class_map: ``(N, K)``: the class each column of ``scores`` stands for, per line, when
+        each line is searched over a few columns of its own (the scorer is asked about
+        those classes); None: column ``k`` is class ``k``. Hypotheses hold columns.
 
     Returns per line its hypotheses, best fused score first (at most ``beam_width``).
     """
@@ -436,6 +468,7 @@ def prefix_beam_search(
     lp_blank = scores[:, order, 0].astype(np.float64) - lse[:, order]
     lse_o = lse[:, order].astype(np.float64)
     cand, cand_lp = cand[:, order], cand_lp[:, order]
+    cmap = None if class_map is None else np.asarray(class_map, dtype=np.int64)[order]
     trie = _Trie(capacity=n * b * 8)
 
     node = np.full((n, b), -1, dtype=np.int64)
@@ -489,7 +522,8 @@ def prefix_beam_search(
             q = np.isfinite(pnb_e)
             qn, qb, qc = np.nonzero(q)
             if len(qn):
-                delta, new_st = scorer.extend(st[qn, qb], cid[qn, qc])
+                cls = cid[qn, qc] if cmap is None else cmap[qn, cid[qn, qc]]
+                delta, new_st = scorer.extend(st[qn, qb], cls)
                 ex_e[q] += delta
                 st_e[q] = new_st
         score_c = np.where(valid, np.logaddexp(pb_c, pnb_c) + ex, _NEG_INF)

@@ -23,6 +23,7 @@ import dataclasses
 import math
 import string
 import warnings
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -33,6 +34,7 @@ from ..errors import ConfigError
 from .ctc import (
     Decoded,
     PrefixScorer,
+    _frame_candidates,
     alignment_char_probs,
     ctc_forward,
     greedy_decode,
@@ -67,6 +69,10 @@ ALLOW_PRESETS: dict[str, str] = {
 }
 # Classes a frame may extend a prefix with, at most (the likeliest above prune_prob).
 _MAX_CANDIDATES = 16
+# Unsure lines searched in one call, at most (its arrays: frames x lines x their classes).
+_SEARCH_CHUNK = 128
+# The logit of a column a line does not have (probability 0, yet finite arithmetic).
+_ABSENT = -1e30
 
 
 def resolve_allowed(spec: str) -> str:
@@ -218,19 +224,31 @@ class Decoder:
         self.charset = charset
         self.space = _ClassSpace(charset, config.allow)
 
-    def __call__(self, logits: np.ndarray, lengths: np.ndarray | None = None) -> list[Decoded]:
+    def _inputs(self, logits: np.ndarray, lengths: np.ndarray | None
+                ) -> tuple[np.ndarray, np.ndarray]:
+        """The logits over the allowed classes, and each line's frames."""
         x = self.space.select(logits)
         t, n, _ = x.shape
         if lengths is None:
-            lens = np.full(n, t, dtype=np.int64)
-        else:
-            lens = np.asarray(lengths, dtype=np.int64).reshape(-1)
-            if lens.shape != (n,):
-                raise ValueError(f"lengths has shape {lens.shape}, expected ({n},)")
-            lens = np.clip(lens, 0, t)
-        if n == 0:
+            return x, np.full(n, t, dtype=np.int64)
+        lens = np.asarray(lengths, dtype=np.int64).reshape(-1)
+        if lens.shape != (n,):
+            raise ValueError(f"lengths has shape {lens.shape}, expected ({n},)")
+        return x, np.clip(lens, 0, t)
+
+    def __call__(self, logits: np.ndarray, lengths: np.ndarray | None = None) -> list[Decoded]:
+        x, lens = self._inputs(logits, lengths)
+        if x.shape[1] == 0:
             return []
         return self._decode(x, lens)
+
+    def decode_batches(self, batches: Iterable[tuple[np.ndarray, np.ndarray | None]]
+                       ) -> list[list[Decoded]]:
+        """Many batches, ``(logits, lengths)`` each, decoded as ``self(logits, lengths)``
+        decodes them one by one (the same readings); a decoder may gather work across
+        them. Each batch is read from the iterable once, in turn, so its logits can be
+        let go before the next one is made."""
+        return [self(logits, lengths) for logits, lengths in batches]
 
     def _decode(self, x: np.ndarray, lengths: np.ndarray) -> list[Decoded]:
         raise NotImplementedError
@@ -252,9 +270,11 @@ def _finish(
     lengths: np.ndarray,
     charset: Charset,
     ranked: list[list[tuple[tuple[int, ...], float]]],
+    class_map: np.ndarray | None = None,
 ) -> list[Decoded]:
     """Per line, ranked ``(classes, score)`` -> Decoded: the best reading's characters get
-    their probabilities from its best alignment, as greedy decoding reports them."""
+    their probabilities from its best alignment, as greedy decoding reports them. With
+    ``class_map`` (:func:`crnn.decoding.ctc.prefix_beam_search`), readings hold columns."""
     n = len(ranked)
     best = [r[0][0] if r else () for r in ranked]
     _, paths = ctc_forward(x, lse, np.arange(n), best, lengths, viterbi=True)
@@ -264,7 +284,9 @@ def _finish(
         if not ranked[i]:  # nothing could fit in the frames
             out.append(Decoded("", 0.0, ()))
             continue
-        alts = tuple((charset.decode(c), s) for c, s in ranked[i])
+        alts = tuple((charset.decode(c if class_map is None else
+                                     tuple(class_map[i, list(c)].tolist())), s)
+                     for c, s in ranked[i])
         char_p = alignment_char_probs(x, lse, i, best[i], paths[:, i])
         if char_p:
             conf = min(char_p)
@@ -391,18 +413,46 @@ class BeamDecoder(Decoder):
         return _WordLMScorer(self.lm, self.space.charset, cfg.lm_weight, cfg.length_bonus)
 
     def _decode(self, x: np.ndarray, lengths: np.ndarray) -> list[Decoded]:
-        lse = log_normalizer(x)
         if self.config.search_below >= 1.0:
-            return self._search(x, lengths, lse)
-        out = greedy_decode(x, self.space.charset, lengths, lse=lse)
-        unsure = [i for i, d in enumerate(out) if d.confidence <= self.config.search_below]
-        if unsure:
-            for i, d in zip(unsure, self._search(x[:, unsure], lengths[unsure], lse[:, unsure]),
-                            strict=True):
-                out[i] = d
+            return self._search(x, lengths, log_normalizer(x))
+        return self._best_path_then_search([(x, lengths)])[0]
+
+    def decode_batches(self, batches: Iterable[tuple[np.ndarray, np.ndarray | None]]
+                       ) -> list[list[Decoded]]:
+        """With ``search_below`` under 1, the unsure lines of all batches are searched
+        together, in a few calls, once every batch is read by its best path: a search
+        costs a step per frame however many lines it holds. Each unsure line keeps only
+        the columns of the classes its search can reach (:func:`_columns`), so the
+        batches' logits are let go as they are read."""
+        if self.config.search_below >= 1.0:
+            return super().decode_batches(batches)
+        return self._best_path_then_search(self._inputs(x, n) for x, n in batches)
+
+    def _best_path_then_search(self, batches: Iterable[tuple[np.ndarray, np.ndarray]]
+                               ) -> list[list[Decoded]]:
+        cfg = self.config
+        out: list[list[Decoded]] = []
+        unsure: list[tuple[int, int, _Columns]] = []
+        for b, (x, lengths) in enumerate(batches):
+            if x.shape[1] == 0:
+                out.append([])
+                continue
+            lse = log_normalizer(x)
+            read = greedy_decode(x, self.space.charset, lengths, lse=lse)
+            unsure += [(b, i, _columns(x, lse, i, int(lengths[i]), cfg.prune_prob,
+                                       max(_MAX_CANDIDATES, cfg.beam_width)))
+                       for i, d in enumerate(read) if d.confidence <= cfg.search_below]
+            out.append(read)
+        unsure.sort(key=lambda u: -len(u[2].lse))  # a chunk's lines of like lengths
+        for k in range(0, len(unsure), _SEARCH_CHUNK):
+            chunk = unsure[k:k + _SEARCH_CHUNK]
+            x, lse, lengths, cmap = _pack([u[2] for u in chunk])
+            for (b, i, _), d in zip(chunk, self._search(x, lengths, lse, cmap), strict=True):
+                out[b][i] = d
         return out
 
-    def _search(self, x: np.ndarray, lengths: np.ndarray, lse: np.ndarray) -> list[Decoded]:
+    def _search(self, x: np.ndarray, lengths: np.ndarray, lse: np.ndarray,
+                class_map: np.ndarray | None = None) -> list[Decoded]:
         cfg = self.config
         scorer = self._scorer()
         n = x.shape[1]
@@ -414,7 +464,8 @@ class BeamDecoder(Decoder):
             extras = [[0.0] for _ in range(n)]
         else:
             hyps = prefix_beam_search(x, lse, lengths, cfg.beam_width, cfg.prune_prob,
-                                      max(_MAX_CANDIDATES, cfg.beam_width), scorer)
+                                      max(_MAX_CANDIDATES, cfg.beam_width), scorer,
+                                      class_map)
             cands, extras = [], []
             for line in hyps:
                 seen: dict[tuple[int, ...], float] = {}
@@ -439,7 +490,48 @@ class BeamDecoder(Decoder):
                     line.append((c, score))
             line.sort(key=lambda cs: -cs[1])
             ranked.append(line)
-        return _finish(x, lse, lengths, self.space.charset, ranked)
+        return _finish(x, lse, lengths, self.space.charset, ranked, class_map)
+
+
+@dataclass(frozen=True)
+class _Columns:
+    """One line's scores over the few classes a search of it can use: ``x`` ``(T, k)``
+    logits of ``classes`` (``(k,)``, the blank first), ``lse`` ``(T,)`` the log-normaliser
+    over every class."""
+
+    x: np.ndarray
+    lse: np.ndarray
+    classes: np.ndarray
+
+
+def _columns(x: np.ndarray, lse: np.ndarray, i: int, length: int, prune: float,
+             max_candidates: int) -> _Columns:
+    """Line ``i`` of a batch, cut to its frames and to the classes its search can reach:
+    the blank, every class that is a candidate in some frame
+    (:func:`crnn.decoding.ctc.prefix_beam_search` extends prefixes with no other), and
+    its best path's. A search over these columns reads what a search over all does."""
+    xi, li = x[:length, i:i + 1], lse[:length, i:i + 1]
+    cand, lp = _frame_candidates(xi, li, prune, max_candidates)
+    reach = np.union1d(cand[np.isfinite(lp)], xi[:, 0].argmax(axis=1))
+    classes = np.concatenate([[0], reach[reach != 0]]).astype(np.int64)
+    return _Columns(np.ascontiguousarray(xi[:, 0, classes]), li[:, 0].copy(), classes)
+
+
+def _pack(lines: Sequence[_Columns]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Lines of columns as one batch: logits ``(T, N, k)`` (columns a line lacks, and
+    frames past its end, at a logit no class reaches), log-normaliser ``(T, N)``,
+    lengths ``(N,)`` and class map ``(N, k)``."""
+    t = max(len(c.lse) for c in lines)
+    k = max(len(c.classes) for c in lines)
+    n = len(lines)
+    x = np.full((t, n, k), _ABSENT, dtype=lines[0].x.dtype)
+    lse = np.zeros((t, n), dtype=lines[0].lse.dtype)
+    cmap = np.zeros((n, k), dtype=np.int64)
+    for j, c in enumerate(lines):
+        x[:len(c.lse), j, :len(c.classes)] = c.x
+        lse[:len(c.lse), j] = c.lse
+        cmap[j, :len(c.classes)] = c.classes
+    return x, lse, np.array([len(c.lse) for c in lines], dtype=np.int64), cmap
 
 
 def _collapse_tuple(path: np.ndarray) -> tuple[int, ...]:

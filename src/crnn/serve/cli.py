@@ -134,7 +134,7 @@ def run(args: argparse.Namespace) -> int:
     recognizer = Recognizer.load(path, device=args.device, batch_size=args.batch_size,
                                  backend=args.backend,
                                  decoder=getattr(args, "decoder_config", None),
-                                 fuse_lm=getattr(args, "fuse_lm", False))
+                                 fuse_lm=getattr(args, "fuse_lm", None))
     # One pass before listening, so the first request does not pay for lazy start-up work.
     recognizer.recognize([np.full((recognizer.preprocess.height, 128), 255, np.uint8)],
                          ["warm-up"])

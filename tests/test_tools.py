@@ -334,3 +334,33 @@ def test_text_overlap_counts_measured_lines_a_training_text_shares(tmp_path, cap
     assert "1 lines of" in capsys.readouterr().out and overlap.shared_lines(texts, out) == 0
     with pytest.raises(SystemExit):
         overlap.main([str(leaky), str(clean), "--labels", str(labels), "--clean", str(out)])
+
+
+def test_tilted_set_turns_each_line_and_cuts_it_again_at_its_ink(tmp_path):
+    import cv2
+
+    from crnn.data.lmdb import LmdbReader
+
+    tool = _load("tilted_set")
+    src = tmp_path / "src.lmdb"
+    line = np.full((40, 600), 235, np.uint8)
+    cv2.putText(line, "The quick brown fox jumps over", (8, 30), cv2.FONT_HERSHEY_SIMPLEX,
+                1.0, 20, 2)
+    with LmdbWriter(src) as w:
+        for k in range(4):
+            w.add(cv2.imencode(".png", line)[1].tobytes(), f"line {k}")
+    assert tool.main(["--src", str(src), "--out", str(tmp_path / "t.lmdb"), "--seed", "1"]) == 0
+    out = LmdbReader(tmp_path / "t.lmdb")
+    assert len(out) == 4
+    for i in range(4):
+        data, label = out.get(i)
+        img = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_GRAYSCALE)
+        assert label == f"line {i}"
+        if i % 2 == 0:  # clean: taller by the slant's drift, the margins are 2-8 px
+            rows = np.flatnonzero((img < 128).sum(axis=1) >= 2)
+            level = np.flatnonzero((line < 128).sum(axis=1) >= 2)
+            assert rows[-1] - rows[0] >= level[-1] - level[0] + 2
+            assert 2 <= rows[0] <= 8 and 2 <= img.shape[0] - 1 - rows[-1] <= 8
+    again = tmp_path / "again.lmdb"
+    tool.main(["--src", str(src), "--out", str(again), "--seed", "1"])
+    assert [LmdbReader(again).get(i) for i in range(4)] == [out.get(i) for i in range(4)]

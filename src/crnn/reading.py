@@ -219,11 +219,8 @@ def recut(line: np.ndarray, margin: float) -> np.ndarray:
     A line with no clear ink, or more ink than ground (light text on dark), is returned
     as it is."""
     grey = line if line.ndim == 2 else cv2.cvtColor(line, cv2.COLOR_RGB2GRAY)
-    if grey.size == 0 or int(grey.min()) == int(grey.max()):
-        return line
-    level, _ = cv2.threshold(grey, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
-    ink = grey <= level
-    if not 0.0 < ink.mean() < 0.5:
+    ink = _ink(grey)
+    if ink is None:
         return line
     band = _main_band(ink.sum(axis=1))
     if band is None:
@@ -269,8 +266,9 @@ def _profile_energy(ys: np.ndarray, xs: np.ndarray, slopes: np.ndarray) -> np.nd
 def line_slope(line: np.ndarray, max_degrees: float = 3.0) -> float:
     """The slant of a text line's rows, ``dy/dx`` (positive: falling to the right), within
     ``±max_degrees``: the slope along which the ink's row profile is sharpest, searched
-    coarse to fine on a copy scaled to 32 px high. 0 for a line with no clear ink, or
-    one where no slant sharpens the profile by 5% or more over level."""
+    coarse to fine on a copy scaled to 32 px high. 0 for a line with no clear ink, one
+    shorter than 4 of its heights, or one where no slant sharpens the profile by
+    ``MIN_GAIN`` (5%) or more over level."""
     grey = line if line.ndim == 2 else cv2.cvtColor(line, cv2.COLOR_RGB2GRAY)
     h, w = grey.shape
     if h > 32:

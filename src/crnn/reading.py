@@ -306,24 +306,40 @@ def straighten(line: np.ndarray, max_degrees: float = 3.0, min_drift: float = 0.
     h, w = grey.shape
     if band is None or abs(slope) * w < min_drift * (band[1] - band[0]):
         return line
-    top, bottom = band[0], h - band[1]
     ground = np.median(line[~ink], axis=0)
     fill = tuple(float(v) for v in np.atleast_1d(ground)) * (3 if line.ndim == 2 else 1)
-    grow = int(np.ceil(abs(slope) * w / 2.0)) + 1  # room for the corners turned out
+
+    def band_of(turned: np.ndarray) -> tuple[int, int] | None:
+        g = turned if turned.ndim == 2 else cv2.cvtColor(turned, cv2.COLOR_RGB2GRAY)
+        found = _ink(g)
+        return _main_band(found.sum(axis=1)) if found is not None else None
+
+    level = turn_line(line, float(np.degrees(np.arctan(slope))), fill[:3],
+                      (band[0], h - band[1]), band_of)
+    return line if level is None else level
+
+
+def turn_line(line: np.ndarray, degrees: float, fill: tuple[float, ...],
+              margins: tuple[int, int],
+              band_of: Callable[[np.ndarray], tuple[int, int] | None]) -> np.ndarray | None:
+    """``line`` turned by ``degrees`` (counter-clockwise, as OpenCV counts) about its
+    centre on a ground of ``fill`` grown to hold its turned corners, and cut at the ink
+    rows ``band_of`` finds in the result with ``margins`` (top, bottom) rows beside them
+    (filled where the turn leaves fewer); None where it finds none. Levels a slanted
+    line (:func:`straighten`) and slants a level one (``crnn.data.augment``)."""
+    h, w = line.shape[:2]
+    grow = int(np.ceil(abs(np.tan(np.radians(degrees))) * w / 2.0)) + 2
     big = cv2.copyMakeBorder(np.ascontiguousarray(line), grow, grow, 0, 0,
-                             cv2.BORDER_CONSTANT, value=fill[:3])
-    turn = cv2.getRotationMatrix2D((w / 2.0, h / 2.0 + grow), float(np.degrees(np.arctan(slope))),
-                                   1.0)
-    level = cv2.warpAffine(big, turn, (w, h + 2 * grow), flags=cv2.INTER_LINEAR,
-                           borderMode=cv2.BORDER_CONSTANT, borderValue=fill[:3])
-    level_grey = level if level.ndim == 2 else cv2.cvtColor(level, cv2.COLOR_RGB2GRAY)
-    level_ink = _ink(level_grey)
-    new_band = _main_band(level_ink.sum(axis=1)) if level_ink is not None else None
-    if new_band is None:
-        return line
-    y0, y1 = new_band[0] - top, new_band[1] + bottom
-    pad0, pad1 = max(0, -y0), max(0, y1 - level.shape[0])
+                             cv2.BORDER_CONSTANT, value=fill)
+    turn = cv2.getRotationMatrix2D((w / 2.0, h / 2.0 + grow), degrees, 1.0)
+    turned = cv2.warpAffine(big, turn, (w, h + 2 * grow), flags=cv2.INTER_LINEAR,
+                            borderMode=cv2.BORDER_CONSTANT, borderValue=fill)
+    band = band_of(turned)
+    if band is None:
+        return None
+    y0, y1 = band[0] - margins[0], band[1] + margins[1]
+    pad0, pad1 = max(0, -y0), max(0, y1 - turned.shape[0])
     if pad0 or pad1:
-        level = cv2.copyMakeBorder(level, pad0, pad1, 0, 0, cv2.BORDER_CONSTANT,
-                                   value=fill[:3])
-    return np.ascontiguousarray(level[y0 + pad0:y1 + pad0])
+        turned = cv2.copyMakeBorder(turned, pad0, pad1, 0, 0, cv2.BORDER_CONSTANT,
+                                    value=fill)
+    return np.ascontiguousarray(turned[y0 + pad0:y1 + pad0])

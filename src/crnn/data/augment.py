@@ -19,6 +19,8 @@ import random
 import cv2
 import numpy as np
 
+from ..reading import turn_line
+
 __all__ = ["jpeg_roundtrip", "resample", "scan_degrade"]
 
 
@@ -127,18 +129,9 @@ def _tilt(img: np.ndarray, rng: random.Random) -> np.ndarray:
     band = _ink_rows(img, level)
     if band is None or border - float(img.min()) < 40.0:
         return img
-    angle = rng.uniform(-1.6, 1.6)
-    grow = int(math.ceil(abs(math.tan(math.radians(angle))) * w / 2.0)) + 2
-    fill = (border,) * 3
-    big = cv2.copyMakeBorder(img, grow, grow, 0, 0, cv2.BORDER_CONSTANT, value=fill)
-    m = cv2.getRotationMatrix2D((w / 2.0, h / 2.0 + grow), angle, 1.0)
-    turned = cv2.warpAffine(big, m, (w, h + 2 * grow), flags=cv2.INTER_LINEAR,
-                            borderMode=cv2.BORDER_CONSTANT, borderValue=fill)
-    new = _ink_rows(turned, level)
-    if new is None:
-        return img
-    y0, y1 = max(0, new[0] - band[0]), min(turned.shape[0], new[1] + h - band[1])
-    return turned[y0:y1]
+    turned = turn_line(img, rng.uniform(-1.6, 1.6), (border,) * 3,
+                       (band[0], h - band[1]), lambda t: _ink_rows(t, level))
+    return img if turned is None else turned
 
 
 def scan_degrade(img: np.ndarray, rng: random.Random) -> np.ndarray:

@@ -144,17 +144,20 @@ def greedy_decode(
     lengths: np.ndarray | None = None,
     is_log_probs: bool = False,
     lse: np.ndarray | None = None,
+    best: np.ndarray | None = None,
 ) -> list[Decoded]:
     """Best-path decoding of a batch.
 
     scores: ``(T, N, K)`` logits (or log-probabilities with ``is_log_probs``).
     lengths: valid frames per line ``(N,)``; frames past it (padding) are ignored.
     lse: the scores' ``(T, N)`` log-normaliser when the caller has it already.
+    best: ``scores.argmax(axis=2)`` when the caller has it already.
     """
     scores = np.asarray(scores, dtype=np.float32)
     if scores.ndim != 3:
         raise ValueError(f"expected scores of shape (T, N, K), got {scores.shape}")
-    best = scores.argmax(axis=2)  # (T, N); the normaliser does not move the argmax
+    if best is None:
+        best = scores.argmax(axis=2)  # (T, N); the normaliser does not move the argmax
     best_lp = np.take_along_axis(scores, best[:, :, None], axis=2)[:, :, 0]
     if not is_log_probs:
         best_lp = best_lp - (log_normalizer(scores) if lse is None else lse)

@@ -438,8 +438,9 @@ class BeamDecoder(Decoder):
                 out.append([])
                 continue
             lse = log_normalizer(x)
-            read = greedy_decode(x, self.space.charset, lengths, lse=lse)
-            unsure += [(b, i, _columns(x, lse, i, int(lengths[i]), cfg.prune_prob,
+            best = x.argmax(axis=2)
+            read = greedy_decode(x, self.space.charset, lengths, lse=lse, best=best)
+            unsure += [(b, i, _columns(x, lse, best, i, int(lengths[i]), cfg.prune_prob,
                                        max(_MAX_CANDIDATES, cfg.beam_width)))
                        for i, d in enumerate(read) if d.confidence <= cfg.search_below]
             out.append(read)
@@ -504,15 +505,16 @@ class _Columns:
     classes: np.ndarray
 
 
-def _columns(x: np.ndarray, lse: np.ndarray, i: int, length: int, prune: float,
-             max_candidates: int) -> _Columns:
+def _columns(x: np.ndarray, lse: np.ndarray, best: np.ndarray, i: int, length: int,
+             prune: float, max_candidates: int) -> _Columns:
     """Line ``i`` of a batch, cut to its frames and to the classes its search can reach:
     the blank, every class that is a candidate in some frame
     (:func:`crnn.decoding.ctc.prefix_beam_search` extends prefixes with no other), and
-    its best path's. A search over these columns reads what a search over all does."""
-    xi, li = x[:length, i:i + 1], lse[:length, i:i + 1]
+    its best path's (``best``: the batch's ``x.argmax(axis=2)``). A search over these
+    columns reads what a search over all does."""
+    xi, li = np.ascontiguousarray(x[:length, i:i + 1]), lse[:length, i:i + 1]
     cand, lp = _frame_candidates(xi, li, prune, max_candidates)
-    reach = np.union1d(cand[np.isfinite(lp)], xi[:, 0].argmax(axis=1))
+    reach = np.union1d(cand[np.isfinite(lp)], best[:length, i])
     classes = np.concatenate([[0], reach[reach != 0]]).astype(np.int64)
     return _Columns(np.ascontiguousarray(xi[:, 0, classes]), li[:, 0].copy(), classes)
 

@@ -240,7 +240,13 @@ def main() -> None:
             print(f"crnn {model.name}: read {policy.stretch}x wide, right margin "
                   f"{policy.right_pad}; rereads at {', '.join(map(str, policy.rereads)) or 'none'}"
                   f" of {scope} lines read at confidence <= {policy.reread_below}; "
-                  f"blank penalty {policy.blank_penalty}")
+                  f"blank penalty {policy.blank_penalty}; deskew {policy.deskew}")
+            if policy.lm_weight:
+                latin = policy.lm_below if policy.lm_latin_below is None \
+                    else policy.lm_latin_below
+                print(f"its language model (default row): weight {policy.lm_weight}, bonus "
+                      f"{policy.lm_bonus}, on lines read at confidence <= {policy.lm_below}"
+                      f" (mostly-Latin lines: <= {latin})")
         print(f"{'recognizer':44} {'lines/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'accuracy':>9} "
               f"{'CER':>7}")
         results = []

@@ -234,6 +234,24 @@ def test_search_below_keeps_sure_lines_on_the_best_path(tmp_path):
         DecoderConfig(kind="beam", search_below=1.5)
 
 
+def test_mostly_latin_lines_have_a_search_threshold_of_their_own(tmp_path):
+    """DecoderConfig.search_latin_below: a line whose best path reads as mostly Latin is
+    searched when at most that sure, whatever search_below says; other lines follow
+    search_below; None leaves every line to search_below."""
+    cs = Charset.from_string("helowrd 北京")
+    path = tmp_path / "w.bin"
+    NGramLM.build(["hello world", "hello", "world hello"] * 3, 3).save(path)
+    m = _unsure_hello(cs).astype(np.float32)
+    for below, latin, want in ((0.3, 1.0, "hello"), (1.0, 0.3, "helld"), (0.3, None, "helld"),
+                               (1.0, None, "hello")):
+        cfg = DecoderConfig(kind="beam", lm=str(path), lm_weight=1.0, search_below=below,
+                            search_latin_below=latin)
+        assert build_decoder(cfg, cs)(m)[0].text == want, (below, latin)
+    for bad in (1.5, -0.1, True):
+        with pytest.raises(ConfigError, match="search_latin_below"):
+            DecoderConfig(kind="beam", search_latin_below=bad)
+
+
 def test_unsure_lines_of_many_batches_are_searched_together_as_one_by_one(tmp_path):
     """BeamDecoder.decode_batches gathers the unsure lines of every batch (each cut to the
     classes its search can reach) and searches them together: the same readings,
@@ -298,6 +316,13 @@ def test_a_model_reads_unsure_lines_with_its_own_language_model(tmp_path):
                       "--lm", str(tmp_path / "w.bin"), "--lm-weight", "1", "--lm-bonus",
                       "0.5", "--lm-below", "0.9", "--out", str(tmp_path / "e.pt")]) == 0
     assert language_model_beside(tmp_path / "e.pt") == tmp_path / "e.lm.bin"
+    assert crnn_main(["export", "--model", str(tmp_path / "e.pt"), "--format", "fp16",
+                      "--lm", str(tmp_path / "w.bin"), "--lm-latin-below", "1",
+                      "--out", str(tmp_path / "latin.pt")]) == 0
+    assert load_checkpoint(tmp_path / "latin.pt").reading == ReadingPolicy(
+        lm_weight=1.0, lm_bonus=0.5, lm_below=0.9, lm_latin_below=1.0)
+    assert Recognizer.load(tmp_path / "latin.pt", fuse_lm=True).decoder_config \
+        .search_latin_below == 1.0
     assert load_checkpoint(tmp_path / "e.pt").reading == ReadingPolicy(
         lm_weight=1.0, lm_bonus=0.5, lm_below=0.9)
     logits = _unsure_hello(cs).astype(np.float32)

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from .errors import CharsetError
 
-__all__ = ["Charset", "OOV_POLICIES", "PRESETS"]
+__all__ = ["Charset", "OOV_POLICIES", "PRESETS", "mostly_latin"]
 
 OOV_POLICIES = ("error", "skip-sample", "drop-char")
 PRESETS = ("digits", "ascii", "zh", "zh-large")
@@ -248,6 +248,14 @@ class Charset:
                 )
             out.append(self.chars[self.line_to_class[n] - 1])
         return "".join(out)
+
+
+def mostly_latin(text: str) -> bool:
+    """At least two non-space characters, over 70% of them ASCII: a line of Latin script
+    (an English sentence, an address, a code), which the bundled reading policy reads a
+    second time and searches with the language model however sure its first reading."""
+    chars = [c for c in text if not c.isspace()]
+    return len(chars) >= 2 and sum(c.isascii() for c in chars) > 0.7 * len(chars)
 
 
 def _decode_charset_bytes(raw: bytes, path: Path) -> str:

@@ -261,6 +261,9 @@ def _args_export(sp: argparse.ArgumentParser) -> None:
     sp.add_argument("--lm-below", type=float, metavar="C",
                     help="store this confidence: only lines whose best path is at most this "
                          "sure are searched with the language model")
+    sp.add_argument("--lm-latin-below", metavar="C",
+                    help="store this confidence for lines whose best path reads as mostly "
+                         "Latin ('none' = as --lm-below)")
 
 
 def _args_ocr(sp: argparse.ArgumentParser) -> None:
@@ -406,6 +409,13 @@ def _cmd_export(args: argparse.Namespace) -> int:
     for name in ("lm_weight", "lm_bonus", "lm_below"):
         if getattr(args, name) is not None:
             changes[name] = getattr(args, name)
+    if args.lm_latin_below is not None:
+        try:
+            changes["lm_latin_below"] = None if args.lm_latin_below.strip().lower() == "none" \
+                else float(args.lm_latin_below)
+        except ValueError:
+            raise ConfigError(f"--lm-latin-below {args.lm_latin_below!r}: give a number such "
+                              "as 1.0, or none") from None
     if changes:
         ckpt.reading = ckpt.reading.replace(**changes)
     if args.cpu_int8 is not None:

@@ -20,6 +20,7 @@ from dataclasses import asdict, dataclass, replace
 import cv2
 import numpy as np
 
+from .charset import mostly_latin
 from .decoding.ctc import Decoded
 from .errors import ConfigError
 
@@ -58,7 +59,8 @@ class ReadingPolicy:
         character when that character is at least ``exp(-blank_penalty)`` times as
         probable as the blank. A model trained with CTC drops faint thin marks (a dot
         after a digit, one dash of ``--``) at a small margin; 0: the plain best path.
-    lm_weight, lm_bonus, lm_below: language-model fusion for unsure lines. A model file
+    lm_weight, lm_bonus, lm_below, lm_latin_below: language-model fusion for unsure
+        lines. A model file
         ``M.pt`` (or ``M.onnx``) with a character n-gram model ``M.lm.bin`` beside it
         (``crnn lm build``), asked to fuse it (``--fuse-lm``, ``Recognizer.load(...,
         fuse_lm=True)``), reads each line by the best path first; a line whose
@@ -66,8 +68,12 @@ class ReadingPolicy:
         beam search fused with the language model, ``log P_ctc + lm_weight * log P_lm +
         lm_bonus * length`` (:mod:`crnn.decoding.decoders`). The bonus pays back what
         the language model charges each character, so the search does not drop one of
-        ``--`` or ``...``. 0 weight: no language model (explicit decoder options, such as
-        ``--decoder greedy``, also turn it off).
+        ``--`` or ``...``. A line whose best path reads as mostly Latin is searched when
+        at most ``lm_latin_below`` sure instead (None: ``lm_below`` too): in English a
+        sure best path can still be wrong where only context tells (a lone ``l`` for
+        ``I``, ``..`` for ``...``), and such lines are few in Chinese documents. 0
+        weight: no language model (explicit decoder options, such as ``--decoder
+        greedy``, also turn it off).
     """
 
     stretch: float = 1.0
@@ -81,6 +87,7 @@ class ReadingPolicy:
     lm_weight: float = 0.0
     lm_bonus: float = 0.0
     lm_below: float = 1.0
+    lm_latin_below: float | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "rereads", tuple(float(s) for s in self.rereads))
@@ -106,6 +113,9 @@ class ReadingPolicy:
                               f"{self.lm_bonus} in [0, 20]")
         if not 0.0 <= self.lm_below <= 1.0:
             raise ConfigError(f"lm_below {self.lm_below} must lie in [0, 1]")
+        if self.lm_latin_below is not None and not 0.0 <= self.lm_latin_below <= 1.0:
+            raise ConfigError(f"lm_latin_below {self.lm_latin_below} must lie in [0, 1] "
+                              "(or none)")
 
     def once(self) -> ReadingPolicy:
         """This policy without its rereads, stretch and blank penalty: each line read
@@ -124,7 +134,8 @@ class ReadingPolicy:
         return cls(**{k: d[k] for k in ("stretch", "rereads", "reread_below", "reread_scope",
                                         "right_pad", "ink_margin", "deskew",
                                         "blank_penalty",
-                                        "lm_weight", "lm_bonus", "lm_below")
+                                        "lm_weight", "lm_bonus", "lm_below",
+                                        "lm_latin_below")
                    if k in d})
 
     @classmethod
@@ -185,12 +196,6 @@ def vote(readings: Sequence[Decoded]) -> Decoded:
         totals[d.text] = totals.get(d.text, 0.0) + d.confidence
     best = max(totals, key=lambda t: totals[t])  # max keeps the first of equal totals
     return max((d for d in readings if d.text == best), key=lambda d: d.confidence)
-
-
-def mostly_latin(text: str) -> bool:
-    """At least two non-space characters, over 70% of them ASCII."""
-    chars = [c for c in text if not c.isspace()]
-    return len(chars) >= 2 and sum(c.isascii() for c in chars) > 0.7 * len(chars)
 
 
 def _main_band(row_ink: np.ndarray) -> tuple[int, int] | None:

@@ -154,7 +154,8 @@ class Recognizer:
         lm: the model's own character language model (``M.lm.bin`` beside ``M.pt``,
             :func:`language_model_beside`) to fuse into its unsure lines: with no
             ``decoder`` given and a policy with ``lm_weight`` > 0, a line whose best path
-            is at most ``lm_below`` sure is decoded again by beam search fused with it.
+            is at most ``lm_below`` sure (a mostly-Latin one: ``lm_latin_below``, where
+            set) is decoded again by beam search fused with it.
         lm_required: with ``lm`` given to a model that stores no weight for it, an error
             (True) or reading without it (False: :meth:`load`'s default, which offers the
             file beside any model).
@@ -195,7 +196,8 @@ class Recognizer:
         if decoder is None and lm is not None:
             decoder = DecoderConfig(kind="beam", lm=str(lm), lm_weight=self.reading.lm_weight,
                                     length_bonus=self.reading.lm_bonus,
-                                    search_below=self.reading.lm_below)
+                                    search_below=self.reading.lm_below,
+                                    search_latin_below=self.reading.lm_latin_below)
         self.decoder_config = decoder or DecoderConfig()
         self.decoder = build_decoder(self.decoder_config, charset)
         self.max_pixels = max_pixels

@@ -29,7 +29,7 @@ from typing import Any
 
 import numpy as np
 
-from ..charset import Charset
+from ..charset import Charset, mostly_latin
 from ..errors import ConfigError
 from .ctc import (
     Decoded,
@@ -104,6 +104,8 @@ class DecoderConfig:
     around the best-path reading within which lexicon entries are scored (large lists).
     search_below (beam): only lines whose best-path confidence is at most this are
     searched; surer lines keep their best path (1: every line is searched).
+    search_latin_below (beam): the same for lines whose best path reads as mostly Latin
+    (:func:`crnn.charset.mostly_latin`); None: ``search_below`` for them too.
     """
 
     kind: str = "greedy"
@@ -117,6 +119,7 @@ class DecoderConfig:
     prune_prob: float = 1e-3
     lexicon_distance: int = 3
     search_below: float = 1.0
+    search_latin_below: float | None = None
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
@@ -155,6 +158,11 @@ class DecoderConfig:
             raise ConfigError(f"decoder lm_weight must be >= 0, got {self.lm_weight}")
         if not 0 <= self.search_below <= 1:
             raise ConfigError(f"decoder search_below must be in [0, 1], got {self.search_below}")
+        latin = self.search_latin_below
+        if latin is not None and (isinstance(latin, bool) or not isinstance(latin, (int, float))
+                                  or not 0 <= latin <= 1):
+            raise ConfigError(f"decoder search_latin_below must be in [0, 1] or None, got "
+                              f"{latin!r}")
         if not 0 <= self.prune_prob < 1:
             raise ConfigError(f"decoder prune_prob must be in [0, 1), got {self.prune_prob}")
 
@@ -412,19 +420,24 @@ class BeamDecoder(Decoder):
             return _BonusScorer(cfg.length_bonus) if cfg.length_bonus else None
         return _WordLMScorer(self.lm, self.space.charset, cfg.lm_weight, cfg.length_bonus)
 
+    def _searches_all(self) -> bool:
+        cfg = self.config
+        return cfg.search_below >= 1.0 and (cfg.search_latin_below is None
+                                            or cfg.search_latin_below >= 1.0)
+
     def _decode(self, x: np.ndarray, lengths: np.ndarray) -> list[Decoded]:
-        if self.config.search_below >= 1.0:
+        if self._searches_all():
             return self._search(x, lengths, log_normalizer(x))
         return self._best_path_then_search([(x, lengths)])[0]
 
     def decode_batches(self, batches: Iterable[tuple[np.ndarray, np.ndarray | None]]
                        ) -> list[list[Decoded]]:
-        """With ``search_below`` under 1, the unsure lines of all batches are searched
+        """Unless every line is searched, the unsure lines of all batches are searched
         together, in a few calls, once every batch is read by its best path: a search
         costs a step per frame however many lines it holds. Each unsure line keeps only
         the columns of the classes its search can reach (:func:`_columns`), so the
         batches' logits are let go as they are read."""
-        if self.config.search_below >= 1.0:
+        if self._searches_all():
             return super().decode_batches(batches)
         return self._best_path_then_search(self._inputs(x, n) for x, n in batches)
 
@@ -442,7 +455,7 @@ class BeamDecoder(Decoder):
             read = greedy_decode(x, self.space.charset, lengths, lse=lse, best=best)
             unsure += [(b, i, _columns(x, lse, best, i, int(lengths[i]), cfg.prune_prob,
                                        max(_MAX_CANDIDATES, cfg.beam_width)))
-                       for i, d in enumerate(read) if d.confidence <= cfg.search_below]
+                       for i, d in enumerate(read) if d.confidence <= self._below(d.text)]
             out.append(read)
         unsure.sort(key=lambda u: -len(u[2].lse))  # a chunk's lines of like lengths
         for k in range(0, len(unsure), _SEARCH_CHUNK):
@@ -451,6 +464,13 @@ class BeamDecoder(Decoder):
             for (b, i, _), d in zip(chunk, self._search(x, lengths, lse, cmap), strict=True):
                 out[b][i] = d
         return out
+
+    def _below(self, text: str) -> float:
+        """The confidence at or under which a line first read as ``text`` is searched."""
+        cfg = self.config
+        if cfg.search_latin_below is not None and mostly_latin(text):
+            return cfg.search_latin_below
+        return cfg.search_below
 
     def _search(self, x: np.ndarray, lengths: np.ndarray, lse: np.ndarray,
                 class_map: np.ndarray | None = None) -> list[Decoded]:

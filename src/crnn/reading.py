@@ -60,10 +60,10 @@ class ReadingPolicy:
         probable as the blank. A model trained with CTC drops faint thin marks (a dot
         after a digit, one dash of ``--``) at a small margin; 0: the plain best path.
     lm_weight, lm_bonus, lm_below, lm_latin_below: language-model fusion for unsure
-        lines. A model file
-        ``M.pt`` (or ``M.onnx``) with a character n-gram model ``M.lm.bin`` beside it
-        (``crnn lm build``), asked to fuse it (``--fuse-lm``, ``Recognizer.load(...,
-        fuse_lm=True)``), reads each line by the best path first; a line whose
+        lines. A model file ``M.pt`` (or ``M.onnx``) with a character n-gram model
+        ``M.lm.bin`` beside it (``crnn lm build``), asked to fuse it (``--fuse-lm``,
+        ``Recognizer.load(..., fuse_lm=True)``), reads each line by the best path first;
+        a line whose
         confidence is at most ``lm_below`` is decoded again from the same scores by
         beam search fused with the language model, ``log P_ctc + lm_weight * log P_lm +
         lm_bonus * length`` (:mod:`crnn.decoding.decoders`). The bonus pays back what

@@ -63,10 +63,9 @@ class ReadingPolicy:
         lines. A model file ``M.pt`` (or ``M.onnx``) with a character n-gram model
         ``M.lm.bin`` beside it (``crnn lm build``), asked to fuse it (``--fuse-lm``,
         ``Recognizer.load(..., fuse_lm=True)``), reads each line by the best path first;
-        a line whose
-        confidence is at most ``lm_below`` is decoded again from the same scores by
-        beam search fused with the language model, ``log P_ctc + lm_weight * log P_lm +
-        lm_bonus * length`` (:mod:`crnn.decoding.decoders`). The bonus pays back what
+        a line whose confidence is at most ``lm_below`` is decoded again from the same
+        scores by beam search fused with the language model, ``log P_ctc + lm_weight *
+        log P_lm + lm_bonus * length`` (:mod:`crnn.decoding.decoders`). The bonus pays back what
         the language model charges each character, so the search does not drop one of
         ``--`` or ``...``. A line whose best path reads as mostly Latin is searched when
         at most ``lm_latin_below`` sure instead (None: ``lm_below`` too): in English a

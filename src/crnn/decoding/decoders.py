@@ -532,7 +532,7 @@ def _columns(x: np.ndarray, lse: np.ndarray, best: np.ndarray, i: int, length: i
     (:func:`crnn.decoding.ctc.prefix_beam_search` extends prefixes with no other), and
     its best path's (``best``: the batch's ``x.argmax(axis=2)``). A search over these
     columns reads what a search over all does."""
-    xi, li = np.ascontiguousarray(x[:length, i:i + 1]), lse[:length, i:i + 1]
+    xi, li = x[:length, i:i + 1], lse[:length, i:i + 1]
     cand, lp = _frame_candidates(xi, li, prune, max_candidates)
     reach = np.union1d(cand[np.isfinite(lp)], best[:length, i])
     classes = np.concatenate([[0], reach[reach != 0]]).astype(np.int64)

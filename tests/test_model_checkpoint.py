@@ -360,24 +360,6 @@ def _tilted(img, degrees, margin=4):
     return out[rows[0] - margin:rows[-1] + 1 + margin]
 
 
-def test_row_profile_energy_moves_runs_of_columns_as_each_pixel_would_move():
-    """The slant search's profile energy sums runs of columns moved alike; it must equal
-    moving every ink pixel on its own (integer sums, so exactly)."""
-    from crnn.reading import _profile_energy
-
-    rng = np.random.default_rng(5)
-    for h, w in ((32, 9), (32, 400), (7, 1301)):
-        ink = rng.random((h, w)) < 0.2
-        slopes = np.concatenate([np.linspace(-0.06, 0.06, 13), rng.uniform(-0.05, 0.05, 4)])
-        ys, xs = np.nonzero(ink)
-        expect = []
-        for s in slopes:
-            rows = ys - np.rint(s * (xs - w // 2)).astype(np.int64)
-            prof = np.bincount(rows - rows.min()).astype(np.float64)
-            expect.append((prof ** 2).sum())
-        assert np.array_equal(_profile_energy(ink, slopes), np.array(expect))
-
-
 def test_slanted_lines_are_turned_level_and_cut_again():
     from crnn.decoding.ctc import Decoded
     from crnn.reading import ReadingPolicy, line_slope, read_lines, straighten

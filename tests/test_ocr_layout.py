@@ -21,6 +21,7 @@ from crnn.ocr.layout import (
 )
 from crnn.ocr.page import analyze
 from crnn.ocr.paper import find_paper
+from crnn.slant import profile_scores
 
 from .conftest import find_font
 
@@ -198,6 +199,26 @@ def test_sideways_pages_are_detected():
     # skewed pages are not sideways (their rows blur; columns must not win)
     for angle in (-6.0, 3.0, 8.0):
         assert not is_sideways(remove_rules(binarize(rotate(g, angle)[0]))[0]), angle
+
+
+def test_row_profiles_move_runs_of_columns_as_each_pixel_would_move():
+    """The slant search sums runs of columns sheared alike; its scores must equal those of
+    moving every ink pixel on its own (integer sums, so exactly)."""
+    rng = np.random.default_rng(5)
+    for h, w in ((32, 9), (32, 400), (7, 1301), (300, 200)):
+        ink = rng.random((h, w)) < 0.2
+        slopes = np.concatenate([np.linspace(-0.18, 0.18, 13), rng.uniform(-0.05, 0.05, 4)])
+        ys, xs = np.nonzero(ink)
+        energy, edges = [], []
+        for s in slopes:
+            rows = ys - np.rint(s * (xs - w // 2)).astype(np.int64)
+            prof = np.bincount(rows - rows.min()).astype(np.float64)
+            energy.append((prof ** 2).sum())
+            edges.append((np.diff(np.pad(prof, 1)) ** 2).sum())
+        assert np.array_equal(profile_scores(ink, slopes, "energy"), np.array(energy))
+        assert np.array_equal(profile_scores(ink, slopes, "edges"), np.array(edges))
+    with pytest.raises(ValueError, match="score"):
+        profile_scores(ink, slopes, "sharpness")
 
 
 def _found(layout, truth, thr=0.6):

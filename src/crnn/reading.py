@@ -23,6 +23,7 @@ import numpy as np
 from .charset import mostly_latin
 from .decoding.ctc import Decoded
 from .errors import ConfigError
+from .slant import sharpest_slope
 
 __all__ = ["ReadingPolicy", "read_lines", "recut", "straighten", "line_slope", "vote",
            "mostly_latin"]
@@ -252,35 +253,11 @@ def _ink(grey: np.ndarray) -> np.ndarray | None:
     return ink if 0.0 < ink.mean() < 0.5 else None
 
 
-def _profile_energy(ink: np.ndarray, slopes: np.ndarray) -> np.ndarray:
-    """For each slope ``s``, the sum of squares of the row profile of ``ink`` (a boolean
-    ``(h, w)`` mask) along lines ``y = c + s x`` (``x`` counted from column ``w // 2``):
-    highest where the rows of text run along the slope. Each column moves by a whole
-    number of rows, the same for a run of neighbouring columns, so each run is summed
-    once (cumulative column sums) and moved as one: a few dozen runs per slope instead of
-    every ink pixel."""
-    h, w = ink.shape
-    cols = np.arange(w) - w // 2
-    shift = -np.rint(slopes[:, None] * cols[None, :]).astype(np.int64)  # (S, w)
-    starts = np.ones(shift.shape, dtype=bool)
-    starts[:, 1:] = shift[:, 1:] != shift[:, :-1]
-    slope_of, first = np.nonzero(starts)  # each run: its slope and first column
-    last_of_slope = np.append(slope_of[1:] != slope_of[:-1], True)
-    end = np.where(last_of_slope, w, np.append(first[1:], w))
-    summed = np.zeros((h, w + 1), dtype=np.int64)
-    np.cumsum(ink, axis=1, out=summed[:, 1:])
-    runs = summed[:, end] - summed[:, first]  # (h, runs): each run's row profile
-    offset = int(np.abs(shift).max(initial=0))
-    rows = h + 2 * offset
-    bins = (np.arange(h)[:, None] + (shift[slope_of, first] + offset + slope_of * rows)[None, :])
-    prof = np.bincount(bins.ravel(), weights=runs.ravel(), minlength=len(slopes) * rows)
-    return (prof.reshape(len(slopes), rows) ** 2).sum(axis=1)
-
-
 def line_slope(line: np.ndarray, max_degrees: float = 3.0) -> float:
     """The slant of a text line's rows, ``dy/dx`` (positive: falling to the right), within
-    ``±max_degrees``: the slope along which the ink's row profile is sharpest, searched
-    coarse to fine on a copy scaled to 32 px high. 0 for a line with no clear ink, one
+    ``±max_degrees``: the slope along which the ink's row profile is sharpest
+    (:func:`crnn.slant.sharpest_slope`, quarter-degree steps, then finer), on a copy
+    scaled to 32 px high. 0 for a line with no clear ink, one
     shorter than 4 of its heights, or one where no slant sharpens the profile by
     ``MIN_GAIN`` (5%) or more over level."""
     grey = line if line.ndim == 2 else cv2.cvtColor(line, cv2.COLOR_RGB2GRAY)
@@ -290,15 +267,9 @@ def line_slope(line: np.ndarray, max_degrees: float = 3.0) -> float:
     ink = _ink(grey)
     if ink is None or grey.shape[1] < 4 * grey.shape[0]:
         return 0.0
-    top = float(np.tan(np.radians(max_degrees)))
-    coarse = np.linspace(-top, top, 2 * max(1, int(round(max_degrees / 0.25))) + 1)
-    energy = _profile_energy(ink, coarse)
-    step = coarse[1] - coarse[0] if len(coarse) > 1 else top
-    fine = np.clip(coarse[int(energy.argmax())] + np.linspace(-step, step, 11), -top, top)
-    fine_energy = _profile_energy(ink, fine)
-    best = float(fine[int(fine_energy.argmax())])
-    level = float(energy[len(coarse) // 2])  # the coarse grid is symmetric: 0 at its middle
-    return best if fine_energy.max() >= MIN_GAIN * level else 0.0
+    best, sharpest, level = sharpest_slope(ink, max_degrees, max(1, round(max_degrees / 0.25)),
+                                           11, "energy")
+    return best if sharpest >= MIN_GAIN * level else 0.0
 
 
 def straighten(line: np.ndarray, max_degrees: float = 3.0, min_drift: float = 0.1

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from ..slant import profile_scores, sharpest_slope
+
 __all__ = ["Box", "LineBox", "binarize", "remove_rules", "text_height", "estimate_skew", "rotate",
            "find_lines", "reading_order", "is_sideways"]
 
@@ -85,11 +87,6 @@ def text_height(ink: np.ndarray) -> float:
     return max(4.0, float(np.median(heights))) if heights.size else 8.0
 
 
-def _profile_score(mask: np.ndarray) -> float:
-    rows = mask.sum(axis=1).astype(np.float64)
-    return float(np.sum(np.diff(rows) ** 2))
-
-
 def _small(mask: np.ndarray, target: int = 900) -> np.ndarray:
     h, w = mask.shape
     s = min(1.0, target / max(h, w))
@@ -99,41 +96,31 @@ def _small(mask: np.ndarray, target: int = 900) -> np.ndarray:
                       interpolation=cv2.INTER_AREA) > 60
 
 
-def _rotate_mask(mask: np.ndarray, angle: float) -> np.ndarray:
-    h, w = mask.shape
-    m = cv2.getRotationMatrix2D((w / 2, h / 2), angle, 1.0)
-    return cv2.warpAffine(mask.astype(np.uint8), m, (w, h), flags=cv2.INTER_NEAREST)
-
-
 def estimate_skew(ink: np.ndarray, max_angle: float = 10.0) -> float:
     """The rotation (degrees, counter-clockwise positive as in OpenCV) that makes text
-    lines horizontal: the angle whose row profile is sharpest, coarse then fine."""
+    lines horizontal: the slant along which the row profile is sharpest
+    (:func:`crnn.slant.sharpest_slope`: degree steps, then tenths)."""
     small = _small(ink)
     if small.sum() < 50:
         return 0.0
-
-    def best(angles: np.ndarray) -> float:
-        scores = [_profile_score(_rotate_mask(small, a)) for a in angles]
-        return float(angles[int(np.argmax(scores))])
-
-    coarse = best(np.arange(-max_angle, max_angle + 0.01, 1.0))
-    return best(np.arange(coarse - 1.0, coarse + 1.01, 0.1))
+    coarse = max(1, round(max_angle))
+    slope, _, _ = sharpest_slope(small, max_angle, coarse, 21, "edges")
+    return float(np.degrees(np.arctan(slope)))
 
 
 def is_sideways(ink: np.ndarray, max_angle: float = 10.0) -> bool:
     """True when the text runs vertically (the page is turned 90 or 270 degrees): rows of
     horizontal text give a much sharper row profile than column profile. Both profiles
-    are taken at their best angle within ``max_angle`` degrees, so that a skewed page,
+    are taken at their best slant within ``max_angle`` degrees, so that a skewed page,
     whose rows blur, is not taken for a turned one."""
     small = _small(ink)
     if small.sum() < 50:
         return False
-    rows = cols = 0.0
-    for a in np.arange(-max_angle, max_angle + 0.01, 1.0):
-        turned = _rotate_mask(small, float(a))
-        rows = max(rows, _profile_score(turned))
-        cols = max(cols, _profile_score(turned.T))
-    return cols > 1.3 * rows
+    top = float(np.tan(np.radians(max_angle)))
+    slopes = np.linspace(-top, top, 2 * max(1, round(max_angle)) + 1)
+    rows = profile_scores(small, slopes, "edges").max()
+    cols = profile_scores(small.T, slopes, "edges").max()
+    return bool(cols > 1.3 * rows)
 
 
 def rotate(img: np.ndarray, angle: float, fill: int = 255) -> tuple[np.ndarray, np.ndarray]:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from ..slant import profile_scores, sharpest_slope
+from ..slant import profile_scores
 
 __all__ = ["Box", "LineBox", "binarize", "remove_rules", "text_height", "estimate_skew", "rotate",
            "find_lines", "reading_order", "is_sideways"]
@@ -98,14 +98,19 @@ def _small(mask: np.ndarray, target: int = 900) -> np.ndarray:
 
 def estimate_skew(ink: np.ndarray, max_angle: float = 10.0) -> float:
     """The rotation (degrees, counter-clockwise positive as in OpenCV) that makes text
-    lines horizontal: the slant along which the row profile is sharpest
-    (:func:`crnn.slant.sharpest_slope`: degree steps, then tenths)."""
+    lines horizontal: the angle along which the ink's row profile is sharpest
+    (:func:`crnn.slant.profile_scores`), in degree steps, then tenths."""
     small = _small(ink)
     if small.sum() < 50:
         return 0.0
-    coarse = max(1, round(max_angle))
-    slope, _, _ = sharpest_slope(small, max_angle, coarse, 21, "edges")
-    return float(np.degrees(np.arctan(slope)))
+
+    def best(angles: np.ndarray) -> float:
+        # text that falls to the right (slope tan a) is levelled by turning it a degrees
+        scores = profile_scores(small, np.tan(np.radians(angles)), "edges")
+        return float(angles[int(np.argmax(scores))])
+
+    coarse = best(np.arange(-max_angle, max_angle + 0.01, 1.0))
+    return best(np.arange(coarse - 1.0, coarse + 1.01, 0.1))
 
 
 def is_sideways(ink: np.ndarray, max_angle: float = 10.0) -> bool:
@@ -116,8 +121,7 @@ def is_sideways(ink: np.ndarray, max_angle: float = 10.0) -> bool:
     small = _small(ink)
     if small.sum() < 50:
         return False
-    top = float(np.tan(np.radians(max_angle)))
-    slopes = np.linspace(-top, top, 2 * max(1, round(max_angle)) + 1)
+    slopes = np.tan(np.radians(np.arange(-max_angle, max_angle + 0.01, 1.0)))
     rows = profile_scores(small, slopes, "edges").max()
     cols = profile_scores(small.T, slopes, "edges").max()
     return bool(cols > 1.3 * rows)

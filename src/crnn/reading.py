@@ -257,9 +257,9 @@ def line_slope(line: np.ndarray, max_degrees: float = 3.0) -> float:
     """The slant of a text line's rows, ``dy/dx`` (positive: falling to the right), within
     ``±max_degrees``: the slope along which the ink's row profile is sharpest
     (:func:`crnn.slant.sharpest_slope`, quarter-degree steps, then finer), on a copy
-    scaled to 32 px high. 0 for a line with no clear ink, one
-    shorter than 4 of its heights, or one where no slant sharpens the profile by
-    ``MIN_GAIN`` (5%) or more over level."""
+    scaled to 32 px high. 0 for a line with no clear ink, one shorter than 4 of its
+    heights, or one where no slant sharpens the profile by ``MIN_GAIN`` (5%) or more over
+    level."""
     grey = line if line.ndim == 2 else cv2.cvtColor(line, cv2.COLOR_RGB2GRAY)
     h, w = grey.shape
     if h > 32:

@@ -136,6 +136,49 @@ def test_cpu_int8_flag_makes_the_default_cpu_path_quantized(tmp_path, tiny_check
                  "--out", str(tmp_path / "x.onnx")]) == 2
 
 
+def test_calibrated_cpu_int8_quantizes_the_convolutions(tmp_path, tiny_checkpoint,
+                                                        digits_lmdb, monkeypatch):
+    """``--cpu-int8 --calibrate DATA`` keeps lines of DATA in the checkpoint; the cached
+    ONNX export then runs its convolutions in int8 too, scoring close to fp32, and an
+    ``.onnx`` export with ``--int8 --calibrate`` is the same graph. ``--calibrate``
+    without int8 is refused; ``--no-cpu-int8`` drops the lines."""
+    import onnx
+
+    from crnn.export import OnnxModel, cached_onnx
+
+    monkeypatch.setenv("CRNN_CACHE_DIR", str(tmp_path / "cache"))
+    out = tmp_path / "m.pt"
+    assert main(["export", "--model", str(tiny_checkpoint), "--format", "fp16", "--cpu-int8",
+                 "--calibrate", str(digits_lmdb), "--calibrate-lines", "24",
+                 "--out", str(out)]) == 0
+    lines = load_checkpoint(out).meta["int8_calibration"]
+    assert len(lines) == 24 and all(bytes(b[:4]) == b"\x89PNG" for b in lines)
+    model = cached_onnx(out)
+    path = next((tmp_path / "cache").glob("m-*.onnx"))
+    ops = {n.op_type for n in onnx.load(str(path)).graph.node}
+    assert {"QuantizeLinear", "DequantizeLinear", "DynamicQuantizeLSTM"} <= ops
+    torch_rec = Recognizer.load(tiny_checkpoint, device="cpu", backend="torch")
+    x = torch.rand(2, 1, 32, 96) * 2 - 1
+    ref = torch_rec.logits(x)
+    got = model(x.numpy())
+    assert got.shape == ref.shape
+    assert np.abs(got - ref).max() < 0.1 * (np.abs(ref).max() + 1)
+
+    onnx_out = tmp_path / "m8.onnx"
+    assert main(["export", "--model", str(tiny_checkpoint), "--int8", "--calibrate",
+                 str(digits_lmdb), "--calibrate-lines", "24", "--out", str(onnx_out)]) == 0
+    assert {"QuantizeLinear", "DequantizeLinear"} <= {
+        n.op_type for n in onnx.load(str(onnx_out)).graph.node}
+    assert OnnxModel(onnx_out).charset == torch_rec.charset
+
+    assert main(["export", "--model", str(tiny_checkpoint), "--format", "fp16",
+                 "--calibrate", str(digits_lmdb), "--out", str(tmp_path / "x.pt")]) == 2
+    cleared = tmp_path / "plain.pt"
+    assert main(["export", "--model", str(out), "--format", "fp16", "--no-cpu-int8",
+                 "--out", str(cleared)]) == 0
+    assert "int8_calibration" not in load_checkpoint(cleared).meta
+
+
 def test_onnx_without_metadata_is_refused(tmp_path):
     from crnn.export import OnnxModel
 

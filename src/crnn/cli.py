@@ -221,6 +221,13 @@ def _args_export(sp: argparse.ArgumentParser) -> None:
                     help="with --format fp16: store that the model runs with int8 recurrent "
                          "and output layers where crnn reads it through onnxruntime (the "
                          "default CPU path); --no-cpu-int8 clears it")
+    sp.add_argument("--calibrate", nargs="+", metavar="DATA",
+                    help="with --cpu-int8 or --int8: quantize the convolutions too, "
+                         "calibrated on lines drawn from these datasets (LMDB, label file "
+                         "or folder; lines like those the model will read); --cpu-int8 "
+                         "stores the lines in the checkpoint")
+    sp.add_argument("--calibrate-lines", type=int, default=128, metavar="N",
+                    help="how many lines --calibrate draws, spread evenly over its datasets")
     sp.add_argument("--out", required=True, help="the file to write")
     sp.add_argument("--charset", help="alphabet for a plain crnn.pytorch state dict")
     sp.add_argument("--read-stretch", type=float, metavar="S",
@@ -374,6 +381,23 @@ def _cmd_train(args: argparse.Namespace) -> int:
     return 0
 
 
+def _calibration_lines(specs: list[str], count: int, pre) -> list[bytes]:
+    """``count`` lines for ``--calibrate``, drawn evenly from each dataset."""
+    from .data.dataset import open_source
+    from .export import calibration_lines
+
+    if count < 1:
+        raise ConfigError(f"--calibrate-lines {count}: give a positive number of lines")
+    lines: list[bytes] = []
+    for k, spec in enumerate(specs):
+        share = count * (k + 1) // len(specs) - count * k // len(specs)
+        got = calibration_lines(open_source(spec), share, pre, seed=k)
+        if not got:
+            raise ConfigError(f"--calibrate {spec}: no line of it decodes as an image")
+        lines += got
+    return lines
+
+
 def _cmd_export(args: argparse.Namespace) -> int:
     from .checkpoint import load_checkpoint
     from .export import export_fp16, export_onnx
@@ -423,6 +447,17 @@ def _cmd_export(args: argparse.Namespace) -> int:
             raise ConfigError("--cpu-int8 is stored in an fp16 checkpoint (--format fp16); "
                               "for an int8 ONNX file use --int8")
         ckpt.meta = {**ckpt.meta, "cpu_int8": args.cpu_int8}
+        if not args.cpu_int8:
+            ckpt.meta.pop("int8_calibration", None)
+    calibration = None
+    if args.calibrate:
+        if not (args.cpu_int8 or args.int8):
+            raise ConfigError("--calibrate quantizes the convolutions of an int8 model: "
+                              "add --cpu-int8 (with --format fp16) or --int8")
+        calibration = _calibration_lines(args.calibrate, args.calibrate_lines,
+                                         ckpt.preprocess)
+        if args.cpu_int8:
+            ckpt.meta = {**ckpt.meta, "int8_calibration": calibration}
     if args.lm is not None:
         from .decoding.lm import NGramLM
 
@@ -431,7 +466,7 @@ def _cmd_export(args: argparse.Namespace) -> int:
         out = export_fp16(ckpt, args.out)
         print(f"wrote {out} ({out.stat().st_size / 1e6:.1f} MB, fp16)")
     else:
-        out = export_onnx(ckpt, args.out, int8=args.int8)
+        out = export_onnx(ckpt, args.out, int8=args.int8, calibration=calibration)
         print(f"wrote {out} ({out.stat().st_size / 1e6:.1f} MB{', int8' if args.int8 else ''})")
     if args.lm is not None:
         lm_out = out.with_name(out.stem + ".lm.bin")
@@ -443,7 +478,7 @@ def _cmd_export(args: argparse.Namespace) -> int:
         if ckpt.reading.lm_weight == 0:
             print("crnn export: warning: no --lm-weight stored, so --fuse-lm cannot use "
                   f"{lm_out}", file=sys.stderr)
-    elif ckpt.reading.lm_weight > 0:
+    elif ckpt.reading.lm_weight > 0 and not out.with_name(out.stem + ".lm.bin").is_file():
         print(f"crnn export: warning: the stored policy fuses a language model, but none is "
               f"beside {out}: give --lm FILE", file=sys.stderr)
     return 0

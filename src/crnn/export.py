@@ -8,6 +8,7 @@ as a checkpoint and ``Recognizer.load("model.onnx")`` needs nothing else.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import importlib.util
 import io
@@ -16,19 +17,21 @@ import logging
 import os
 import tempfile
 import warnings
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import cv2
 import numpy as np
 
 from .architecture import ModelConfig
 from .charset import Charset
 from .checkpoint import Checkpoint, reading_of
 from .data.images import Preprocess
-from .errors import CheckpointError
+from .errors import CheckpointError, CrnnError
 
 __all__ = ["export_onnx", "export_fp16", "onnx_bytes", "OnnxModel", "quantize_int8",
-           "onnx_available", "cached_onnx"]
+           "onnx_available", "cached_onnx", "calibration_lines", "calibration_inputs"]
 
 META_KEY = "crnn"
 OPSET = 17
@@ -75,8 +78,10 @@ def cached_onnx(checkpoint: Path) -> OnnxModel:
     :func:`cache_dir` under a hash of the file's bytes and of the exporting code, so
     later runs load it without exporting (the checkpoint itself is loaded only on a
     miss). A checkpoint exported with ``crnn export --cpu-int8`` (``meta["cpu_int8"]``)
-    is quantized as :func:`quantize_int8` does. The eight most recently used exports are
-    kept. Where the cache cannot be written, the export stays in memory."""
+    is quantized as :func:`quantize_int8` does, its convolutions too where it carries
+    calibration lines (``meta["int8_calibration"]``, ``--calibrate``). The eight most
+    recently used exports are kept. Where the cache cannot be written, the export stays
+    in memory."""
     h = hashlib.sha256(checkpoint.read_bytes())
     h.update(f"torch {_torch_version()} opset {OPSET}".encode())
     here = Path(__file__).parent
@@ -96,7 +101,8 @@ def cached_onnx(checkpoint: Path) -> OnnxModel:
     ckpt = load_checkpoint(checkpoint)
     data = onnx_bytes(ckpt)
     if ckpt.meta.get("cpu_int8"):  # the model was shipped to run int8 on onnxruntime
-        data = quantize_int8(data)
+        lines = ckpt.meta.get("int8_calibration")
+        data = quantize_int8(data, calibration_inputs(lines, ckpt) if lines else None)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
@@ -145,10 +151,15 @@ def onnx_bytes(ckpt: Checkpoint, example_width: int = 160) -> bytes:
     return proto.SerializeToString()
 
 
-def quantize_int8(model: bytes) -> bytes:
+def quantize_int8(model: bytes, calibration: Sequence[np.ndarray] | None = None) -> bytes:
     """Dynamic int8 quantization of the recurrent and linear layers' weights (LSTM, GRU,
-    MatMul, Gemm). Convolutions stay fp32: onnxruntime's dynamic ConvInteger path measured
-    several times slower than fp32 convolution on the CPU (docs/performance.md)."""
+    MatMul, Gemm); with ``calibration`` (model inputs of one shape, e.g. from
+    :func:`calibration_inputs`) the convolutions too, statically: int8 weights per output
+    channel and uint8 activations whose ranges cover ``CALIBRATION_PERCENTILE`` percent
+    of the values the calibration lines produce (onnxruntime runs them as integer
+    convolutions). Without it the convolutions stay fp32: onnxruntime's *dynamic*
+    ConvInteger path measured several times slower than fp32 convolution on the CPU
+    (docs/performance.md)."""
     _require("onnx")
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
@@ -157,7 +168,8 @@ def quantize_int8(model: bytes) -> bytes:
     try:
         with tempfile.TemporaryDirectory() as tmp:
             src, dst = Path(tmp) / "fp32.onnx", Path(tmp) / "int8.onnx"
-            src.write_bytes(model)
+            src.write_bytes(model if not calibration else
+                            _quantize_convolutions(model, calibration, Path(tmp)))
             quantize_dynamic(str(src), str(dst), weight_type=QuantType.QInt8,
                              op_types_to_quantize=["LSTM", "GRU", "MatMul", "Gemm"])
             return dst.read_bytes()
@@ -165,11 +177,109 @@ def quantize_int8(model: bytes) -> bytes:
         logging.disable(previous)
 
 
-def export_onnx(ckpt: Checkpoint, out: str | Path, int8: bool = False) -> Path:
-    """Write ``out`` atomically; ``int8`` applies dynamic weight quantization."""
+def _quantize_convolutions(model: bytes, calibration: Sequence[np.ndarray], tmp: Path
+                           ) -> bytes:
+    """The model with its convolutions statically quantized (QDQ), calibrated on the
+    given inputs."""
+    from onnxruntime.quantization import (
+        CalibrationDataReader,
+        CalibrationMethod,
+        QuantFormat,
+        QuantType,
+        quantize_static,
+    )
+    from onnxruntime.quantization.shape_inference import quant_pre_process
+
+    class Reader(CalibrationDataReader):
+        def __init__(self) -> None:
+            self._items = iter(calibration)
+
+        def get_next(self) -> dict[str, np.ndarray] | None:
+            x = next(self._items, None)
+            return None if x is None else {"images": np.ascontiguousarray(x, np.float32)}
+
+    src, pre, dst = tmp / "conv_fp32.onnx", tmp / "conv_pre.onnx", tmp / "conv_int8.onnx"
+    src.write_bytes(model)
+    # folds constants and infers shapes so that every convolution gets its own scales
+    quant_pre_process(str(src), str(pre), skip_symbolic_shape=True)
+    with contextlib.redirect_stdout(io.StringIO()):  # its calibrator prints its progress
+        quantize_static(str(pre), str(dst), Reader(), quant_format=QuantFormat.QDQ,
+                        op_types_to_quantize=["Conv"], per_channel=True,
+                        activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8,
+                        calibrate_method=CalibrationMethod.Percentile,
+                        extra_options={"CalibPercentile": CALIBRATION_PERCENTILE})
+    return dst.read_bytes()
+
+
+def calibration_lines(source: Any, count: int, pre: Preprocess, seed: int = 0
+                      ) -> list[bytes]:
+    """Up to ``count`` line images drawn at random (``seed``) from a dataset source
+    (:func:`crnn.data.dataset.open_source`), each scaled to the model's input height
+    and stored as PNG bytes: what ``crnn export --calibrate`` keeps in a checkpoint so
+    that its convolutions can be quantized wherever it is loaded. A line that does not
+    decode is skipped."""
+    from .data.images import decode_image, scale_line
+
+    rng = np.random.default_rng(seed)
+    order = rng.permutation(len(source))
+    out: list[bytes] = []
+    for i in order:
+        if len(out) >= count:
+            break
+        data, _, where = source.raw(int(i))
+        try:
+            img = data if isinstance(data, np.ndarray) else decode_image(
+                data, pre.channels, name=where)
+        except CrnnError:  # a sample that does not decode is left out
+            continue
+        img = scale_line(img, pre)
+        ok, png = cv2.imencode(".png", img if img.ndim == 2 else img[:, :, ::-1])
+        if ok:
+            out.append(png.tobytes())
+    return out
+
+
+# activation ranges keep this percentile of the calibration values (the bundled model
+# read its 11 own validation sets as well as with fp32 convolutions, 11,588 lines against
+# 11,579; the plain minimum and maximum read 11,568: docs/performance.md)
+CALIBRATION_PERCENTILE = 99.999
+# calibration inputs are windows of this many columns, so that they stack into batches
+CALIBRATION_WIDTH = 160
+_CALIBRATION_BATCH = 32
+
+
+def calibration_inputs(lines: Sequence[bytes], ckpt: Checkpoint) -> list[np.ndarray]:
+    """Model inputs ``(N, C, H, CALIBRATION_WIDTH)`` from :func:`calibration_lines`' PNG
+    bytes, prepared as the recogniser prepares a line (scaled, in [-1, 1]): the middle
+    ``CALIBRATION_WIDTH`` columns of each line (a shorter line padded with its
+    background), stacked in batches of 32. The calibrator keeps every activation of every
+    window in memory (about 2 MB a window for the bundled architecture), so each line
+    gives one."""
+    from .data.images import decode_image, pad_batch, resize_line
+
+    windows = []
+    for k, png in enumerate(lines):
+        x = resize_line(decode_image(bytes(png), ckpt.preprocess.channels,
+                                     name=f"calibration line {k}"), ckpt.preprocess)
+        start = max((x.shape[2] - CALIBRATION_WIDTH) // 2, 0)
+        windows.append(pad_batch([x[:, :, start:start + CALIBRATION_WIDTH]],
+                                 width=CALIBRATION_WIDTH)[0])
+    # batches of one size (the calibrator stacks them): the last, short one is dropped
+    n = max(len(windows) // _CALIBRATION_BATCH, 1)
+    size = min(len(windows), _CALIBRATION_BATCH)
+    return [np.ascontiguousarray(np.stack(windows[i * size:(i + 1) * size]))
+            for i in range(n)]
+
+
+def export_onnx(ckpt: Checkpoint, out: str | Path, int8: bool = False,
+                calibration: Sequence[bytes] | None = None) -> Path:
+    """Write ``out`` atomically; ``int8`` applies dynamic weight quantization, and with
+    ``calibration`` (:func:`calibration_lines`) static quantization of the convolutions
+    (:func:`quantize_int8`)."""
     data = onnx_bytes(ckpt)
     if int8:
-        data = quantize_int8(data)
+        data = quantize_int8(data, calibration_inputs(calibration, ckpt) if calibration
+                             else None)
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", dir=out.parent)

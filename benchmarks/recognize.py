@@ -6,7 +6,9 @@ latency, line accuracy and CER (NFKC, whitespace removed) for
 - crnn as ``crnn predict`` reads with no flags (``Recognizer.load``'s default backend:
   ONNX on the CPU where onnxruntime is installed; the model's own language model on
   unsure lines where it has one beside it); the same with ``--no-fuse-lm``; PyTorch
-  eager; ONNX fp32; ONNX int8 (dynamic); the light variant (ONNX fp32);
+  eager; ONNX fp32; ONNX int8 (dynamic, recurrent and output layers); that with the
+  convolutions in int8 too, where the model carries calibration lines (``crnn export
+  --calibrate``); the light variant (ONNX fp32);
 - Tesseract 5 (CLI, ``--psm 7``, chi_sim+eng), if installed;
 - PaddleOCR PP-OCRv4 rec (inside ``rapidocr_onnxruntime`` 1.4.x) and PP-OCRv6 small rec
   (inside ``rapidocr`` 3.10), recognition only, if installed (``make bench``).
@@ -106,7 +108,7 @@ def measure(row: Row, images: list[np.ndarray], labels: list[str], latency_n: in
 def crnn_rows(model: Path, light: Path | None, trained: bool, light_trained: bool,
               threads: int, batch: int) -> list[Row]:
     from crnn.checkpoint import load_checkpoint
-    from crnn.export import OnnxModel, onnx_bytes, quantize_int8
+    from crnn.export import OnnxModel, calibration_inputs, onnx_bytes, quantize_int8
     from crnn.recognizer import Recognizer, language_model_beside
 
     def wrap(rec: Recognizer) -> Callable[[list[np.ndarray]], list[str]]:
@@ -132,6 +134,12 @@ def crnn_rows(model: Path, light: Path | None, trained: bool, light_trained: boo
                                               ckpt.charset, ckpt.preprocess, "cpu", batch,
                                               reading=ckpt.reading)), trained=trained),
     ]
+    lines = ckpt.meta.get("int8_calibration")
+    if lines:  # the convolutions too, as the default CPU path runs such a checkpoint
+        conv8 = quantize_int8(fp32, calibration_inputs(lines, ckpt))
+        rows.append(Row("crnn ONNX int8 + int8 conv", wrap(Recognizer(
+            OnnxModel(conv8, threads), ckpt.charset, ckpt.preprocess, "cpu", batch,
+            reading=ckpt.reading)), trained=trained))
     if light is not None:
         lk = load_checkpoint(light)
         rows.append(Row("crnn light ONNX fp32",

@@ -381,23 +381,6 @@ def _cmd_train(args: argparse.Namespace) -> int:
     return 0
 
 
-def _calibration_lines(specs: list[str], count: int, pre) -> list[bytes]:
-    """``count`` lines for ``--calibrate``, drawn evenly from each dataset."""
-    from .data.dataset import open_source
-    from .export import calibration_lines
-
-    if count < 1:
-        raise ConfigError(f"--calibrate-lines {count}: give a positive number of lines")
-    lines: list[bytes] = []
-    for k, spec in enumerate(specs):
-        share = count * (k + 1) // len(specs) - count * k // len(specs)
-        got = calibration_lines(open_source(spec), share, pre, seed=k)
-        if not got:
-            raise ConfigError(f"--calibrate {spec}: no line of it decodes as an image")
-        lines += got
-    return lines
-
-
 def _cmd_export(args: argparse.Namespace) -> int:
     from .checkpoint import load_checkpoint
     from .export import export_fp16, export_onnx
@@ -454,8 +437,11 @@ def _cmd_export(args: argparse.Namespace) -> int:
         if not (args.cpu_int8 or args.int8):
             raise ConfigError("--calibrate quantizes the convolutions of an int8 model: "
                               "add --cpu-int8 (with --format fp16) or --int8")
-        calibration = _calibration_lines(args.calibrate, args.calibrate_lines,
-                                         ckpt.preprocess)
+        from .data.dataset import open_source
+        from .export import calibration_lines
+
+        calibration = calibration_lines([open_source(d) for d in args.calibrate],
+                                        args.calibrate_lines, ckpt.preprocess)
         if args.cpu_int8:
             ckpt.meta = {**ckpt.meta, "int8_calibration": calibration}
     if args.lm is not None:

@@ -211,31 +211,40 @@ def _quantize_convolutions(model: bytes, calibration: Sequence[np.ndarray], tmp:
     return dst.read_bytes()
 
 
-def calibration_lines(source: Any, count: int, pre: Preprocess, seed: int = 0
-                      ) -> list[bytes]:
-    """Up to ``count`` line images drawn at random (``seed``) from a dataset source
-    (:func:`crnn.data.dataset.open_source`), each scaled to the model's input height
-    and stored as PNG bytes: what ``crnn export --calibrate`` keeps in a checkpoint so
-    that its convolutions can be quantized wherever it is loaded. A line that does not
-    decode is skipped."""
+def calibration_lines(sources: Sequence[Any], count: int, pre: Preprocess) -> list[bytes]:
+    """``count`` line images drawn at random from dataset sources
+    (:func:`crnn.data.dataset.open_source`), an even share from each, each scaled to the
+    model's input height and stored as PNG bytes: what ``crnn export --calibrate`` keeps
+    in a checkpoint so that its convolutions can be quantized wherever it is loaded. A
+    line that does not decode is skipped; a source none of whose lines decode is an
+    error."""
     from .data.images import decode_image, scale_line
 
-    rng = np.random.default_rng(seed)
-    order = rng.permutation(len(source))
+    if count < 1:
+        raise CrnnError(f"{count} calibration lines (--calibrate-lines): give a positive "
+                        "number")
     out: list[bytes] = []
-    for i in order:
-        if len(out) >= count:
-            break
-        data, _, where = source.raw(int(i))
-        try:
-            img = data if isinstance(data, np.ndarray) else decode_image(
-                data, pre.channels, name=where)
-        except CrnnError:  # a sample that does not decode is left out
-            continue
-        img = scale_line(img, pre)
-        ok, png = cv2.imencode(".png", img if img.ndim == 2 else img[:, :, ::-1])
-        if ok:
-            out.append(png.tobytes())
+    for k, source in enumerate(sources):
+        share = count * (k + 1) // len(sources) - count * k // len(sources)
+        got = 0
+        for i in np.random.default_rng(k).permutation(len(source)):
+            if got >= share:
+                break
+            data, _, where = source.raw(int(i))
+            try:
+                img = data if isinstance(data, np.ndarray) else decode_image(
+                    data, pre.channels, name=where)
+            except CrnnError:  # a sample that does not decode is left out
+                continue
+            img = scale_line(img, pre)
+            ok, png = cv2.imencode(".png", img if img.ndim == 2 else img[:, :, ::-1])
+            if ok:
+                out.append(png.tobytes())
+                got += 1
+        if share and not got:
+            name = getattr(source, "name", None) or getattr(source, "path", f"#{k + 1}")
+            raise CrnnError(f"calibration data {name}: no line of it decodes as an image; "
+                            "give a dataset of line images")
     return out
 
 

@@ -14,6 +14,7 @@ from crnn.ocr.layout import (
     find_lines,
     is_sideways,
     join_fields,
+    orientation,
     reading_order,
     remove_rules,
     rotate,
@@ -330,3 +331,13 @@ def test_a_skewed_grey_scan_gives_no_lines_at_the_turned_corners():
     layout = analyze(turned)
     assert abs(layout.skew) > 2
     assert sum(len(b) for b in layout.blocks) == len(truth)
+
+
+def test_orientation_answers_both_questions_from_one_search():
+    img, _ = make_page(seed=2)
+    g = grey(img)
+    ink = remove_rules(binarize(rotate(g, 3.0)[0]))[0]
+    assert orientation(ink) == (False, estimate_skew(ink))
+    assert orientation(ink)[1] == pytest.approx(-3.0, abs=0.35)
+    turned = remove_rules(binarize(np.ascontiguousarray(np.rot90(g))))[0]
+    assert orientation(turned) == (True, 0.0)

@@ -15,7 +15,7 @@ import numpy as np
 from ..slant import profile_scores
 
 __all__ = ["Box", "LineBox", "binarize", "remove_rules", "text_height", "estimate_skew", "rotate",
-           "find_lines", "reading_order", "is_sideways"]
+           "find_lines", "reading_order", "is_sideways", "orientation"]
 
 Box = tuple[int, int, int, int]
 
@@ -96,35 +96,43 @@ def _small(mask: np.ndarray, target: int = 900) -> np.ndarray:
                       interpolation=cv2.INTER_AREA) > 60
 
 
-def estimate_skew(ink: np.ndarray, max_angle: float = 10.0) -> float:
-    """The rotation (degrees, counter-clockwise positive as in OpenCV) that makes text
-    lines horizontal: the angle along which the ink's row profile is sharpest
-    (:func:`crnn.slant.profile_scores`), in degree steps, then tenths."""
+def orientation(ink: np.ndarray, max_angle: float = 10.0) -> tuple[bool, float]:
+    """``(sideways, skew)`` of a page's ink, from one search of its row profile.
+
+    ``sideways``: the text runs vertically (the page is turned 90 or 270 degrees): rows of
+    horizontal text give a much sharper row profile than column profile. Both profiles
+    are taken at their best slant within ``max_angle`` degrees, so that a skewed page,
+    whose rows blur, is not taken for a turned one.
+
+    ``skew``: the rotation (degrees, counter-clockwise positive as in OpenCV) that makes
+    the text lines horizontal: the angle along which the row profile is sharpest
+    (:func:`crnn.slant.profile_scores`), in degree steps, then tenths. For a sideways page
+    it is 0.0: find it again once the page is turned.
+    """
     small = _small(ink)
     if small.sum() < 50:
-        return 0.0
+        return False, 0.0
+    angles = np.arange(-max_angle, max_angle + 0.01, 1.0)
+    # text that falls to the right (slope tan a) is levelled by turning it a degrees
+    slopes = np.tan(np.radians(angles))
+    rows = profile_scores(small, slopes, "edges")
+    if profile_scores(small.T, slopes, "edges").max() > 1.3 * rows.max():
+        return True, 0.0
+    coarse = float(angles[int(np.argmax(rows))])
+    fine = np.arange(coarse - 1.0, coarse + 1.01, 0.1)
+    scores = profile_scores(small, np.tan(np.radians(fine)), "edges")
+    return False, float(fine[int(np.argmax(scores))])
 
-    def best(angles: np.ndarray) -> float:
-        # text that falls to the right (slope tan a) is levelled by turning it a degrees
-        scores = profile_scores(small, np.tan(np.radians(angles)), "edges")
-        return float(angles[int(np.argmax(scores))])
 
-    coarse = best(np.arange(-max_angle, max_angle + 0.01, 1.0))
-    return best(np.arange(coarse - 1.0, coarse + 1.01, 0.1))
+def estimate_skew(ink: np.ndarray, max_angle: float = 10.0) -> float:
+    """The rotation that makes horizontal text lines level (:func:`orientation`'s skew;
+    0.0 for a sideways page)."""
+    return orientation(ink, max_angle)[1]
 
 
 def is_sideways(ink: np.ndarray, max_angle: float = 10.0) -> bool:
-    """True when the text runs vertically (the page is turned 90 or 270 degrees): rows of
-    horizontal text give a much sharper row profile than column profile. Both profiles
-    are taken at their best slant within ``max_angle`` degrees, so that a skewed page,
-    whose rows blur, is not taken for a turned one."""
-    small = _small(ink)
-    if small.sum() < 50:
-        return False
-    slopes = np.tan(np.radians(np.arange(-max_angle, max_angle + 0.01, 1.0)))
-    rows = profile_scores(small, slopes, "edges").max()
-    cols = profile_scores(small.T, slopes, "edges").max()
-    return bool(cols > 1.3 * rows)
+    """True when the text runs vertically (:func:`orientation`)."""
+    return orientation(ink, max_angle)[0]
 
 
 def rotate(img: np.ndarray, angle: float, fill: int = 255) -> tuple[np.ndarray, np.ndarray]:

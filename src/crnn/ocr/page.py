@@ -42,10 +42,9 @@ from .layout import (
     Box,
     LineBox,
     binarize,
-    estimate_skew,
     find_lines,
-    is_sideways,
     join_fields,
+    orientation,
     reading_order,
     remove_rules,
     rotate,
@@ -306,12 +305,12 @@ def analyze(image: np.ndarray, min_line_height: int = 6) -> Layout:
     # the ink is found once, and a quarter turn turns its masks with the page; only a
     # deskew rotation (interpolated) finds it again
     ink, rules = _ink(grey)
-    turn = 90 if is_sideways(ink) else 0
+    sideways, skew = orientation(ink)
     m_turn = _identity()
-    if turn:
-        grey, m_turn = rotate(grey, turn)
+    if sideways:
+        grey, m_turn = rotate(grey, 90)
         ink, rules = _moved(ink, m_turn, grey.shape), _moved(rules, m_turn, grey.shape)
-    skew = estimate_skew(ink)
+        skew = orientation(ink)[1]
     m_skew = _identity()
     shade = int(np.median(grey))  # the paper's
     if abs(skew) >= _MIN_SKEW:
@@ -330,7 +329,7 @@ def analyze(image: np.ndarray, min_line_height: int = 6) -> Layout:
         # a line joined across a table's cells must not read the rules between them
         grey = grey.copy()
         grey[rules] = shade
-    return Layout(grey, blocks, turn, round(skew, 2), to_orig, paper)
+    return Layout(grey, blocks, 90 if sideways else 0, round(skew, 2), to_orig, paper)
 
 
 def _moved(mask: np.ndarray, m: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:

@@ -375,6 +375,8 @@ def _cmd_train(args: argparse.Namespace) -> int:
         base = (load_checkpoint(args.resume).train_state or {}).get("config")
     cfg = load_config(args.config, args.overrides, base=base, **flags)
     res = train(cfg, resume=args.resume, progress=not args.quiet)
+    if not res.is_main:  # a torchrun job reports once
+        return 0
     best = f"{res.best_accuracy:.4f}" if res.best_accuracy is not None else "n/a"
     print(f"trained {res.steps} steps in {res.seconds:.1f} s; best val accuracy {best}; "
           f"checkpoints in {res.out}")

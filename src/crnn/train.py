@@ -71,6 +71,7 @@ class TrainResult:
     last_metrics: dict[str, float] | None
     seconds: float
     out: Path
+    is_main: bool = True  # rank 0 (or the only process): the one that reports
 
 
 def cpu_has_native_bf16() -> bool:
@@ -642,7 +643,8 @@ class Trainer:
             self.tb.close()
         barrier(self.dist)
         return TrainResult(self.step, self.epoch, self.best[0] if self.best else None,
-                           last_metrics, time.perf_counter() - t0, self.out)
+                           last_metrics, time.perf_counter() - t0, self.out,
+                           self.dist.is_main)
 
     def _update_best(self, m: dict[str, float]) -> bool:
         key = (m["val_accuracy"], -m["val_cer"])

@@ -104,35 +104,47 @@ def orientation(ink: np.ndarray, max_angle: float = 10.0) -> tuple[bool, float]:
     are taken at their best slant within ``max_angle`` degrees, so that a skewed page,
     whose rows blur, is not taken for a turned one.
 
-    ``skew``: the rotation (degrees, counter-clockwise positive as in OpenCV) that makes
-    the text lines horizontal: the angle along which the row profile is sharpest
-    (:func:`crnn.slant.profile_scores`), in degree steps, then tenths. For a sideways page
-    it is 0.0: find it again once the page is turned.
+    ``skew``: as :func:`estimate_skew`, refined from the row search the sideways test
+    made; 0.0 for a sideways page (estimate it once the page is turned).
     """
     small = _small(ink)
     if small.sum() < 50:
         return False, 0.0
-    angles = np.arange(-max_angle, max_angle + 0.01, 1.0)
-    # text that falls to the right (slope tan a) is levelled by turning it a degrees
+    angles, rows = _row_search(small, max_angle)
     slopes = np.tan(np.radians(angles))
-    rows = profile_scores(small, slopes, "edges")
     if profile_scores(small.T, slopes, "edges").max() > 1.3 * rows.max():
         return True, 0.0
-    coarse = float(angles[int(np.argmax(rows))])
-    fine = np.arange(coarse - 1.0, coarse + 1.01, 0.1)
-    scores = profile_scores(small, np.tan(np.radians(fine)), "edges")
-    return False, float(fine[int(np.argmax(scores))])
+    return False, _refine(small, float(angles[int(np.argmax(rows))]))
 
 
 def estimate_skew(ink: np.ndarray, max_angle: float = 10.0) -> float:
-    """The rotation that makes horizontal text lines level (:func:`orientation`'s skew;
-    0.0 for a sideways page)."""
-    return orientation(ink, max_angle)[1]
+    """The rotation (degrees, counter-clockwise positive as in OpenCV) that makes text
+    lines horizontal: the angle along which the ink's row profile is sharpest
+    (:func:`crnn.slant.profile_scores`), in degree steps, then tenths."""
+    small = _small(ink)
+    if small.sum() < 50:
+        return 0.0
+    angles, rows = _row_search(small, max_angle)
+    return _refine(small, float(angles[int(np.argmax(rows))]))
 
 
 def is_sideways(ink: np.ndarray, max_angle: float = 10.0) -> bool:
     """True when the text runs vertically (:func:`orientation`)."""
     return orientation(ink, max_angle)[0]
+
+
+def _row_search(small: np.ndarray, max_angle: float) -> tuple[np.ndarray, np.ndarray]:
+    """Angles in degree steps within ``max_angle`` and the row-profile score at each."""
+    angles = np.arange(-max_angle, max_angle + 0.01, 1.0)
+    # text that falls to the right (slope tan a) is levelled by turning it a degrees
+    return angles, profile_scores(small, np.tan(np.radians(angles)), "edges")
+
+
+def _refine(small: np.ndarray, coarse: float) -> float:
+    """The sharpest angle in tenths of a degree within one degree of ``coarse``."""
+    fine = np.arange(coarse - 1.0, coarse + 1.01, 0.1)
+    scores = profile_scores(small, np.tan(np.radians(fine)), "edges")
+    return float(fine[int(np.argmax(scores))])
 
 
 def rotate(img: np.ndarray, angle: float, fill: int = 255) -> tuple[np.ndarray, np.ndarray]:

@@ -42,6 +42,7 @@ from .layout import (
     Box,
     LineBox,
     binarize,
+    estimate_skew,
     find_lines,
     join_fields,
     orientation,
@@ -310,7 +311,7 @@ def analyze(image: np.ndarray, min_line_height: int = 6) -> Layout:
     if sideways:
         grey, m_turn = rotate(grey, 90)
         ink, rules = _moved(ink, m_turn, grey.shape), _moved(rules, m_turn, grey.shape)
-        skew = orientation(ink)[1]
+        skew = estimate_skew(ink)
     m_skew = _identity()
     shade = int(np.median(grey))  # the paper's
     if abs(skew) >= _MIN_SKEW:

@@ -27,6 +27,7 @@ import numpy as np
 from .architecture import ModelConfig
 from .charset import Charset
 from .checkpoint import Checkpoint, reading_of
+from .cpu import int8_full_range
 from .data.images import Preprocess
 from .errors import CheckpointError, CrnnError
 
@@ -79,14 +80,17 @@ def cached_onnx(checkpoint: Path) -> OnnxModel:
     later runs load it without exporting (the checkpoint itself is loaded only on a
     miss). A checkpoint exported with ``crnn export --cpu-int8`` (``meta["cpu_int8"]``)
     is quantized as :func:`quantize_int8` does, its convolutions too where it carries
-    calibration lines (``meta["int8_calibration"]``, ``--calibrate``). The eight most
+    calibration lines (``meta["int8_calibration"]``, ``--calibrate``), with the weights'
+    full 8 bits where this CPU runs them right (:func:`crnn.cpu.int8_full_range`; the
+    key tells the two apart, for a cache shared by machines). The eight most
     recently used exports are kept. Where the cache cannot be written, the export stays
     in memory."""
     h = hashlib.sha256(checkpoint.read_bytes())
-    h.update(f"torch {_torch_version()} opset {OPSET}".encode())
+    full_range = int8_full_range()  # int8 convolutions as this CPU runs them right
+    h.update(f"torch {_torch_version()} opset {OPSET} full {full_range}".encode())
     here = Path(__file__).parent
-    for source in ("export.py", "checkpoint.py", "architecture.py", "model.py", "reading.py",
-                   "data/images.py"):
+    for source in ("export.py", "cpu.py", "checkpoint.py", "architecture.py", "model.py",
+                   "reading.py", "data/images.py"):
         h.update((here / source).read_bytes())  # how a checkpoint becomes the graph
     path = cache_dir() / f"{checkpoint.stem}-{h.hexdigest()[:20]}.onnx"
     if path.is_file():
@@ -102,7 +106,8 @@ def cached_onnx(checkpoint: Path) -> OnnxModel:
     data = onnx_bytes(ckpt)
     if ckpt.meta.get("cpu_int8"):  # the model was shipped to run int8 on onnxruntime
         lines = ckpt.meta.get("int8_calibration")
-        data = quantize_int8(data, calibration_inputs(lines, ckpt) if lines else None)
+        data = quantize_int8(data, calibration_inputs(lines, ckpt) if lines else None,
+                             full_range)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
@@ -151,7 +156,8 @@ def onnx_bytes(ckpt: Checkpoint, example_width: int = 160) -> bytes:
     return proto.SerializeToString()
 
 
-def quantize_int8(model: bytes, calibration: Sequence[np.ndarray] | None = None) -> bytes:
+def quantize_int8(model: bytes, calibration: Sequence[np.ndarray] | None = None,
+                  full_range: bool = False) -> bytes:
     """Dynamic int8 quantization of the recurrent and linear layers' weights (LSTM, GRU,
     MatMul, Gemm); with ``calibration`` (model inputs of one shape, e.g. from
     :func:`calibration_inputs`) the convolutions too, statically: int8 weights per output
@@ -159,7 +165,9 @@ def quantize_int8(model: bytes, calibration: Sequence[np.ndarray] | None = None)
     of the values the calibration lines produce (onnxruntime runs them as integer
     convolutions). Without it the convolutions stay fp32: onnxruntime's *dynamic*
     ConvInteger path measured several times slower than fp32 convolution on the CPU
-    (docs/performance.md)."""
+    (docs/performance.md). The convolutions' weights keep 7 bits unless ``full_range``:
+    a model that runs right on every x86 CPU (:func:`crnn.cpu.int8_full_range` says
+    where the eighth bit is safe)."""
     _require("onnx")
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
@@ -169,7 +177,8 @@ def quantize_int8(model: bytes, calibration: Sequence[np.ndarray] | None = None)
         with tempfile.TemporaryDirectory() as tmp:
             src, dst = Path(tmp) / "fp32.onnx", Path(tmp) / "int8.onnx"
             src.write_bytes(model if not calibration else
-                            _quantize_convolutions(model, calibration, Path(tmp)))
+                            _quantize_convolutions(model, calibration, Path(tmp),
+                                                   full_range))
             quantize_dynamic(str(src), str(dst), weight_type=QuantType.QInt8,
                              op_types_to_quantize=["LSTM", "GRU", "MatMul", "Gemm"])
             return dst.read_bytes()
@@ -177,10 +186,10 @@ def quantize_int8(model: bytes, calibration: Sequence[np.ndarray] | None = None)
         logging.disable(previous)
 
 
-def _quantize_convolutions(model: bytes, calibration: Sequence[np.ndarray], tmp: Path
-                           ) -> bytes:
+def _quantize_convolutions(model: bytes, calibration: Sequence[np.ndarray], tmp: Path,
+                           full_range: bool) -> bytes:
     """The model with its convolutions statically quantized (QDQ), calibrated on the
-    given inputs."""
+    given inputs; weights in 7 bits unless ``full_range``."""
     from onnxruntime.quantization import (
         CalibrationDataReader,
         CalibrationMethod,
@@ -205,6 +214,7 @@ def _quantize_convolutions(model: bytes, calibration: Sequence[np.ndarray], tmp:
     with contextlib.redirect_stdout(io.StringIO()):  # its calibrator prints its progress
         quantize_static(str(pre), str(dst), Reader(), quant_format=QuantFormat.QDQ,
                         op_types_to_quantize=["Conv"], per_channel=True,
+                        reduce_range=not full_range,
                         activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8,
                         calibrate_method=CalibrationMethod.Percentile,
                         extra_options={"CalibPercentile": CALIBRATION_PERCENTILE})
@@ -284,7 +294,8 @@ def export_onnx(ckpt: Checkpoint, out: str | Path, int8: bool = False,
                 calibration: Sequence[bytes] | None = None) -> Path:
     """Write ``out`` atomically; ``int8`` applies dynamic weight quantization, and with
     ``calibration`` (:func:`calibration_lines`) static quantization of the convolutions
-    (:func:`quantize_int8`)."""
+    (:func:`quantize_int8`), their weights in 7 bits: a file that may be read on any
+    CPU."""
     data = onnx_bytes(ckpt)
     if int8:
         data = quantize_int8(data, calibration_inputs(calibration, ckpt) if calibration

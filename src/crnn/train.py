@@ -26,6 +26,7 @@ from torch import nn
 from .charset import Charset
 from .checkpoint import Checkpoint, load_checkpoint, save_checkpoint
 from .config import TrainConfig, dump_config
+from .cpu import has_native_bf16
 from .data.dataset import (
     Batch,
     BucketBatchSampler,
@@ -75,17 +76,9 @@ class TrainResult:
 
 
 def cpu_has_native_bf16() -> bool:
-    """Whether this CPU computes bf16 natively (AVX-512 BF16 or AMX), read from the flags
-    the kernel reports. Elsewhere bf16 is emulated and several times slower than fp32."""
-    try:
-        with open("/proc/cpuinfo", encoding="ascii", errors="replace") as f:
-            for line in f:
-                if line.startswith("flags"):
-                    flags = set(line.split(":", 1)[1].split())
-                    return bool(flags & {"avx512_bf16", "amx_bf16"})
-    except OSError:
-        pass
-    return False
+    """Whether this CPU computes bf16 natively (:func:`crnn.cpu.has_native_bf16`); a
+    name of this module so that tests and benchmarks can stand in for the CPU."""
+    return has_native_bf16()
 
 
 def amp_policy(amp: bool, device: torch.device) -> tuple[bool, str]:

@@ -108,6 +108,7 @@ def measure(row: Row, images: list[np.ndarray], labels: list[str], latency_n: in
 def crnn_rows(model: Path, light: Path | None, trained: bool, light_trained: bool,
               threads: int, batch: int) -> list[Row]:
     from crnn.checkpoint import load_checkpoint
+    from crnn.cpu import int8_full_range
     from crnn.export import OnnxModel, calibration_inputs, onnx_bytes, quantize_int8
     from crnn.recognizer import Recognizer, language_model_beside
 
@@ -136,7 +137,7 @@ def crnn_rows(model: Path, light: Path | None, trained: bool, light_trained: boo
     ]
     lines = ckpt.meta.get("int8_calibration")
     if lines:  # the convolutions too, as the default CPU path runs such a checkpoint
-        conv8 = quantize_int8(fp32, calibration_inputs(lines, ckpt))
+        conv8 = quantize_int8(fp32, calibration_inputs(lines, ckpt), int8_full_range())
         rows.append(Row("crnn ONNX int8 + int8 conv", wrap(Recognizer(
             OnnxModel(conv8, threads), ckpt.charset, ckpt.preprocess, "cpu", batch,
             reading=ckpt.reading)), trained=trained))
@@ -206,6 +207,15 @@ def rapidocr_rows() -> list[Row]:
     return rows
 
 
+def cpu_note() -> str:
+    """What decides the int8 figures on this CPU (``crnn.cpu``)."""
+    from crnn.cpu import cpu_flags, int8_full_range
+
+    vnni = sorted(cpu_flags() & {"avx512_vnni", "avx_vnni", "amx_int8"})
+    return (f"int8 convolution weights in {8 if int8_full_range() else 7} bits "
+            f"({', '.join(vnni) if vnni else 'no VNNI'})")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -239,7 +249,7 @@ def main() -> None:
             rows += ([tess] if tess else []) + rapidocr_rows()
         print(f"{len(images)} lines from {args.data}; width at 32 px: median "
               f"{int(np.median(widths))}, max {max(widths)}; {args.threads} threads; "
-              f"CPU: {os.cpu_count()} cores")
+              f"CPU: {os.cpu_count()} cores, {cpu_note()}")
         if trained:
             from crnn.checkpoint import load_checkpoint
 

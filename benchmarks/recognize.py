@@ -14,7 +14,12 @@ latency, line accuracy and CER (NFKC, whitespace removed) for
   (inside ``rapidocr`` 3.10), recognition only, if installed (``make bench``).
 
     python benchmarks/recognize.py --data val.lmdb [--model best.pt] [--light-model l.pt]
-        [--limit 300] [--threads 2]
+        [--limit 300] [--threads 2] [--ratio-rounds 5]
+
+Each system is timed once, one after the other, so on a machine whose speed drifts the
+ratios drift with it: ``--ratio-rounds N`` then times ``crnn predict``'s default and
+PP-OCRv6 small rec N more times over the same lines, alternately, and prints each round's
+ratio and their median.
 
 Without ``--model`` the bundled model is used; if this build has none, an untrained
 tutorial-size model with the ``zh`` charset stands in, which measures speed only (its
@@ -227,6 +232,8 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=os.cpu_count() or 2)
     ap.add_argument("--batch", type=int, default=32)
     ap.add_argument("--no-peers", action="store_true")
+    ap.add_argument("--ratio-rounds", type=int, default=0, metavar="N",
+                    help="then time crnn's default and PP-OCRv6 small alternately N times")
     args = ap.parse_args()
 
     import torch
@@ -279,6 +286,25 @@ def main() -> None:
                 if r["name"].startswith("crnn"):
                     print(f"{r['name']}: {r['lines_s'] / ref['lines_s']:.2f}x PP-OCRv6 "
                           "small rec lines/s")
+        peer = next((r for r in rows if r.name.startswith("PP-OCRv6")), None)
+        if args.ratio_rounds > 0 and peer is not None:
+            alternate(rows[0], peer, images, args.ratio_rounds)
+
+
+def alternate(ours: Row, peer: Row, images: list[np.ndarray], rounds: int) -> None:
+    """Time both over the same lines ``rounds`` times, in turn, and print the ratios."""
+    ratios = []
+    for k in range(rounds):
+        rate = []
+        for row in (ours, peer):
+            t0 = time.perf_counter()
+            row.batch_fn(images)
+            rate.append(len(images) / (time.perf_counter() - t0))
+        ratios.append(rate[0] / rate[1])
+        print(f"round {k + 1}: {ours.name} {rate[0]:.1f}, {peer.name} {rate[1]:.1f} lines/s: "
+              f"{ratios[-1]:.2f}x", flush=True)
+    print(f"{ours.name}: median {float(np.median(ratios)):.2f}x PP-OCRv6 small rec lines/s "
+          f"over {rounds} alternating rounds (min {min(ratios):.2f}x, max {max(ratios):.2f}x)")
 
 
 if __name__ == "__main__":

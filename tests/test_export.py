@@ -97,7 +97,7 @@ def test_int8_reads_real_lines_as_fp32_does():
     linear weights in int8, and with the convolutions too as the default CPU path runs
     them on this CPU (the cached export) and as a portable ``--int8 --calibrate`` file
     has them (7-bit weights). On an AVX2 CPU without VNNI, 8-bit convolution weights
-    read only 15 of 18 (saturating sums): this is the test that shows it."""
+    read 8 of the 18 lines otherwise than fp32 (saturating sums): this test shows it."""
     from pathlib import Path
 
     from crnn.export import (

@@ -225,7 +225,9 @@ def _args_export(sp: argparse.ArgumentParser) -> None:
                     help="with --cpu-int8 or --int8: quantize the convolutions too, "
                          "calibrated on lines drawn from these datasets (LMDB, label file "
                          "or folder; lines like those the model will read); --cpu-int8 "
-                         "stores the lines in the checkpoint")
+                         "stores the lines in the checkpoint (quantized where it is read, "
+                         "8-bit weights on a CPU with VNNI), --int8 writes 7-bit weights "
+                         "(right on any CPU)")
     sp.add_argument("--calibrate-lines", type=int, default=128, metavar="N",
                     help="how many lines --calibrate draws, spread evenly over its datasets")
     sp.add_argument("--out", required=True, help="the file to write")

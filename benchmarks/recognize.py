@@ -214,9 +214,9 @@ def rapidocr_rows() -> list[Row]:
 
 def cpu_note() -> str:
     """What decides the int8 figures on this CPU (``crnn.cpu``)."""
-    from crnn.cpu import cpu_flags, int8_full_range
+    from crnn.cpu import VNNI_FLAGS, cpu_flags, int8_full_range
 
-    vnni = sorted(cpu_flags() & {"avx512_vnni", "avx_vnni", "amx_int8"})
+    vnni = sorted(cpu_flags() & VNNI_FLAGS)
     return (f"int8 convolution weights in {8 if int8_full_range() else 7} bits "
             f"({', '.join(vnni) if vnni else 'no VNNI'})")
 

@@ -122,9 +122,9 @@ def crnn_train(data: Path, charset: str, width: int, batch: int, steps: int, wor
         times.append(time.perf_counter())
 
     train_mod._after_step = after_step
-    native = train_mod.cpu_has_native_bf16
+    native = train_mod.has_native_bf16
     if force_bf16:
-        train_mod.cpu_has_native_bf16 = lambda: True
+        train_mod.has_native_bf16 = lambda: True
     cfg = load_config(overrides=overrides, train=[str(data)], charset=charset,
                       oov="drop-char", width=width, batch_size=batch,
                       max_steps=steps + warmup, workers=workers, out=str(out),
@@ -133,7 +133,7 @@ def crnn_train(data: Path, charset: str, width: int, batch: int, steps: int, wor
         train_mod.train(cfg, progress=False)
     finally:
         train_mod._after_step = lambda step: None
-        train_mod.cpu_has_native_bf16 = native
+        train_mod.has_native_bf16 = native
     return steps * batch / (times[-1] - times[warmup - 1])
 
 
@@ -223,7 +223,7 @@ def cpu_precision(args: argparse.Namespace, data: Path, tmp: Path) -> None:
                             encoding="utf-8")
     _, why = train_mod.amp_policy(True, torch.device("cpu"))
     print(f"CPU: {torch.get_num_threads()} threads; native bf16: "
-          f"{train_mod.cpu_has_native_bf16()}; default precision: {why}")
+          f"{train_mod.has_native_bf16()}; default precision: {why}")
     print(f"batch {args.cpu_batch}, {steps} timed steps after {WARMUP} warm-up, "
           f"{args.workers} DataLoader worker(s)\n")
     print("| model | input | fp32 (amp=false) samples/s | default samples/s | ratio | "

@@ -264,10 +264,10 @@ def test_text_overrides_are_taken_literally():
 
 # --------------------------------------------------------------------------- precision
 def test_amp_policy_uses_bf16_only_where_it_is_native(monkeypatch):
-    monkeypatch.setattr(train_mod, "cpu_has_native_bf16", lambda: False)
+    monkeypatch.setattr(train_mod, "has_native_bf16", lambda: False)
     use, why = train_mod.amp_policy(True, torch.device("cpu"))
     assert not use and "no native bf16" in why
-    monkeypatch.setattr(train_mod, "cpu_has_native_bf16", lambda: True)
+    monkeypatch.setattr(train_mod, "has_native_bf16", lambda: True)
     assert train_mod.amp_policy(True, torch.device("cpu"))[0]
     assert train_mod.amp_policy(False, torch.device("cpu")) == (False, "amp=false")
     assert train_mod.amp_policy(True, torch.device("cuda"))[0]
@@ -276,7 +276,7 @@ def test_amp_policy_uses_bf16_only_where_it_is_native(monkeypatch):
 @pytest.mark.slow
 def test_bf16_cpu_steps_are_finite_lower_the_loss_and_log_it(tmp_path, digits_lmdb,
                                                               monkeypatch, capsys):
-    monkeypatch.setattr(train_mod, "cpu_has_native_bf16", lambda: True)
+    monkeypatch.setattr(train_mod, "has_native_bf16", lambda: True)
     cfg = tiny_config(tmp_path, digits_lmdb, max_steps=24, lr=3e-3, log_every=1,
                       val_every=10**6)
     t = Trainer(cfg, progress=True)
@@ -293,7 +293,7 @@ def test_bf16_cpu_steps_are_finite_lower_the_loss_and_log_it(tmp_path, digits_lm
 
 @pytest.mark.slow
 def test_bf16_resume_is_exact(tmp_path, digits_lmdb, monkeypatch):
-    monkeypatch.setattr(train_mod, "cpu_has_native_bf16", lambda: True)
+    monkeypatch.setattr(train_mod, "has_native_bf16", lambda: True)
     cfg = tiny_config(tmp_path / "a", digits_lmdb, epochs=2)
     train(cfg, progress=False)
     reference = load_checkpoint(tmp_path / "a" / "run" / "last.pt").state_dict

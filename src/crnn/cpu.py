@@ -6,7 +6,7 @@ from __future__ import annotations
 import functools
 import platform
 
-__all__ = ["cpu_flags", "has_native_bf16", "int8_full_range"]
+__all__ = ["cpu_flags", "has_native_bf16", "int8_full_range", "VNNI_FLAGS"]
 
 
 @functools.lru_cache(maxsize=1)
@@ -30,7 +30,8 @@ def has_native_bf16() -> bool:
 
 
 _X86 = {"x86_64", "amd64", "i386", "i686", "x86"}
-_VNNI = {"avx512_vnni", "avx_vnni", "amx_int8"}
+# the flags of x86 CPUs whose int8 dot products add in 32 bits
+VNNI_FLAGS = frozenset({"avx512_vnni", "avx_vnni", "amx_int8"})
 
 
 def int8_full_range() -> bool:
@@ -45,4 +46,4 @@ def int8_full_range() -> bool:
     cannot be read (macOS, Windows) counts as one without VNNI."""
     if platform.machine().lower() not in _X86:
         return True
-    return bool(cpu_flags() & _VNNI)
+    return bool(cpu_flags() & VNNI_FLAGS)

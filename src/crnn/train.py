@@ -58,7 +58,7 @@ from .model import CRNN, ModelConfig
 from .reading import ReadingPolicy
 from .recognizer import Recognizer
 
-__all__ = ["Trainer", "TrainResult", "train", "amp_policy", "cpu_has_native_bf16", "lr_factor",
+__all__ = ["Trainer", "TrainResult", "train", "amp_policy", "lr_factor",
            "transfer_weights"]
 
 _MAX_NONFINITE_RUN = 20  # skipped updates in a row before training stops as diverged
@@ -75,12 +75,6 @@ class TrainResult:
     is_main: bool = True  # rank 0 (or the only process): the one that reports
 
 
-def cpu_has_native_bf16() -> bool:
-    """Whether this CPU computes bf16 natively (:func:`crnn.cpu.has_native_bf16`); a
-    name of this module so that tests and benchmarks can stand in for the CPU."""
-    return has_native_bf16()
-
-
 def amp_policy(amp: bool, device: torch.device) -> tuple[bool, str]:
     """Whether training runs the model under bf16 autocast, and why (for the log)."""
     if not amp:
@@ -88,7 +82,7 @@ def amp_policy(amp: bool, device: torch.device) -> tuple[bool, str]:
     if device.type == "cuda":
         return True, "amp on CUDA"
     if device.type == "cpu":
-        if cpu_has_native_bf16():
+        if has_native_bf16():
             return True, "amp on a CPU with native bf16 (AVX-512 BF16 or AMX)"
         return False, ("this CPU has no native bf16 (no avx512_bf16 or amx_bf16 flag), "
                        "where bf16 is slower than fp32")

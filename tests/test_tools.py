@@ -186,6 +186,71 @@ def test_widen_model_reads_as_before_and_its_new_units_learn(tmp_path, n_rnn, cn
         wm.widen(Checkpoint(gru, cs, Preprocess(), CRNN(gru).state_dict()), 12)
 
 
+def test_factor_output_keeps_the_scores_and_trains_on_with_a_grown_charset(tmp_path):
+    """tools/factor_output.py: an output layer of rank 4 factored through 4 units scores as
+    before (exactly, up to rounding) and through 2 units nearly so; the factored checkpoint
+    loads as a factored model, exports to ONNX, and a fine-tune from it (``init``,
+    ``output_rank``) keeps both factors and grows the charset's rows; a model without
+    ``output_rank`` is told how to start from it; widening a factored model is refused."""
+    import torch
+
+    from crnn.charset import Charset
+    from crnn.checkpoint import Checkpoint, load_checkpoint, save_checkpoint
+    from crnn.data.images import Preprocess
+    from crnn.errors import CheckpointError, CrnnError
+    from crnn.export import OnnxModel, onnx_bytes
+    from crnn.model import CRNN, ModelConfig
+    from crnn.reading import ReadingPolicy
+    from crnn.train import transfer_weights
+
+    fo = _load("factor_output")
+    cs = Charset.resolve("digits")
+    cfg = ModelConfig(num_classes=cs.num_classes, cnn_channels=(8, 8, 16, 16, 16, 16, 16),
+                      hidden=8, n_rnn=1)
+    torch.manual_seed(0)
+    sd = CRNN(cfg).state_dict()
+    sd["rnn.0.embedding.weight"] = torch.randn(11, 4) @ torch.randn(4, 16)  # rank 4
+    base = Checkpoint(cfg, cs, Preprocess(), sd, reading=ReadingPolicy(blank_penalty=2.0))
+    save_checkpoint(base, tmp_path / "base.pt")
+    out = tmp_path / "r4.pt"
+    r = subprocess.run([sys.executable, str(TOOLS / "factor_output.py"), "--model",
+                        str(tmp_path / "base.pt"), "--rank", "4", "--out", str(out)],
+                       capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    assert "100.0000% of its squared singular values kept" in r.stdout
+    r4 = load_checkpoint(out)
+    assert r4.model_config.output_rank == 4 and r4.reading.blank_penalty == 2.0
+    assert r4.state_dict["rnn.0.project.weight"].shape == (4, 16)
+    assert r4.state_dict["rnn.0.embedding.weight"].shape == (11, 4)
+    diff, scale = fo.max_score_difference(base, r4)
+    assert diff < 1e-4 * scale
+    r2, kept = fo.factor(base, 2)
+    assert 0.3 < kept < 1.0 and fo.max_score_difference(base, r2)[0] > 1e-3
+    x = np.random.default_rng(0).random((1, 1, 32, 64), dtype=np.float32)
+    with torch.no_grad():
+        want = r4.build_model().float().eval()(torch.from_numpy(x)).numpy()
+    assert np.abs(OnnxModel(onnx_bytes(r4))(x) - want).max() < 1e-4
+    for bad in (0, 11):
+        with pytest.raises(CrnnError, match="--rank"):
+            fo.factor(base, bad)
+    with pytest.raises(CrnnError, match="factored already"):
+        fo.factor(r4, 2)
+    # a fine-tune from it with a grown charset: both factors copied, new rows added
+    grown = Charset(list(cs.chars) + ["x", "y"])
+    model = CRNN(ModelConfig(num_classes=grown.num_classes, hidden=8, n_rnn=1,
+                             cnn_channels=cfg.cnn_channels, output_rank=4))
+    shared, new, fresh = transfer_weights(model, r4, grown)
+    assert (shared, new, fresh) == (10, 2, [])
+    got = model.state_dict()
+    assert torch.equal(got["rnn.0.project.weight"], r4.state_dict["rnn.0.project.weight"])
+    assert torch.equal(got["rnn.0.embedding.weight"][:11], r4.state_dict["rnn.0.embedding.weight"])
+    with pytest.raises(CheckpointError, match="through 4 units, this model's through none"):
+        transfer_weights(CRNN(cfg), r4, cs)
+    wm = _load("widen_model")
+    with pytest.raises(CrnnError, match="factored"):
+        wm.widen(r4, 12)
+
+
 FORTUNES = (
     "\x1b[32m\u300a\u9759\u591c\u601d\u300b\x1b[m\n"  # a coloured title line
     "\u5e8a\u524d\u660e\u6708\u5149\uff0c\u7591\u662f\u5730\u4e0a\u971c\u3002\n"

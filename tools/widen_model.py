@@ -124,6 +124,9 @@ def widen(ckpt: Checkpoint, hidden: int, seed: int = 0,
     cfg = ckpt.model_config
     if cfg.rnn_type != "lstm":
         raise CrnnError(f"only LSTM layers can be widened, not {cfg.rnn_type}")
+    if cfg.output_rank:
+        raise CrnnError("the output layer is factored (tools/factor_output.py): widen the "
+                        "full model, then factor it")
     if hidden < cfg.hidden:
         raise CrnnError(f"--hidden {hidden} is below the model's {cfg.hidden}")
     channels = tuple(cnn_channels or cfg.cnn_channels)

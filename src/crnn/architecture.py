@@ -30,6 +30,10 @@ class ModelConfig:
     cnn_channels: output channels of the seven convolutions.
     separable: depthwise-separable convolutions 1..6 (a depthwise k x k then a 1 x 1),
         the CPU-light variant (configs/light.yaml); the first convolution stays standard.
+    output_rank: 0 for a full output layer; R > 0 factors it through R units (the last
+        layer's ``project``, 2 x hidden -> R, then ``embedding``, R -> num_classes), which
+        costs ``R * (2 * hidden + num_classes)`` multiplications a frame instead of
+        ``2 * hidden * num_classes`` (``tools/factor_output.py`` factors a trained one).
     """
 
     num_classes: int
@@ -41,6 +45,7 @@ class ModelConfig:
     leaky_relu: bool = False
     cnn_channels: tuple[int, ...] = field(default=TUTORIAL_CHANNELS)
     separable: bool = False
+    output_rank: int = 0
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "cnn_channels", tuple(int(c) for c in self.cnn_channels))
@@ -59,6 +64,9 @@ class ModelConfig:
             raise ConfigError(f"rnn_type must be 'lstm' or 'gru', not {self.rnn_type!r}")
         if self.n_rnn < 1 or self.hidden < 1:
             raise ConfigError("n_rnn and hidden must be at least 1")
+        if self.output_rank < 0:
+            raise ConfigError(f"output_rank {self.output_rank}: use 0 (a full output layer) "
+                              "or the number of units to factor it through")
 
     def to_dict(self) -> dict:
         d = asdict(self)

@@ -139,6 +139,7 @@ def config_from_state_dict(sd: dict[str, torch.Tensor], height: int = 32) -> Mod
         n_rnn=n_rnn,
         rnn_type="lstm" if gates == 4 else "gru",
         cnn_channels=tuple(c.shape[0] for c in conv),
+        output_rank=last.shape[1] if f"rnn.{n_rnn - 1}.project.weight" in sd else 0,
     )
 
 

@@ -45,6 +45,7 @@ class TrainConfig:
     leaky_relu: bool = False
     cnn_channels: tuple[int, ...] = (64, 128, 256, 256, 512, 512, 512)
     separable: bool = False  # depthwise-separable convolutions (the CPU-light variant)
+    output_rank: int = 0  # R > 0: the output layer factored through R units (ModelConfig)
     stretch_jitter: float = 0.0  # j: each training line is read at a random width, drawn per
     # sample and epoch between (1 - j) and (1 + j) times its own (variable-width models only)
     augment: float = 0.0  # share of training lines degraded as a scan each time they are

@@ -21,16 +21,22 @@ _BATCHNORM = (False, False, True, False, True, False, True)
 
 class BidirectionalRNN(nn.Module):
     """A bidirectional LSTM/GRU followed by a Linear on each time step: ``(T, N, in)`` ->
-    ``(T, N, out)``. Attribute names ``rnn`` and ``embedding`` follow crnn.pytorch."""
+    ``(T, N, out)``. Attribute names ``rnn`` and ``embedding`` follow crnn.pytorch. With
+    ``rank`` the Linear is factored: ``project`` (no bias) down to ``rank`` units, then
+    ``embedding`` from them."""
 
-    def __init__(self, n_in: int, hidden: int, n_out: int, rnn_type: str = "lstm") -> None:
+    def __init__(self, n_in: int, hidden: int, n_out: int, rnn_type: str = "lstm",
+                 rank: int = 0) -> None:
         super().__init__()
         rnn_cls = nn.LSTM if rnn_type == "lstm" else nn.GRU
         self.rnn = rnn_cls(n_in, hidden, bidirectional=True)
-        self.embedding = nn.Linear(hidden * 2, n_out)
+        self.project = nn.Linear(hidden * 2, rank, bias=False) if rank else None
+        self.embedding = nn.Linear(rank or hidden * 2, n_out)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         recurrent, _ = self.rnn(x)
+        if self.project is not None:
+            recurrent = self.project(recurrent)
         return self.embedding(recurrent)
 
 
@@ -72,8 +78,10 @@ class CRNN(nn.Module):
         layers = []
         for j in range(config.n_rnn):
             n_in = ch[6] if j == 0 else config.hidden
-            n_out = config.num_classes if j == config.n_rnn - 1 else config.hidden
-            layers.append(BidirectionalRNN(n_in, config.hidden, n_out, config.rnn_type))
+            last = j == config.n_rnn - 1
+            n_out = config.num_classes if last else config.hidden
+            layers.append(BidirectionalRNN(n_in, config.hidden, n_out, config.rnn_type,
+                                           config.output_rank if last else 0))
         self.rnn = nn.Sequential(*layers)
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:

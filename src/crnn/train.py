@@ -162,8 +162,13 @@ def transfer_weights(model: CRNN, init: Checkpoint, charset: Charset,
     for suffix in ("weight", "bias"):
         key, src_key = f"{last}.{suffix}", f"{src_last}.{suffix}"
         if src_key not in src or sd[key].shape[1:] != src[src_key].shape[1:]:
+            rank, src_rank = model.config.output_rank, init.model_config.output_rank
+            hint = ("" if rank == src_rank else
+                    f" (the initial checkpoint's output layer is factored through "
+                    f"{src_rank or 'no'} units, this model's through {rank or 'none'}: "
+                    "output_rank in the config, tools/factor_output.py for the checkpoint)")
             raise CheckpointError(f"--init: output layer {src_key} does not fit this model's "
-                                  f"{key}")
+                                  f"{key}{hint}")
         for new_i, old_i in rows:
             sd[key][new_i] = src[src_key][old_i]
         if added and len(rows) > 1:
@@ -253,7 +258,7 @@ class Trainer:
             num_classes=self.charset.num_classes, height=cfg.height, channels=cfg.channels,
             hidden=cfg.hidden, n_rnn=cfg.n_rnn, rnn_type=cfg.rnn_type,
             leaky_relu=cfg.leaky_relu, cnn_channels=cfg.cnn_channels,
-            separable=cfg.separable)
+            separable=cfg.separable, output_rank=cfg.output_rank)
         self.model = CRNN(self.model_cfg).to(self.device)
         self._load_data()
         # the learning rate for the effective (global) batch; see docs/distributed.md

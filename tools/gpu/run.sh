@@ -1,32 +1,43 @@
 #!/usr/bin/env bash
 # The bundled model's recipe ($RECIPE: its charset, synth settings and prose) trained on a
-# rented one-GPU machine with no package access (tools/gpu/README.md). Three stages, so a
-# session can keep the machine while the training runs in the background:
+# lent one-GPU machine with no package access (tools/gpu/README.md). A session has 15
+# minutes of device time, machine start included, and a warm machine goes back after 30 s
+# idle, so the whole run is one call:
 #
-#   bash tools/gpu/run.sh start END_S   # data + a step-rate probe, then training in the
-#                                       # background, sized to end END_S seconds from now
+#   bash tools/gpu/run.sh all END_S     # data, a step-rate probe, training sized to end
+#                                       # END_S seconds from now, results to $OUT
+#
+# or, where more device time is lent, three calls that keep the machine while the
+# training runs in the background:
+#
+#   bash tools/gpu/run.sh start END_S   # data + the probe, then training in the background
 #   bash tools/gpu/run.sh wait SECONDS  # report progress; copy the best model to $OUT
 #   bash tools/gpu/run.sh finish MAX_S  # wait for the end (at most MAX_S); results to $OUT
 #
 # Needs .gpu/, made on the workstation by tools/gpu/prepare.sh: whl/ (lmdb, rapidfuzz
-# wheels), fonts.tar.xz (pack_fonts.py output), site/jieba/dict.txt, init.pt (the bundled
-# model), prose.txt and, if training pages were rendered here, pages.tar.xz (pack_pages.py
-# output). What comes back ($OUT: best.pt, last.pt) is scored on the workstation with
-# crnn eval on the recipe's held-out-font validation set.
+# wheels), fonts.tar.xz (pack_fonts.py output), jieba.txt.xz, prose.txt.xz and
+# pages.tar.xz (pack_pages.py output). The model to start from is the working tree's
+# bundled one, its output layer factored here through RANK units (tools/factor_output.py;
+# train.yaml's output_rank). What comes back ($OUT: best.pt, last.pt) is scored on the
+# workstation with crnn eval on the held-out-font validation sets.
 # Carry .gpu on every call: an ignored folder a call does not carry is deleted there.
 # Never `pkill -f "crnn train"` from a call's command line: the pattern matches the
 # call's own shell, which then dies with no output.
 set -u
 cd "$(dirname "$0")/../.."
-export PYTHONPATH=/tmp/site:$PWD/.gpu/site:$PWD/src PYTHONUNBUFFERED=1
+export PYTHONPATH=/tmp/site:$PWD/src PYTHONUNBUFFERED=1
 export OMP_NUM_THREADS=1   # as in the v5 run: the GPU does the math, processes the rest
 G=build/gpu
 OUT=${OUT:-$G/out}
 BATCH=${BATCH:-256}
-RECIPE=${RECIPE:-configs/v16}
-CHARSET=${CHARSET:-src/crnn/models/default.charset.txt}   # the bundled model's (init)
+# the grown charset and the synth settings that show each of its new characters often
+# (configs/v35/train.yaml's header); the bundled charset is src/crnn/models/default.charset.txt
+RECIPE=${RECIPE:-configs/v35}
+SYNTH_CONFIG=${SYNTH_CONFIG:-$RECIPE/synth_tgh.yaml}
+CHARSET=${CHARSET:-$RECIPE/charset.txt}
+RANK=${RANK:-256}   # train.yaml's output_rank (0: a whole output layer)
 # sizes, overridable for a dry run on a workstation (README: "Dry run")
-PROBE_N=${PROBE_N:-150000} PROBE_STEPS=${PROBE_STEPS:-400} SYNTH_S=${SYNTH_S:-150}
+PROBE_N=${PROBE_N:-150000} PROBE_STEPS=${PROBE_STEPS:-200} SYNTH_S=${SYNTH_S:-60}
 VAL_N=${VAL_N:-4000} MIN_STEPS=${MIN_STEPS:-1000}
 PAGES_SHARE=${PAGES_SHARE:-0.05}  # of training samples from .gpu/pages.tar.xz, if carried
 TRAIN_ARGS=${TRAIN_ARGS:-}  # more crnn train arguments for both runs (e.g. --set workers=1)
@@ -40,31 +51,39 @@ progress() {
 }
 
 collect() {
-    # the latest weights without the optimiser state (34 MB with it; $OUT files <= 16 MiB)
-    [ -f $G/run/last.pt ] && python3 -c "import dataclasses, sys
-from crnn.checkpoint import load_checkpoint, save_checkpoint
-c = load_checkpoint(sys.argv[1], map_location='cpu')
-save_checkpoint(dataclasses.replace(c, train_state=None), sys.argv[2])" $G/run/last.pt "$OUT/last.pt"
-    for f in run/best.pt run/metrics.jsonl run/config.yaml synth_report.json times.txt; do
+    # best and latest weights in fp16, without the optimiser state (an $OUT file must stay
+    # under 16 MiB: v37's network with 9,204 classes is 21 MB in fp32)
+    for f in best last; do
+        [ -f $G/run/$f.pt ] && python3 -c "import sys
+from crnn.checkpoint import load_checkpoint
+from crnn.export import export_fp16
+export_fp16(load_checkpoint(sys.argv[1], map_location='cpu'), sys.argv[2])" $G/run/$f.pt "$OUT/$f.pt"
+    done
+    for f in run/metrics.jsonl run/config.yaml synth_report.json times.txt; do
         [ -f $G/$f ] && cp $G/$f "$OUT/"
     done
     [ -f $G/train.log ] && tail -c 20000 $G/train.log | tr '\r' '\n' | tail -n 40 > "$OUT/train_tail.log"
 }
 
-case "${1:-}" in
-start|wait|finish) mkdir -p "$G" "$OUT" ;;
-esac
-case "${1:-}" in
-start)
-    end=$(( $(now) + ${2:?END_S} ))
+start() {  # END_S: data, the probe, then training in the background sized to end then
+    end=$(( $(now) + $1 ))
     [ -n "${SKIP_PIP:-}" ] || python3 -m pip install -q --no-index --no-deps --no-compile \
         --no-cache-dir --upgrade --target /tmp/site .gpu/whl/*.whl || exit 1
-    mkdir -p /tmp/fonts && tar -xJf .gpu/fonts.tar.xz -C /tmp/fonts || exit 1
+    mkdir -p /tmp/fonts /tmp/site/jieba && tar -xJf .gpu/fonts.tar.xz -C /tmp/fonts || exit 1
+    touch /tmp/site/jieba/__init__.py
+    xz -dc .gpu/jieba.txt.xz > /tmp/site/jieba/dict.txt && xz -dc .gpu/prose.txt.xz > $G/prose.txt \
+        || exit 1
+    if [ "$RANK" -gt 0 ]; then
+        python3 tools/factor_output.py --model src/crnn/models/default.pt --rank "$RANK" \
+            --out $G/init.pt || exit 1
+    else
+        cp src/crnn/models/default.pt $G/init.pt
+    fi
     rm -rf $G/pages
     [ -f .gpu/pages.tar.xz ] && { tar -xJf .gpu/pages.tar.xz -C $G || exit 1; }
     nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader
     python3 -c "import torch, lmdb, rapidfuzz; from PIL import features; print('torch', torch.__version__, torch.cuda.get_device_name() if torch.cuda.is_available() else 'no GPU', '| raqm (ligatures, kerning):', features.check('raqm'))" || exit 1
-    S="python3 -m crnn synth --charset $CHARSET --config $RECIPE/synth.yaml --text .gpu/prose.txt \
+    S="python3 -m crnn synth --charset $CHARSET --config $SYNTH_CONFIG --text $G/prose.txt \
         --no-system-fonts --fonts /tmp/fonts/fonts --workers $(nproc) --quiet --overwrite"
     t=$(now); $S --count $VAL_N --seed 22 --out $G/val.lmdb || exit 1
     echo "val: $VAL_N lines in $(( $(now) - t )) s" | tee -a $G/times.txt
@@ -76,7 +95,7 @@ start)
     python3 -m crnn train --config tools/gpu/train.yaml --charset $CHARSET --train $G/probe.lmdb \
         --out $G/probe --max-steps $PROBE_STEPS --set val_every=100000 \
         --set log_every=$(( PROBE_STEPS > 1 ? PROBE_STEPS / 2 : 1 )) \
-        --set batch_size=$BATCH $TRAIN_ARGS --quiet || exit 1
+        --set batch_size=$BATCH --set output_rank=$RANK $TRAIN_ARGS --quiet || exit 1
     sps=$(python3 - <<EOF
 import json
 rows = [json.loads(x) for x in open("$G/probe/metrics.jsonl") if '"loss"' in x]
@@ -112,9 +131,28 @@ EOF
     setsid nohup python3 -m crnn train --config tools/gpu/train.yaml --charset $CHARSET \
         --train $G/probe.lmdb $G/train.lmdb $pages_train --val $G/val.lmdb $pages_val \
         --max-steps "$steps" \
-        --set batch_size=$BATCH $TRAIN_ARGS \
+        --set batch_size=$BATCH --set output_rank=$RANK $TRAIN_ARGS \
         > $G/train.log 2>&1 < /dev/null &
     echo $! > $G/train.pid
+}
+
+finish() {  # MAX_S: wait for the training's end; results to $OUT
+    local stop=$(( $(now) + $1 ))
+    while running && [ "$(now)" -lt "$stop" ]; do sleep 10; done
+    progress; collect; ls -la "$OUT"
+}
+
+case "${1:-}" in
+all|start|wait|finish) mkdir -p "$G" "$OUT" ;;
+esac
+case "${1:-}" in
+all)
+    # training ends ~40 s before END_S: the last checkpoint and the copies to $OUT
+    t0=$(now); start $(( ${2:?END_S} - 40 )) || exit 1
+    finish $(( ${2} - ($(now) - t0) - 15 ))
+    ;;
+start)
+    start "${2:?END_S}" || exit 1
     sleep 60; progress; collect
     ;;
 wait)
@@ -126,11 +164,9 @@ wait)
     collect
     ;;
 finish)
-    stop=$(( $(now) + ${2:?MAX_S} ))
-    while running && [ "$(now)" -lt "$stop" ]; do sleep 10; done
-    progress; collect; ls -la "$OUT"
+    finish "${2:?MAX_S}"
     ;;
 *)
-    echo "usage: $0 start END_S | wait SECONDS | finish MAX_S" >&2; exit 2
+    echo "usage: $0 all END_S | start END_S | wait SECONDS | finish MAX_S" >&2; exit 2
     ;;
 esac

@@ -196,6 +196,24 @@ def test_head_lr_gives_the_output_layer_its_own_rate(tmp_path, digits_lmdb):
         load_config(overrides=["head_lr=0"])
 
 
+def test_output_rank_trains_a_factored_output_layer(tmp_path, digits_lmdb):
+    """``output_rank`` in the config: the last layer is project (2 x hidden -> R) then
+    embedding (R -> classes), it trains, and its checkpoint loads as the same network."""
+    cfg = tiny_config(tmp_path, digits_lmdb, output_rank=4, max_steps=3)
+    trainer = Trainer(cfg)
+    shapes = {n: tuple(p.shape) for n, p in trainer.model.named_parameters()}
+    assert shapes["rnn.1.project.weight"] == (4, 32)
+    assert shapes["rnn.1.embedding.weight"] == (11, 4)
+    assert "rnn.0.project.weight" not in shapes  # only the output layer is factored
+    trainer.run()
+    ckpt = load_checkpoint(tmp_path / "run" / "last.pt")
+    assert ckpt.model_config.output_rank == 4
+    model = ckpt.build_model().eval()
+    assert model(torch.rand(1, 1, 32, 64)).shape == (17, 1, 11)
+    with pytest.raises(ConfigError, match="output_rank"):
+        ModelConfig(num_classes=11, output_rank=-1)
+
+
 def test_config_overrides_and_errors(tmp_path):
     p = tmp_path / "c.yaml"
     p.write_text("lr: 0.01\nbatch_size: 16\ntrain: [a.lmdb]\n")

@@ -38,7 +38,7 @@ CHARSET=${CHARSET:-$RECIPE/charset.txt}
 RANK=${RANK:-256}   # train.yaml's output_rank (0: a whole output layer)
 # sizes, overridable for a dry run on a workstation (README: "Dry run")
 PROBE_N=${PROBE_N:-150000} PROBE_STEPS=${PROBE_STEPS:-200} SYNTH_S=${SYNTH_S:-60}
-VAL_N=${VAL_N:-4000} MIN_STEPS=${MIN_STEPS:-1000}
+VAL_N=${VAL_N:-4000} MIN_STEPS=${MIN_STEPS:-300}   # fewer: the call ends with nothing
 PAGES_SHARE=${PAGES_SHARE:-0.05}  # of training samples from .gpu/pages.tar.xz, if carried
 TRAIN_ARGS=${TRAIN_ARGS:-}  # more crnn train arguments for both runs (e.g. --set workers=1)
 now() { date +%s; }

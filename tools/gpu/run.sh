@@ -54,10 +54,8 @@ collect() {
     # best and latest weights in fp16, without the optimiser state (an $OUT file must stay
     # under 16 MiB: v37's network with 9,204 classes is 21 MB in fp32)
     for f in best last; do
-        [ -f $G/run/$f.pt ] && python3 -c "import sys
-from crnn.checkpoint import load_checkpoint
-from crnn.export import export_fp16
-export_fp16(load_checkpoint(sys.argv[1], map_location='cpu'), sys.argv[2])" $G/run/$f.pt "$OUT/$f.pt"
+        [ -f $G/run/$f.pt ] && python3 -m crnn export --model $G/run/$f.pt --format fp16 \
+            --out "$OUT/$f.pt" 2> /dev/null   # (its warning: no language model beside it)
     done
     for f in run/metrics.jsonl run/config.yaml synth_report.json times.txt; do
         [ -f $G/$f ] && cp $G/$f "$OUT/"

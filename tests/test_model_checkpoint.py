@@ -324,6 +324,9 @@ def test_recut_lines_reach_the_model_with_the_same_margins():
     assert recut(negative, 0.3) is negative
     blank = np.full((30, 50), 255, np.uint8)
     assert recut(blank, 0.3) is blank
+    shadow = loose.copy()
+    shadow[:, :30] = 90  # a scan's shadow, edge to edge: no ink box to trust
+    assert recut(shadow, 0.3) is shadow
     seen = []
 
     def read(lines, stretch, pad):
@@ -335,6 +338,41 @@ def test_recut_lines_reach_the_model_with_the_same_margins():
     seen.clear()
     read_lines(read, [tight, loose], ReadingPolicy())
     assert seen == [tight.shape, loose.shape]
+
+
+def test_a_recut_line_read_again_is_read_as_cut_too_and_its_readings_vote():
+    import numpy as np
+
+    from crnn.decoding.ctc import Decoded
+    from crnn.reading import ReadingPolicy, read_lines, recut
+
+    img = np.full((40, 160), 230, np.uint8)
+    for x in range(20, 140, 8):
+        img[12:30, x:x + 3] = 20
+    cut = recut(img, 0.2)
+    calls = []
+    texts = {(cut.shape, 1.0): ("hello", 0.6), (img.shape, 1.0): ("he1lo", 0.5),
+             (img.shape, 1.2): ("he1lo", 0.4), (cut.shape, 1.2): ("never", 1.0)}
+
+    def read(lines, stretch, pad):
+        calls.append([(x.shape, stretch) for x in lines])
+        return [Decoded(*texts[(x.shape, stretch)]) for x in lines]
+
+    latin = ReadingPolicy(ink_margin=0.2, rereads=(1.2,), reread_scope="latin")
+    out = read_lines(read, [img], latin)
+    # first the recut line; then as cut at the reread stretch; they disagree, so as cut
+    # at the stretch too
+    assert calls == [[(cut.shape, 1.0)], [(img.shape, 1.2)], [(img.shape, 1.0)]]
+    assert out[0].text == "he1lo" and out[0].confidence == 0.5  # 0.9 of votes against 0.6
+    calls.clear()
+    texts[(img.shape, 1.2)] = ("hello", 0.4)  # the views agree: no third reading
+    assert read_lines(read, [img], latin)[0].confidence == 0.6 and len(calls) == 2
+    calls.clear()
+    texts[(cut.shape, 1.0)] = ("你好", 0.6)  # not mostly Latin: read once, recut
+    assert read_lines(read, [img], latin)[0].text == "你好" and len(calls) == 1
+    calls.clear()
+    read_lines(read, [img], ReadingPolicy(rereads=(1.2,)))  # no recut: as before
+    assert calls == [[(img.shape, 1.0)], [(img.shape, 1.2)]]
 
 
 

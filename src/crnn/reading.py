@@ -49,7 +49,13 @@ class ReadingPolicy:
     ink_margin: when set, every line is first cut at its ink box and given this many
         ink heights of its own background on each side (:func:`recut`), so lines cut
         by different tools (a font's line box, an ink box plus a few pixels, a
-        detector's loose box) reach the model alike. None: lines are read as cut.
+        detector's loose box) reach the model alike; a line read again (``rereads``) is
+        then read as it was cut, at each reread stretch, and where those readings and
+        the recut one disagree, once more as cut at ``stretch``; all its readings vote.
+        The ink box of a hanzi line is its characters' em, but a Latin line's depends
+        on its letters (x-height, ascenders, descenders), so a margin counted in ink
+        heights sizes its letters differently line to line: the cut as it came is a
+        second view. None: lines are read as cut.
     deskew: when above 0, a line whose text runs at a slant of up to this many degrees
         (a scanned page set a little askew, cut at the box of its tilted ink) is turned
         level and cut again to its now lower ink band, keeping its top and bottom
@@ -164,24 +170,34 @@ def read_lines(read: Read, lines: Sequence[np.ndarray], policy: ReadingPolicy
     and those read with a confidence of at most ``reread_below`` (mostly Latin ones
     only, in the ``latin`` scope) again at each of ``rereads``, keeping the text their
     readings vote for. With ``deskew``, a slanted line is turned level first
-    (:func:`straighten`); with ``ink_margin``, every line is then :func:`recut`."""
+    (:func:`straighten`); with ``ink_margin``, every line is then read :func:`recut`,
+    and those read again are read as they were cut (and at ``stretch`` too where the
+    readings disagree)."""
     if policy.deskew > 0:
         lines = [straighten(x, policy.deskew) for x in lines]
-    if policy.ink_margin is not None:
-        lines = [recut(x, policy.ink_margin) for x in lines]
-    out = read(lines, policy.stretch, policy.right_pad)
-    rereads = [s for s in policy.rereads if s != policy.stretch]
-    if not rereads:
+    first = lines if policy.ink_margin is None else \
+        [recut(x, policy.ink_margin) for x in lines]
+    out = read(first, policy.stretch, policy.right_pad)
+    if not policy.rereads:
         return out
     again = [i for i, d in enumerate(out) if d.confidence <= policy.reread_below
              and (policy.reread_scope == "all" or mostly_latin(d.text))]
     if not again:
         return out
     readings: dict[int, list[Decoded]] = {i: [out[i]] for i in again}
-    for s in rereads:
-        for i, d in zip(again, read([lines[i] for i in again], s, policy.right_pad),
+
+    def read_again(which: list[int], stretch: float) -> None:
+        if not which:
+            return
+        for i, d in zip(which, read([lines[i] for i in which], stretch, policy.right_pad),
                         strict=True):
             readings[i].append(d)
+
+    for s in policy.rereads:
+        read_again(again, s)
+    if first is not lines:  # recut: where the views disagree, the line as cut decides
+        read_again([i for i in again if len({d.text for d in readings[i]}) > 1],
+                   policy.stretch)
     for i in again:
         out[i] = vote(readings[i])
     return out
@@ -221,8 +237,9 @@ def recut(line: np.ndarray, margin: float) -> np.ndarray:
     (a lone speck does not stretch the box); a band of such rows at the top or bottom
     edge, apart from the line's main band and under half its height, is a cut-off piece
     of the neighbouring line and left out. The background is the median of the rest.
-    A line with no clear ink, or more ink than ground (light text on dark), is returned
-    as it is."""
+    A line with no clear ink, more ink than ground (light text on dark), or "ink" from
+    its top edge to its bottom (a scan's shadow or tone band, which Otsu's level can
+    call dark) is returned as it is."""
     grey = line if line.ndim == 2 else cv2.cvtColor(line, cv2.COLOR_RGB2GRAY)
     ink = _ink(grey)
     if ink is None:
@@ -231,6 +248,8 @@ def recut(line: np.ndarray, margin: float) -> np.ndarray:
     if band is None:
         return line
     y0, y1 = band
+    if y0 == 0 and y1 == len(grey):
+        return line  # "ink" from edge to edge: a shadow or a tone, not a box to trust
     cols = np.flatnonzero(ink[y0:y1].any(axis=0))
     x0, x1 = int(cols[0]), int(cols[-1]) + 1
     pad = int(round(margin * (y1 - y0)))

@@ -265,7 +265,9 @@ def main() -> None:
             print(f"crnn {model.name}: read {policy.stretch}x wide, right margin "
                   f"{policy.right_pad}; rereads at {', '.join(map(str, policy.rereads)) or 'none'}"
                   f" of {scope} lines read at confidence <= {policy.reread_below}; "
-                  f"blank penalty {policy.blank_penalty}; deskew {policy.deskew}")
+                  f"blank penalty {policy.blank_penalty}; deskew {policy.deskew}; "
+                  + ("read as cut" if policy.ink_margin is None else
+                     f"recut at the ink box + {policy.ink_margin} ink heights"))
             if policy.lm_weight:
                 latin = policy.lm_below if policy.lm_latin_below is None \
                     else policy.lm_latin_below

@@ -249,8 +249,8 @@ def _args_export(sp: argparse.ArgumentParser) -> None:
                          "the bundled model's reading policy)")
     sp.add_argument("--ink-margin", metavar="M",
                     help="store this: every line is re-cut at its ink box with M ink "
-                         "heights of background on each side before reading ('none': read "
-                         "lines as cut)")
+                         "heights of background on each side before reading, and a line "
+                         "read again (--reread) is read as cut ('none': read lines as cut)")
     sp.add_argument("--deskew", type=float, metavar="DEG",
                     help="store this: a line whose text slants by up to DEG degrees is "
                          "turned level and cut again before reading (0 = lines read as cut)")

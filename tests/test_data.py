@@ -191,6 +191,39 @@ def test_augment_degrades_a_share_of_lines_anew_each_epoch(tmp_path):
         TrainConfig(augment=1.5)
 
 
+def test_recut_cuts_a_share_of_lines_at_their_ink_box_as_reading_does(tmp_path):
+    cs = Charset.preset("digits")
+    labels = tmp_path / "l.txt"
+    text = Image.new("L", (400, 80), 235)
+    text.paste(20, (100, 30, 300, 50))  # 20 px of ink in a cut with wide margins
+    lines = []
+    for i in range(40):
+        text.save(tmp_path / f"{i}.png")
+        lines.append(f"{i}.png\t123")
+    labels.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    plain = LineDataset(LabelFileSource(labels), cs, Preprocess())
+    assert plain[0][0].shape[2] == 160  # 400 x 80 read at 32 px high
+    ds = LineDataset(LabelFileSource(labels), cs, Preprocess(), seed=2, recut=0.5,
+                     recut_margin=(0.1, 0.2))
+    widths = [ds[j][0].shape[2] for j in range(40)]
+    recut = [w for w in widths if w != 160]
+    assert 8 <= len(recut) <= 32  # about half the lines, the others as cut
+    # the ink box (200 x 20) with 2-4 px on each side, read 32 px high: 204-208 px x 24-28
+    assert all(32 * 204 / 28 - 1 <= w <= 32 * 208 / 24 + 1 for w in recut)
+    assert [ds[j][0].shape[2] for j in range(40)] == widths  # the same within an epoch
+    again = LineDataset(LabelFileSource(labels), cs, Preprocess(), seed=2, recut=0.5,
+                        recut_margin=(0.1, 0.2))
+    assert [again[j][0].shape[2] for j in range(40)] == widths  # by (seed, epoch, sample)
+    ds.epoch = again.epoch = 1
+    assert [ds[j][0].shape[2] for j in range(40)] != widths  # drawn anew each epoch
+    with pytest.raises(ConfigError, match="recut"):
+        TrainConfig(recut=1.5)
+    with pytest.raises(ConfigError, match="recut_margin"):
+        TrainConfig(recut_margin=[0.3, 0.1])
+    assert TrainConfig(recut=0.8, recut_margin=[0.1, 0.2]).to_dict()["recut_margin"] == [0.1,
+                                                                                         0.2]
+
+
 def test_scan_degrade_keeps_grey_and_colour_shapes():
     import random
 

@@ -44,15 +44,17 @@ class Crash(Exception):
 
 @pytest.mark.slow
 def test_killed_run_resumes_to_identical_weights(tmp_path, digits_lmdb, monkeypatch):
-    # with stretch jitter and scan degradations: the random widths and degradations are
-    # drawn again identically after the resume
+    # with stretch jitter, scan degradations and recuts: the random widths, degradations
+    # and recut margins are drawn again identically after the resume
     cfg = tiny_config(tmp_path / "a", digits_lmdb, epochs=3, scheduler="cosine",
-                      warmup_steps=3, optimizer="adamw", stretch_jitter=0.2, augment=0.5)
+                      warmup_steps=3, optimizer="adamw", stretch_jitter=0.2, augment=0.5,
+                      recut=0.5)
     train(cfg, progress=False)
     reference = load_checkpoint(tmp_path / "a" / "run" / "last.pt").state_dict
 
     cfg_b = tiny_config(tmp_path / "b", digits_lmdb, epochs=3, scheduler="cosine",
-                        warmup_steps=3, optimizer="adamw", stretch_jitter=0.2, augment=0.5)
+                        warmup_steps=3, optimizer="adamw", stretch_jitter=0.2, augment=0.5,
+                      recut=0.5)
 
     def crash_at_13(step):
         if step == 13:  # mid-epoch 1; last.pt was saved at step 10

@@ -50,6 +50,10 @@ class TrainConfig:
     # sample and epoch between (1 - j) and (1 + j) times its own (variable-width models only)
     augment: float = 0.0  # share of training lines degraded as a scan each time they are
     # read (crnn.data.augment), drawn per sample and epoch
+    recut: float = 0.0  # share of training lines recut at their ink box each time they are
+    # read (crnn.reading.recut, as a reading policy's ink_margin recuts every line it reads)
+    recut_margin: tuple[float, ...] = (0.1, 0.2)  # the margin, in ink heights, drawn per
+    # sample and epoch from this range
     # optimisation
     batch_size: int | str = 64  # lines per step and process, or "auto" (largest that fits)
     epochs: int = 10
@@ -88,12 +92,13 @@ class TrainConfig:
             v = getattr(self, f.name)
             if isinstance(v, float) and not math.isfinite(v):
                 raise ConfigError(f"{f.name} must be a finite number, not {v}")
-        for name in ("train", "val", "cnn_channels"):
+        for name in ("train", "val", "cnn_channels", "recut_margin"):
             v = getattr(self, name)
             if isinstance(v, (str, int)):
                 v = (v,)
             object.__setattr__(self, name, tuple(v or ()))
         object.__setattr__(self, "cnn_channels", tuple(int(c) for c in self.cnn_channels))
+        object.__setattr__(self, "recut_margin", tuple(float(m) for m in self.recut_margin))
         if self.optimizer not in OPTIMIZERS:
             raise ConfigError(f"optimizer {self.optimizer!r}: choose one of {OPTIMIZERS}")
         if self.scheduler not in SCHEDULERS:
@@ -125,6 +130,12 @@ class TrainConfig:
             raise ConfigError(f"stretch_jitter must be in [0, 1), not {self.stretch_jitter}")
         if not 0.0 <= self.augment <= 1.0:
             raise ConfigError(f"augment is a share of lines in [0, 1], not {self.augment}")
+        if not 0.0 <= self.recut <= 1.0:
+            raise ConfigError(f"recut is a share of lines in [0, 1], not {self.recut}")
+        lo_hi = self.recut_margin
+        if len(lo_hi) != 2 or not 0.0 <= lo_hi[0] <= lo_hi[1] <= 1.0:
+            raise ConfigError(f"recut_margin is a range [low, high] of ink heights within "
+                              f"[0, 1], not {list(lo_hi)}")
 
     def to_dict(self) -> dict[str, Any]:
         d = dataclasses.asdict(self)

@@ -345,7 +345,8 @@ class Trainer:
         if not scan.indices:
             raise DatasetError(f"no usable training samples in {source.name}")
         self.train_set = LineDataset(source, self.charset, self.pre, cfg.oov, scan.indices,
-                                     cfg.stretch_jitter, cfg.seed, cfg.augment)
+                                     cfg.stretch_jitter, cfg.seed, cfg.augment, cfg.recut,
+                                     cfg.recut_margin)
         self.batch_size = self._resolve_batch_size(scan.proxies)
         self.sampler = BucketBatchSampler(scan.proxies, self.batch_size, seed=cfg.seed,
                                           num_replicas=self.dist.world, rank=self.dist.rank)

@@ -22,6 +22,7 @@ import torch
 from ..charset import Charset
 from ..errors import CharsetError, DatasetError
 from ..model import output_length
+from ..reading import recut
 from .augment import scan_degrade
 from .images import Preprocess, decode_image, resize_line, to_tensor_batch
 from .labels import iter_label_file
@@ -232,7 +233,8 @@ class LineDataset(torch.utils.data.Dataset):
 
     def __init__(self, source: Source, charset: Charset, preprocess: Preprocess,
                  oov: str = "error", indices: Sequence[int] | None = None,
-                 stretch_jitter: float = 0.0, seed: int = 0, augment: float = 0.0) -> None:
+                 stretch_jitter: float = 0.0, seed: int = 0, augment: float = 0.0,
+                 recut: float = 0.0, recut_margin: tuple[float, float] = (0.1, 0.2)) -> None:
         self.source = source
         self.charset = charset
         self.pre = preprocess
@@ -240,6 +242,8 @@ class LineDataset(torch.utils.data.Dataset):
         self.indices = list(indices) if indices is not None else list(range(len(source)))
         self.stretch_jitter = stretch_jitter
         self.augment = augment
+        self.recut = recut
+        self.recut_margin = recut_margin
         self.seed = seed
         self.epoch = 0  # set by the trainer before each epoch's loader starts
 
@@ -262,6 +266,18 @@ class LineDataset(torch.utils.data.Dataset):
             return img
         return scan_degrade(img, rng)
 
+    def recut_line(self, j: int, img: np.ndarray) -> np.ndarray:
+        """Sample ``j``'s image recut at its ink box (:func:`crnn.reading.recut`, as a
+        reading policy's ``ink_margin`` recuts every line it reads) for a share ``recut``
+        of the samples, with a margin drawn from ``recut_margin``, both drawn from (seed,
+        epoch, sample) alone like :meth:`stretch`; the rest are read as they were cut."""
+        if not self.recut:
+            return img
+        rng = random.Random(f"recut/{self.seed}/{self.epoch}/{self.indices[j]}")
+        if rng.random() >= self.recut:
+            return img
+        return recut(img, rng.uniform(*self.recut_margin))
+
     def __len__(self) -> int:
         return len(self.indices)
 
@@ -280,7 +296,7 @@ class LineDataset(torch.utils.data.Dataset):
             img = np.repeat(img[:, :, None], 3, axis=2)
         elif img.ndim == 3 and self.pre.channels == 1:
             img = img.mean(axis=2).astype(np.uint8)
-        x = resize_line(self.degrade(j, img), self.pre, self.stretch(j))
+        x = resize_line(self.recut_line(j, self.degrade(j, img)), self.pre, self.stretch(j))
         frames = output_length(x.shape[2])
         if ctc_frames_needed(targets) > frames:
             warnings.warn(

@@ -157,16 +157,20 @@ def test_stretch_jitter_reads_each_line_at_a_drawn_width_per_epoch(tmp_path):
         TrainConfig(stretch_jitter=1.0)
 
 
+def forty_copies(tmp_path, image):
+    """A label file of 40 copies of ``image``, each labelled 123."""
+    labels = tmp_path / "l.txt"
+    for i in range(40):
+        image.save(tmp_path / f"{i}.png")
+    labels.write_text("".join(f"{i}.png\t123\n" for i in range(40)), encoding="utf-8")
+    return labels
+
+
 def test_augment_degrades_a_share_of_lines_anew_each_epoch(tmp_path):
     cs = Charset.preset("digits")
-    labels = tmp_path / "l.txt"
     text = Image.new("L", (240, 64), 235)
     text.paste(20, (20, 16, 220, 48))  # a dark bar on light paper
-    lines = []
-    for i in range(40):
-        text.save(tmp_path / f"{i}.png")
-        lines.append(f"{i}.png\t123")
-    labels.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    labels = forty_copies(tmp_path, text)
     plain = LineDataset(LabelFileSource(labels), cs, Preprocess())
     ds = LineDataset(LabelFileSource(labels), cs, Preprocess(), seed=5, augment=0.5)
     clean = plain[0][0]
@@ -193,14 +197,9 @@ def test_augment_degrades_a_share_of_lines_anew_each_epoch(tmp_path):
 
 def test_recut_cuts_a_share_of_lines_at_their_ink_box_as_reading_does(tmp_path):
     cs = Charset.preset("digits")
-    labels = tmp_path / "l.txt"
     text = Image.new("L", (400, 80), 235)
     text.paste(20, (100, 30, 300, 50))  # 20 px of ink in a cut with wide margins
-    lines = []
-    for i in range(40):
-        text.save(tmp_path / f"{i}.png")
-        lines.append(f"{i}.png\t123")
-    labels.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    labels = forty_copies(tmp_path, text)
     plain = LineDataset(LabelFileSource(labels), cs, Preprocess())
     assert plain[0][0].shape[2] == 160  # 400 x 80 read at 32 px high
     ds = LineDataset(LabelFileSource(labels), cs, Preprocess(), seed=2, recut=0.5,

@@ -54,7 +54,7 @@ def test_killed_run_resumes_to_identical_weights(tmp_path, digits_lmdb, monkeypa
 
     cfg_b = tiny_config(tmp_path / "b", digits_lmdb, epochs=3, scheduler="cosine",
                         warmup_steps=3, optimizer="adamw", stretch_jitter=0.2, augment=0.5,
-                      recut=0.5)
+                        recut=0.5)
 
     def crash_at_13(step):
         if step == 13:  # mid-epoch 1; last.pt was saved at step 10

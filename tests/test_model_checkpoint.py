@@ -375,7 +375,6 @@ def test_a_recut_line_read_again_is_read_as_cut_too_and_its_readings_vote():
     assert calls == [[(img.shape, 1.0)], [(img.shape, 1.2)]]
 
 
-
 def _text_line(width=900, height=60):
     import cv2
 

@@ -198,6 +198,31 @@ def test_head_lr_gives_the_output_layer_its_own_rate(tmp_path, digits_lmdb):
         load_config(overrides=["head_lr=0"])
 
 
+@pytest.mark.slow
+def test_freeze_trains_only_what_is_left_free(tmp_path, digits_lmdb):
+    """``freeze: body`` changes only the output layer (BatchNorm statistics included),
+    ``freeze: cnn`` the recurrent part too; both need init, and neither may keep a layer that
+    init_partial started afresh."""
+    first = train(tiny_config(tmp_path / "a", digits_lmdb, max_steps=2), progress=False)
+    init = str(first.out / "last.pt")
+    before = load_checkpoint(init).state_dict
+    for freeze, free in (("body", ("rnn.1.embedding.",)),
+                         ("cnn", ("rnn.",))):
+        done = train(tiny_config(tmp_path / freeze, digits_lmdb, max_steps=3, init=init,
+                                 freeze=freeze, head_lr=1e-2), progress=False)
+        after = load_checkpoint(done.out / "last.pt").state_dict
+        for name, value in after.items():
+            same = torch.equal(value, before[name])
+            assert same != name.startswith(free) or "num_batches" in name, (freeze, name)
+    with pytest.raises(ConfigError, match="init"):
+        tiny_config(tmp_path / "c", digits_lmdb, freeze="body")
+    with pytest.raises(ConfigError, match="freeze"):
+        tiny_config(tmp_path / "c", digits_lmdb, freeze="all", init=init)
+    with pytest.raises(ConfigError, match="at random"):
+        Trainer(tiny_config(tmp_path / "d", digits_lmdb, max_steps=2, n_rnn=3, init=init,
+                            init_partial=True, freeze="body"))
+
+
 def test_output_rank_trains_a_factored_output_layer(tmp_path, digits_lmdb):
     """``output_rank`` in the config: the last layer is project (2 x hidden -> R) then
     embedding (R -> classes), it trains, and its checkpoint loads as the same network."""

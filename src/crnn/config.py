@@ -23,6 +23,7 @@ __all__ = ["TrainConfig", "load_config", "dump_config", "read_yaml_mapping", "OP
 
 OPTIMIZERS = ("adam", "adamw", "rmsprop", "adadelta")
 SCHEDULERS = ("constant", "step", "cosine", "onecycle")
+FREEZE = ("none", "cnn", "body")
 
 
 @dataclass(frozen=True)
@@ -62,6 +63,8 @@ class TrainConfig:
     lr: float = 1e-3
     head_lr: float | None = None  # the output layer's lr (default: lr), e.g. to train the
     # new rows of a grown charset faster than the fine-tuned body
+    freeze: str = "none"  # keep weights of init as they are: none, cnn, or body (all but the
+    # output layer: a grown charset's new rows learnt on the fine-tuned model's own features)
     weight_decay: float = 0.0
     momentum: float = 0.0  # rmsprop
     scheduler: str = "constant"
@@ -120,6 +123,11 @@ class TrainConfig:
             raise ConfigError(f"grad_clip must be > 0 (or null for none), not {self.grad_clip}")
         if not 0.0 <= self.min_lr_ratio <= 1.0 or self.gamma <= 0:
             raise ConfigError("min_lr_ratio must be in [0, 1] and gamma > 0")
+        if self.freeze not in FREEZE:
+            raise ConfigError(f"freeze {self.freeze!r}: choose one of {FREEZE}")
+        if self.freeze != "none" and not self.init:
+            raise ConfigError(f"freeze: {self.freeze} keeps trained weights as they are: give "
+                              "the checkpoint to fine-tune with init")
         if self.head_lr is not None and self.head_lr <= 0:
             raise ConfigError("head_lr must be > 0 (or left out to use lr)")
         if self.max_steps is not None and self.max_steps < 1:

@@ -260,6 +260,7 @@ class Trainer:
             leaky_relu=cfg.leaky_relu, cnn_channels=cfg.cnn_channels,
             separable=cfg.separable, output_rank=cfg.output_rank)
         self.model = CRNN(self.model_cfg).to(self.device)
+        self._freeze()
         self._load_data()
         # the learning rate for the effective (global) batch; see docs/distributed.md
         self.lr_scale = {"none": 1.0, "linear": float(self.dist.world),
@@ -307,6 +308,11 @@ class Trainer:
             if fresh:
                 self._log(f"started afresh (not in {cfg.init}, or another shape): "
                           f"{', '.join(layer_names(fresh))}")
+            frozen_fresh = [n for n in fresh if n.startswith(self._frozen_prefixes())]
+            if frozen_fresh:
+                raise ConfigError(f"freeze: {cfg.freeze} would keep layers that {cfg.init} "
+                                  f"does not hold at random: "
+                                  f"{', '.join(layer_names(frozen_fresh))}; freeze fewer")
         self.net: nn.Module = self.model
         if self.dist.enabled:
             if cfg.sync_bn and self.dist.backend == "nccl":
@@ -318,17 +324,42 @@ class Trainer:
                 self.model, device_ids=[self.device.index] if self.device.type == "cuda"
                 else None)
 
+    def _frozen_prefixes(self) -> tuple[str, ...]:
+        """Parameter-name prefixes that ``freeze`` keeps as init left them."""
+        if self.cfg.freeze == "cnn":
+            return ("cnn.",)
+        if self.cfg.freeze == "body":
+            head = head_prefix(self.model)
+            return tuple({n.rsplit(".", 1)[0] + "." for n, _ in self.model.named_parameters()
+                          if not n.startswith(head)})
+        return ()
+
+    def _freeze(self) -> None:
+        """Frozen weights take no gradient (so the backward pass stops before them)."""
+        frozen = self._frozen_prefixes()
+        for name, p in self.model.named_parameters():
+            p.requires_grad_(not name.startswith(frozen))
+
+    def _train_mode(self) -> None:
+        """Training mode, except frozen layers: their BatchNorm keeps init's statistics."""
+        self.model.train()
+        frozen = self._frozen_prefixes()
+        for name, module in self.model.named_modules():
+            if frozen and (name + ".").startswith(frozen):
+                module.eval()
+
     def _param_groups(self) -> list[dict[str, Any]]:
         """One group, or two when ``head_lr`` gives the output layer its own rate (the
-        scheduler scales both alike)."""
+        scheduler scales both alike); frozen weights are in neither."""
         cfg = self.cfg
         if cfg.head_lr is None:
-            return [{"params": list(self.model.parameters())}]
+            return [{"params": [p for p in self.model.parameters() if p.requires_grad]}]
         head = head_prefix(self.model)
-        named = list(self.model.named_parameters())
-        return [{"params": [p for n, p in named if not n.startswith(head)]},
-                {"params": [p for n, p in named if n.startswith(head)],
-                 "lr": cfg.head_lr * self.lr_scale}]
+        named = [(n, p) for n, p in self.model.named_parameters() if p.requires_grad]
+        groups = [{"params": [p for n, p in named if not n.startswith(head)]},
+                  {"params": [p for n, p in named if n.startswith(head)],
+                   "lr": cfg.head_lr * self.lr_scale}]
+        return [g for g in groups if g["params"]]
 
     # ------------------------------------------------------------------ data
     def _load_data(self) -> None:
@@ -490,7 +521,7 @@ class Trainer:
         rec = Recognizer(self.model, self.charset, self.pre, self.device,
                          batch_size=max(64, self.batch_size), reading=self.reading)
         res = evaluate(rec, self.val_source, examples=3)
-        self.model.train()
+        self._train_mode()
         barrier(self.dist)
         m = {"val_accuracy": res.score.accuracy, "val_cer": res.score.cer,
              "val_ned": res.score.ned}
@@ -574,7 +605,7 @@ class Trainer:
             from tqdm import tqdm
             bar = tqdm(total=self.total_steps, initial=self.step, unit="step",
                        dynamic_ncols=True, file=sys.stderr)
-        self.model.train()
+        self._train_mode()
         with warnings.catch_warnings():
             warnings.simplefilter("once")
             while not stop and (cfg.max_steps is not None or self.epoch < cfg.epochs):

@@ -3,6 +3,7 @@ scoring reading policies from readings taken once, and the prose corpus."""
 
 from __future__ import annotations
 
+import dataclasses
 import importlib.util
 import io
 import subprocess
@@ -133,6 +134,22 @@ def test_average_weights_moves_each_weight_its_share_and_refuses_other_networks(
         avg.average(base, Checkpoint(wide, cs, Preprocess(), CRNN(wide).state_dict()), 0.5)
     with pytest.raises(CrnnError, match="must lie"):
         avg.average(base, tuned, 1.5)
+    # a grown charset (base's characters first, then new ones): shared output rows are
+    # interpolated, the new rows and the charset are the tuned model's
+    grown_cs = Charset.from_string("0123456789xy")
+    grown_cfg = dataclasses.replace(cfg, num_classes=grown_cs.num_classes)
+    grown = Checkpoint(grown_cfg, grown_cs, Preprocess(), CRNN(grown_cfg).state_dict())
+    head = "rnn.0.embedding.weight"
+    base_head = load_checkpoint(tmp_path / "base.pt").state_dict[head].float()
+    mix = avg.average(load_checkpoint(tmp_path / "base.pt"), grown, 0.0)
+    assert mix.charset.chars == grown_cs.chars and mix.model_config == grown_cfg
+    assert torch.equal(mix.state_dict[head][:11], base_head)
+    assert torch.equal(mix.state_dict[head][11:], grown.state_dict[head][11:].float())
+    mix.build_model()  # loads as the grown network
+    other = Charset.from_string("abcdefghijkl")
+    with pytest.raises(CrnnError, match="different charsets"):
+        avg.average(base, Checkpoint(grown_cfg, other, Preprocess(),
+                                     CRNN(grown_cfg).state_dict()), 0.5)
 
 
 @pytest.mark.parametrize("n_rnn, cnn", [(1, ""), (2, "8,12,16,20,16,24,20")])

@@ -8,12 +8,17 @@ Every tensor becomes ``(1 - weight) * base + weight * tuned`` in fp32; the resul
 ``base``'s charset, preprocessing and reading policy, and loads, exports and fine-tunes as
 any checkpoint. A fine-tuned model that gains on some sets and loses on others often keeps
 most of both in between (the bundled v28 is v26 and v27 at 0.5: ``docs/models.md``).
-Both checkpoints must have the same network, charset and weight names.
+Both checkpoints must have the same network and weight names, and the same charset or a
+grown one: when ``tuned`` reads ``base``'s characters first, in order, and more after them
+(``tools/grow_charset.py``, a fine-tune with ``init: base``), the output rows of the shared
+characters are interpolated, the new rows are ``tuned``'s, and the result takes ``tuned``'s
+charset (``--weight 0`` grafts the new rows onto ``base`` unchanged).
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 
 from crnn.checkpoint import load_checkpoint, save_checkpoint
@@ -24,15 +29,28 @@ def average(base, tuned, weight: float):
     """``base`` with each weight moved ``weight`` of the way to ``tuned``'s."""
     if not 0.0 <= weight <= 1.0:
         raise CrnnError(f"--weight {weight} must lie in [0, 1]")
-    if base.model_config != tuned.model_config:
+    old, grown = base.charset.chars, tuned.charset.chars
+    if grown != old and grown[:len(old)] != old:
+        raise CrnnError("the two checkpoints have different charsets (a grown one must hold "
+                        "the base's characters first, in their order: tools/grow_charset.py)")
+    if dataclasses.replace(base.model_config,
+                           num_classes=tuned.model_config.num_classes) != tuned.model_config:
         raise CrnnError("the two checkpoints have different networks: "
                         f"{base.model_config} and {tuned.model_config}")
-    if base.charset.chars != tuned.charset.chars:
-        raise CrnnError("the two checkpoints have different charsets")
     a, b = base.state_dict, tuned.state_dict
     if set(a) != set(b):
         raise CrnnError(f"weights only one checkpoint has: {sorted(set(a) ^ set(b))[:5]}")
-    base.state_dict = {k: (1.0 - weight) * a[k].float() + weight * b[k].float() for k in a}
+    mixed = {}
+    for k in a:
+        x, y = a[k].float(), b[k].float()
+        if x.shape != y.shape:  # the output layer of a grown charset: rows blank + old, new
+            y = y.clone()
+            y[:x.shape[0]] = (1.0 - weight) * x + weight * y[:x.shape[0]]
+            mixed[k] = y
+        else:
+            mixed[k] = (1.0 - weight) * x + weight * y
+    base.state_dict = mixed
+    base.charset, base.model_config = tuned.charset, tuned.model_config
     return base
 
 

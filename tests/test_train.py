@@ -223,6 +223,32 @@ def test_freeze_trains_only_what_is_left_free(tmp_path, digits_lmdb):
                             init_partial=True, freeze="body"))
 
 
+@pytest.mark.slow
+def test_frozen_run_resumes_to_identical_weights(tmp_path, digits_lmdb, monkeypatch):
+    """A killed ``freeze: body`` run resumes with its frozen layers still frozen (BatchNorm
+    statistics included) and ends with the weights of a run never stopped."""
+    first = train(tiny_config(tmp_path / "init", digits_lmdb, max_steps=2), progress=False)
+    kw = dict(max_steps=6, save_every=2, init=str(first.out / "last.pt"), freeze="body",
+              augment=0.5)
+    train(tiny_config(tmp_path / "a", digits_lmdb, **kw), progress=False)
+    reference = load_checkpoint(tmp_path / "a" / "run" / "last.pt").state_dict
+
+    def crash_at_3(step):
+        if step == 3:  # last.pt was saved at step 2
+            raise Crash
+
+    cfg_b = tiny_config(tmp_path / "b", digits_lmdb, **kw)
+    monkeypatch.setattr(train_mod, "_after_step", crash_at_3)
+    with pytest.raises(Crash):
+        train(cfg_b, progress=False)
+    monkeypatch.setattr(train_mod, "_after_step", lambda step: None)
+    last = tmp_path / "b" / "run" / "last.pt"
+    train(cfg_b, resume=last, progress=False)
+    resumed = load_checkpoint(last).state_dict
+    for k, v in reference.items():
+        assert torch.equal(v, resumed[k]), k
+
+
 def test_output_rank_trains_a_factored_output_layer(tmp_path, digits_lmdb):
     """``output_rank`` in the config: the last layer is project (2 x hidden -> R) then
     embedding (R -> classes), it trains, and its checkpoint loads as the same network."""

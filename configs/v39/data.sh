@@ -9,7 +9,7 @@ mkdir -p build/v16 build/v17 build/v19 build/v22 build/v23/en_val_src build/v25 
   build/v32 build/s42 build/s47
 C=.venv/bin/crnn; P=.venv/bin/python
 # the text is cut to v40's 7,863 characters, the charset these recipes were made with (the first
-# 7,863 lines of src/crnn/models/default.charset.txt, which v42 grew by 1,340 after them)
+# 7,864 lines of src/crnn/models/default.charset.txt, which v42 grew by 1,340 after them)
 CS=build/v40.charset.txt
 head -n 7864 src/crnn/models/default.charset.txt | head -c -1 > $CS
 OV="--labels ../shared/dev/printed_zh/labels.tsv --labels ../shared/dev/printed_en/labels.tsv"

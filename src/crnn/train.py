@@ -308,7 +308,7 @@ class Trainer:
             if fresh:
                 self._log(f"started afresh (not in {cfg.init}, or another shape): "
                           f"{', '.join(layer_names(fresh))}")
-            frozen_fresh = [n for n in fresh if n.startswith(self._frozen_prefixes())]
+            frozen_fresh = [n for n in fresh if self._frozen(n)]
             if frozen_fresh:
                 raise ConfigError(f"freeze: {cfg.freeze} would keep layers that {cfg.init} "
                                   f"does not hold at random: "
@@ -324,29 +324,26 @@ class Trainer:
                 self.model, device_ids=[self.device.index] if self.device.type == "cuda"
                 else None)
 
-    def _frozen_prefixes(self) -> tuple[str, ...]:
-        """Parameter-name prefixes that ``freeze`` keeps as init left them."""
+    def _frozen(self, name: str) -> bool:
+        """Whether ``freeze`` keeps this weight as init left it."""
         if self.cfg.freeze == "cnn":
-            return ("cnn.",)
+            return name.startswith("cnn.")
         if self.cfg.freeze == "body":
-            head = head_prefix(self.model)
-            return tuple({n.rsplit(".", 1)[0] + "." for n, _ in self.model.named_parameters()
-                          if not n.startswith(head)})
-        return ()
+            return not name.startswith(head_prefix(self.model))
+        return False
 
     def _freeze(self) -> None:
         """Frozen weights take no gradient (so the backward pass stops before them)."""
-        frozen = self._frozen_prefixes()
         for name, p in self.model.named_parameters():
-            p.requires_grad_(not name.startswith(frozen))
+            p.requires_grad_(not self._frozen(name))
 
     def _train_mode(self) -> None:
-        """Training mode, except frozen layers: their BatchNorm keeps init's statistics."""
+        """Training mode, except a frozen BatchNorm: it keeps init's statistics."""
         self.model.train()
-        frozen = self._frozen_prefixes()
-        for name, module in self.model.named_modules():
-            if frozen and (name + ".").startswith(frozen):
-                module.eval()
+        for m in self.model.modules():
+            if isinstance(m, (nn.BatchNorm2d, nn.SyncBatchNorm)) and not any(
+                    p.requires_grad for p in m.parameters()):
+                m.eval()
 
     def _param_groups(self) -> list[dict[str, Any]]:
         """One group, or two when ``head_lr`` gives the output layer its own rate (the

@@ -81,6 +81,11 @@ def test_presets():
         assert ch in zh, ch
     assert 9000 < len(zh) < 9300
     assert len(Charset.preset("zh-large")) > 20000
+    big5 = Charset.preset("big5")  # Big5's 5,401 frequent and 7,652 less frequent hanzi
+    assert len(big5) == 13053 and big5.chars[:3] == ("一", "乙", "丁")
+    for ch in "穀虯騑玁臺灣們":
+        assert ch in big5, ch
+    assert "あ" not in big5 and "，" not in big5  # kana and punctuation of its other rows
 
 
 def test_encode_policies():

@@ -214,6 +214,16 @@ def test_freeze_trains_only_what_is_left_free(tmp_path, digits_lmdb):
         for name, value in after.items():
             same = torch.equal(value, before[name])
             assert same != name.startswith(free) or "num_batches" in name, (freeze, name)
+    # a factored output layer is both its factors: body-freezing leaves the projection free
+    factored = train(tiny_config(tmp_path / "r", digits_lmdb, max_steps=2, output_rank=4),
+                     progress=False)
+    init_r = str(factored.out / "last.pt")
+    before_r = load_checkpoint(init_r).state_dict
+    done = train(tiny_config(tmp_path / "rb", digits_lmdb, max_steps=3, init=init_r,
+                             output_rank=4, freeze="body"), progress=False)
+    for name, value in load_checkpoint(done.out / "last.pt").state_dict.items():
+        free = name.startswith(("rnn.1.embedding.", "rnn.1.project."))
+        assert torch.equal(value, before_r[name]) != free or "num_batches" in name, name
     with pytest.raises(ConfigError, match="init"):
         tiny_config(tmp_path / "c", digits_lmdb, freeze="body")
     with pytest.raises(ConfigError, match="freeze"):

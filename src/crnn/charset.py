@@ -1,9 +1,10 @@
 """Text <-> class indices.
 
 Index 0 is the CTC blank; the charset's characters are classes 1..K. A charset comes from a
-preset (``digits``, ``ascii``, ``zh``, ``zh-large``; ``zh``: ASCII, GB2312,
+preset (``digits``, ``ascii``, ``zh``, ``zh-large``, ``big5``; ``zh``: ASCII, GB2312,
 ``char_std_5990.txt``, the punctuation printed Chinese uses, full-width forms and the
-通用规范汉字表's 8,105 characters), a file (one character per line, UTF-8
+通用规范汉字表's 8,105 characters; ``big5``: the 13,053 hanzi of Big5, traditional
+characters, to grow a charset with), a file (one character per line, UTF-8
 or GBK/GB18030), or a string. Files keep their *line* mapping as well as their distinct
 characters, because index-style label files (the Synthetic Chinese String Dataset) refer to
 line numbers, and published charset files repeat some characters.
@@ -23,7 +24,7 @@ from .errors import CharsetError
 __all__ = ["Charset", "OOV_POLICIES", "PRESETS", "mostly_latin"]
 
 OOV_POLICIES = ("error", "skip-sample", "drop-char")
-PRESETS = ("digits", "ascii", "zh", "zh-large")
+PRESETS = ("digits", "ascii", "zh", "zh-large", "big5")
 
 # Words a charset file's first line may hold to stand for the CTC blank.
 _BLANK_PLACEHOLDERS = (" ", "blank", "<blank>", "[blank]")
@@ -320,4 +321,11 @@ def _preset_chars(name: str) -> tuple[str, ...]:
         return tuple(
             dict.fromkeys(c for c in chars if unicodedata.category(c) not in ("Co", "Cn"))
         )
+    if name == "big5":
+        # Traditional Chinese: the hanzi of Big5's two levels (frequent, then less
+        # frequent), in code order
+        frequent = _gb_block(range(0xA4, 0xC7), range(0x40, 0xFF), "big5")
+        rest = _gb_block(range(0xC9, 0xFA), range(0x40, 0xFF), "big5")
+        return tuple(dict.fromkeys(c for c in frequent + rest
+                                   if unicodedata.name(c, "").startswith("CJK")))
     raise CharsetError(f"unknown charset preset {name!r}: choose one of {', '.join(PRESETS)}")

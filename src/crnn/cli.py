@@ -164,7 +164,8 @@ def _args_train(sp: argparse.ArgumentParser) -> None:
                     metavar="KEY=VALUE", help="override a config key (repeatable)")
     sp.add_argument("--train", nargs="+", help="training LMDB(s) / label file(s)")
     sp.add_argument("--val", nargs="+", help="validation LMDB(s) / label file(s)")
-    sp.add_argument("--charset", help="preset (digits, ascii, zh, zh-large), file or chars:...")
+    sp.add_argument("--charset",
+                    help="preset (digits, ascii, zh, zh-large, big5), file or chars:...")
     sp.add_argument("--out", help="run directory (checkpoints, logs, resolved config)")
     sp.add_argument("--epochs", type=int)
     sp.add_argument("--max-steps", type=int)

@@ -200,6 +200,13 @@ def head_prefix(model: CRNN | ModelConfig) -> str:
     return f"rnn.{config.n_rnn - 1}.embedding."
 
 
+def output_prefixes(model: CRNN | ModelConfig) -> tuple[str, ...]:
+    """Parameter-name prefixes of the whole output layer: the row-per-class part, and the
+    projection in front of it where ``output_rank`` factors the layer."""
+    config = model if isinstance(model, ModelConfig) else model.config
+    return (head_prefix(config), f"rnn.{config.n_rnn - 1}.project.")
+
+
 def _rng_state() -> dict[str, Any]:
     np_state = np.random.get_state()
     return {
@@ -329,7 +336,7 @@ class Trainer:
         if self.cfg.freeze == "cnn":
             return name.startswith("cnn.")
         if self.cfg.freeze == "body":
-            return not name.startswith(head_prefix(self.model))
+            return not name.startswith(output_prefixes(self.model))
         return False
 
     def _freeze(self) -> None:
@@ -351,7 +358,7 @@ class Trainer:
         cfg = self.cfg
         if cfg.head_lr is None:
             return [{"params": [p for p in self.model.parameters() if p.requires_grad]}]
-        head = head_prefix(self.model)
+        head = output_prefixes(self.model)
         named = [(n, p) for n, p in self.model.named_parameters() if p.requires_grad]
         groups = [{"params": [p for n, p in named if not n.startswith(head)]},
                   {"params": [p for n, p in named if n.startswith(head)],

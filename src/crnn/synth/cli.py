@@ -56,7 +56,7 @@ def _default_workers() -> int:
 
 def _add_font_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--charset", default="zh",
-                   help="digits, ascii, zh, zh-large, a charset file, or chars:... "
+                   help="digits, ascii, zh, zh-large, big5, a charset file, or chars:... "
                         "(default: zh)")
     p.add_argument("--fonts", nargs="+", action="extend", default=[], metavar="DIR_OR_FILE",
                    help="extra font files or folders (.ttf .otf .ttc .otc), added to the "

@@ -26,7 +26,7 @@ class SynthDataset:
 
     Args:
         charset: a :class:`~crnn.charset.Charset` or a spec for ``Charset.resolve``
-            (``digits``, ``ascii``, ``zh``, ``zh-large``, a file, ``chars:...``).
+            (``digits``, ``ascii``, ``zh``, ``zh-large``, ``big5``, a file, ``chars:...``).
         count: number of samples (also sizes the coverage schedule).
         seed: sample ``i`` depends only on ``(seed, i)``.
         config: settings (default: the shipped ``default.yaml``).

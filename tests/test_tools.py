@@ -250,8 +250,21 @@ def test_factor_output_keeps_the_scores_and_trains_on_with_a_grown_charset(tmp_p
     for bad in (0, 11):
         with pytest.raises(CrnnError, match="--rank"):
             fo.factor(base, bad)
-    with pytest.raises(CrnnError, match="factored already"):
-        fo.factor(r4, 2)
+    with pytest.raises(CrnnError, match="factored through 4 units already"):
+        fo.factor(r4, 8)
+    # a factored checkpoint whose factors drifted apart (as training leaves them) is split
+    # anew: the same scores, each unit's two halves of one size again
+    sd_u = dict(r4.state_dict)
+    sd_u["rnn.0.project.weight"] = sd_u["rnn.0.project.weight"] * torch.tensor([[9.], [1.],
+                                                                                 [.2], [3.]])
+    sd_u["rnn.0.embedding.weight"] = sd_u["rnn.0.embedding.weight"] / torch.tensor(
+        [9., 1., .2, 3.])
+    drifted = dataclasses.replace(r4, state_dict=sd_u)
+    again, kept = fo.factor(drifted, 4)
+    assert kept > 0.999999 and fo.max_score_difference(drifted, again)[0] < 1e-4 * scale
+    p_norm = again.state_dict["rnn.0.project.weight"].norm(dim=1)
+    e_norm = again.state_dict["rnn.0.embedding.weight"].norm(dim=0)
+    assert torch.allclose(p_norm, e_norm, rtol=1e-4)
     # a fine-tune from it with a grown charset: both factors copied, new rows added
     grown = Charset(list(cs.chars) + ["x", "y"])
     model = CRNN(ModelConfig(num_classes=grown.num_classes, hidden=8, n_rnn=1,

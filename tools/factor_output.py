@@ -16,6 +16,10 @@ kept and the largest score difference on a random batch. Its training config nee
 ``output_rank: RANK``; a fine-tune from it (``init:``) keeps both factors, and a charset
 grown there adds rows to ``embedding`` alone.
 
+A checkpoint trained in factored form (``output_rank``) is split anew: the product of its
+two factors is factored again (at its rank nothing is lost), so that each singular value
+is shared evenly once more, as int8 wants; a training run drifts from that balance.
+
 The result keeps the checkpoint's charset, preprocessing, reading policy and calibration
 lines; its training state is dropped.
 """
@@ -38,10 +42,13 @@ def factor(ckpt: Checkpoint, rank: int) -> tuple[Checkpoint, float]:
     """A copy of ``ckpt`` whose output layer is factored through ``rank`` units, and the
     share of the layer's squared singular values that the factors keep."""
     cfg = ckpt.model_config
-    if cfg.output_rank:
-        raise CrnnError(f"the output layer is factored already (rank {cfg.output_rank})")
     prefix = f"rnn.{cfg.n_rnn - 1}"
     w = ckpt.state_dict[f"{prefix}.embedding.weight"].double()
+    if cfg.output_rank:  # trained in factored form: the product of its factors
+        if rank > cfg.output_rank:
+            raise CrnnError(f"--rank {rank}: the output layer is factored through "
+                            f"{cfg.output_rank} units already; give that rank or fewer")
+        w = w @ ckpt.state_dict[f"{prefix}.project.weight"].double()
     if not 0 < rank < min(w.shape):
         raise CrnnError(f"--rank {rank}: give a number from 1 to {min(w.shape) - 1} (the "
                         f"output layer is {w.shape[0]} x {w.shape[1]})")
@@ -53,7 +60,8 @@ def factor(ckpt: Checkpoint, rank: int) -> tuple[Checkpoint, float]:
     sd[f"{prefix}.embedding.weight"] = (u[:, :rank] * root).to(dtype).contiguous()
     kept = float((s[:rank] ** 2).sum() / (s ** 2).sum())
     meta = {**ckpt.meta, "factored_from": {"classes": w.shape[0], "inputs": w.shape[1],
-                                           "rank": rank, "kept": round(kept, 6)}}
+                                           "rank": rank, "kept": round(kept, 6),
+                                           "from_rank": cfg.output_rank or None}}
     out = dataclasses.replace(ckpt, model_config=dataclasses.replace(cfg, output_rank=rank),
                               state_dict=sd, train_state=None, meta=meta)
     return out, kept

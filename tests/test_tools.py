@@ -459,3 +459,22 @@ def test_tilted_set_turns_each_line_and_cuts_it_again_at_its_ink(tmp_path):
     again = tmp_path / "again.lmdb"
     tool.main(["--src", str(src), "--out", str(again), "--seed", "1"])
     assert [LmdbReader(again).get(i) for i in range(4)] == [out.get(i) for i in range(4)]
+
+
+def test_traditional_text_keeps_converted_lines_that_fit_the_charset(tmp_path, monkeypatch,
+                                                                     capsys):
+    """tools/traditional_text.py: each line through OpenCC's s2t (a stand-in converter
+    here, so the test needs no OpenCC); a line with nothing to convert, one with a character
+    outside the charset, and a repeat are left out, and the counts are said."""
+    table = str.maketrans({"头": "頭", "发": "髮", "长": "長", "说": "說", "龟": "龜"})
+    fake = SimpleNamespace(OpenCC=lambda config: SimpleNamespace(
+        convert=lambda text: text.translate(table)))
+    monkeypatch.setitem(sys.modules, "opencc", fake)
+    src = tmp_path / "zh.txt"
+    src.write_text("头发很长\n我们\n他说 OK\n乌龟\n\n头发很长\n", encoding="utf-8")
+    out = tmp_path / "trad.txt"
+    tt = _load("traditional_text")
+    assert tt.main(["--charset", "chars:頭髮很長他說OK乌", "--out", str(out), str(src)]) == 0
+    assert out.read_text(encoding="utf-8").splitlines() == ["頭髮很長", "他說 OK"]
+    assert "2 lines; left out 1 with no traditional form and 1 with a character outside" \
+        in capsys.readouterr().out

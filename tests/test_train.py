@@ -233,6 +233,65 @@ def test_freeze_trains_only_what_is_left_free(tmp_path, digits_lmdb):
                             init_partial=True, freeze="body"))
 
 
+def test_added_block_learns_new_characters_beside_a_trained_layer(tmp_path, digits_lmdb):
+    """``added_rank`` with ``freeze: trained``: the characters a charset adds after init's
+    are scored by a block of their own; init's output layer and every other weight stay as
+    they were (the grown model scores the old classes exactly as init did), only the block
+    learns; the checkpoint loads as the same network, resumes, and exports to ONNX."""
+    first = train(tiny_config(tmp_path / "a", digits_lmdb, max_steps=2), progress=False)
+    init = str(first.out / "last.pt")
+    grown = tmp_path / "grown.txt"
+    grown.write_text("\n".join("0123456789xy") + "\n", encoding="utf-8")
+    kw = dict(charset=str(grown), init=init, added_rank=4, freeze="trained", max_steps=3,
+              save_every=2)
+    trainer = Trainer(tiny_config(tmp_path / "b", digits_lmdb, **kw))
+    shapes = {n: tuple(p.shape) for n, p in trainer.model.named_parameters()}
+    assert shapes["rnn.1.embedding.weight"] == (11, 32)
+    assert shapes["rnn.1.added_project.weight"] == (4, 32)
+    assert shapes["rnn.1.added_embedding.weight"] == (2, 4)
+    parent = load_checkpoint(init)
+    images = torch.rand(2, 1, 32, 64) * 2 - 1
+    with torch.no_grad():
+        old, new = parent.build_model().eval()(images), trainer.model.eval()(images)
+    assert new.shape[-1] == 13 and torch.equal(new[..., :11], old)
+    block0 = trainer.model.rnn[1].added_embedding.weight.detach().clone()
+    trainer.run()
+    after = load_checkpoint(tmp_path / "b" / "run" / "last.pt")
+    for name, value in after.state_dict.items():
+        if name.startswith("rnn.1.added_"):
+            continue
+        assert torch.equal(value, parent.state_dict[name]), name
+    assert not torch.equal(after.state_dict["rnn.1.added_embedding.weight"], block0)
+    assert (after.model_config.added_classes, after.model_config.added_rank) == (2, 4)
+    assert after.model_config.num_classes == 13
+    model = after.build_model().eval()
+    with torch.no_grad():
+        assert torch.equal(model(images)[..., :11], old)
+    # resumed, the run rebuilds the block from last.pt
+    resumed = Trainer(tiny_config(tmp_path / "b", digits_lmdb, **{**kw, "max_steps": 4}),
+                      resume=tmp_path / "b" / "run" / "last.pt")
+    assert resumed.model.config.added_classes == 2
+    resumed.run()
+    pytest.importorskip("onnxruntime")
+    from crnn.export import OnnxModel, onnx_bytes
+
+    with torch.no_grad():
+        ref = model(images).numpy()
+    got = OnnxModel(onnx_bytes(after))(images.numpy())
+    assert got.shape == ref.shape and abs(got - ref).max() < 1e-4
+    # the charset must begin with init's, and the block needs init; freeze: trained a block
+    reordered = tmp_path / "reordered.txt"
+    reordered.write_text("\n".join("x0123456789y") + "\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match="begin with"):
+        Trainer(tiny_config(tmp_path / "c", digits_lmdb, **{**kw, "charset": str(reordered)}))
+    with pytest.raises(ConfigError, match="init"):
+        tiny_config(tmp_path / "c", digits_lmdb, added_rank=4)
+    with pytest.raises(ConfigError, match="added_rank"):
+        tiny_config(tmp_path / "c", digits_lmdb, init=init, freeze="trained")
+    with pytest.raises(ConfigError, match="added"):
+        ModelConfig(num_classes=11, added_classes=2)
+
+
 @pytest.mark.slow
 def test_frozen_run_resumes_to_identical_weights(tmp_path, digits_lmdb, monkeypatch):
     """A killed ``freeze: body`` run resumes with its frozen layers still frozen (BatchNorm

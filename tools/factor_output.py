@@ -42,6 +42,9 @@ def factor(ckpt: Checkpoint, rank: int) -> tuple[Checkpoint, float]:
     """A copy of ``ckpt`` whose output layer is factored through ``rank`` units, and the
     share of the layer's squared singular values that the factors keep."""
     cfg = ckpt.model_config
+    if cfg.added_classes:
+        raise CrnnError(f"the model scores {cfg.added_classes} characters in an added block "
+                        "(added_rank), already factored: factor the model it was grown from")
     prefix = f"rnn.{cfg.n_rnn - 1}"
     w = ckpt.state_dict[f"{prefix}.embedding.weight"].double()
     if cfg.output_rank:  # trained in factored form: the product of its factors

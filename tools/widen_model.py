@@ -127,6 +127,9 @@ def widen(ckpt: Checkpoint, hidden: int, seed: int = 0,
     if cfg.output_rank:
         raise CrnnError("the output layer is factored (tools/factor_output.py): widen the "
                         "full model, then factor it")
+    if cfg.added_classes:
+        raise CrnnError(f"the model scores {cfg.added_classes} characters in an added block "
+                        "(added_rank): widen the model it was grown from, then add them")
     if hidden < cfg.hidden:
         raise CrnnError(f"--hidden {hidden} is below the model's {cfg.hidden}")
     channels = tuple(cnn_channels or cfg.cnn_channels)

@@ -34,6 +34,12 @@ class ModelConfig:
         layer's ``project``, 2 x hidden -> R, then ``embedding``, R -> num_classes), which
         costs ``R * (2 * hidden + num_classes)`` multiplications a frame instead of
         ``2 * hidden * num_classes`` (``tools/factor_output.py`` factors a trained one).
+    added_classes: 0, or the last classes of the charset scored by a block of their own
+        beside the output layer (the last layer's ``added_project``, 2 x hidden ->
+        ``added_rank``, then ``added_embedding``, -> added_classes; their scores follow
+        the output layer's): characters added to a trained model's charset, learnt while
+        its own output layer stays as it was (``added_rank`` in the training config).
+    added_rank: the units the added block is factored through (> 0 with added_classes).
     """
 
     num_classes: int
@@ -46,6 +52,8 @@ class ModelConfig:
     cnn_channels: tuple[int, ...] = field(default=TUTORIAL_CHANNELS)
     separable: bool = False
     output_rank: int = 0
+    added_classes: int = 0
+    added_rank: int = 0
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "cnn_channels", tuple(int(c) for c in self.cnn_channels))
@@ -67,6 +75,13 @@ class ModelConfig:
         if self.output_rank < 0:
             raise ConfigError(f"output_rank {self.output_rank}: use 0 (a full output layer) "
                               "or the number of units to factor it through")
+        if self.added_classes < 0 or self.added_classes > self.num_classes - 2:
+            raise ConfigError(f"added_classes {self.added_classes}: use 0, or fewer than the "
+                              f"{self.num_classes - 1} characters of the charset")
+        if (self.added_rank > 0) != (self.added_classes > 0) or self.added_rank < 0:
+            raise ConfigError(f"added_rank {self.added_rank} with added_classes "
+                              f"{self.added_classes}: an added block needs both > 0, no "
+                              "added block both 0")
 
     def to_dict(self) -> dict:
         d = asdict(self)

@@ -131,8 +131,9 @@ def config_from_state_dict(sd: dict[str, torch.Tensor], height: int = 32) -> Mod
         ) from exc
     hidden = w_hh.shape[1]
     gates = w_ih.shape[0] // hidden
+    added = sd.get(f"rnn.{n_rnn - 1}.added_embedding.weight")
     return ModelConfig(
-        num_classes=last.shape[0],
+        num_classes=last.shape[0] + (0 if added is None else added.shape[0]),
         height=height,
         channels=conv[0].shape[1],
         hidden=hidden,
@@ -140,6 +141,8 @@ def config_from_state_dict(sd: dict[str, torch.Tensor], height: int = 32) -> Mod
         rnn_type="lstm" if gates == 4 else "gru",
         cnn_channels=tuple(c.shape[0] for c in conv),
         output_rank=last.shape[1] if f"rnn.{n_rnn - 1}.project.weight" in sd else 0,
+        added_classes=0 if added is None else added.shape[0],
+        added_rank=0 if added is None else added.shape[1],
     )
 
 

@@ -23,7 +23,7 @@ __all__ = ["TrainConfig", "load_config", "dump_config", "read_yaml_mapping", "OP
 
 OPTIMIZERS = ("adam", "adamw", "rmsprop", "adadelta")
 SCHEDULERS = ("constant", "step", "cosine", "onecycle")
-FREEZE = ("none", "cnn", "body")
+FREEZE = ("none", "cnn", "body", "trained")
 
 
 @dataclass(frozen=True)
@@ -47,6 +47,9 @@ class TrainConfig:
     cnn_channels: tuple[int, ...] = (64, 128, 256, 256, 512, 512, 512)
     separable: bool = False  # depthwise-separable convolutions (the CPU-light variant)
     output_rank: int = 0  # R > 0: the output layer factored through R units (ModelConfig)
+    added_rank: int = 0  # R > 0 with init: the characters the charset adds after init's are
+    # scored by a block of their own, factored through R units, beside init's output layer
+    # (ModelConfig.added_classes); with freeze: trained, init's layer stays as it was
     stretch_jitter: float = 0.0  # j: each training line is read at a random width, drawn per
     # sample and epoch between (1 - j) and (1 + j) times its own (variable-width models only)
     augment: float = 0.0  # share of training lines degraded as a scan each time they are
@@ -63,8 +66,9 @@ class TrainConfig:
     lr: float = 1e-3
     head_lr: float | None = None  # the output layer's lr (default: lr), e.g. to train the
     # new rows of a grown charset faster than the fine-tuned body
-    freeze: str = "none"  # keep weights of init as they are: none, cnn, or body (all but the
+    freeze: str = "none"  # keep weights of init as they are: none, cnn, body (all but the
     # output layer: a grown charset's new rows learnt on the fine-tuned model's own features)
+    # or trained (every weight init holds: only the added block, added_rank, learns)
     weight_decay: float = 0.0
     momentum: float = 0.0  # rmsprop
     scheduler: str = "constant"
@@ -128,6 +132,14 @@ class TrainConfig:
         if self.freeze != "none" and not self.init:
             raise ConfigError(f"freeze: {self.freeze} keeps trained weights as they are: give "
                               "the checkpoint to fine-tune with init")
+        if self.added_rank < 0:
+            raise ConfigError(f"added_rank must be >= 0, not {self.added_rank}")
+        if self.added_rank and not self.init:
+            raise ConfigError("added_rank adds a block for the characters a charset adds to a "
+                              "trained model's: give that checkpoint with init")
+        if self.freeze == "trained" and not self.added_rank:
+            raise ConfigError("freeze: trained keeps every weight init holds, so only an added "
+                              "block (added_rank) would learn: give added_rank, or freeze body")
         if self.head_lr is not None and self.head_lr <= 0:
             raise ConfigError("head_lr must be > 0 (or left out to use lr)")
         if self.max_steps is not None and self.max_steps < 1:

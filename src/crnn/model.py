@@ -23,21 +23,29 @@ class BidirectionalRNN(nn.Module):
     """A bidirectional LSTM/GRU followed by a Linear on each time step: ``(T, N, in)`` ->
     ``(T, N, out)``. Attribute names ``rnn`` and ``embedding`` follow crnn.pytorch. With
     ``rank`` the Linear is factored: ``project`` (no bias) down to ``rank`` units, then
-    ``embedding`` from them."""
+    ``embedding`` from them. With ``added`` the last ``added`` of the ``n_out`` outputs
+    come from a factored block of their own (``added_project`` down to ``added_rank``
+    units, then ``added_embedding``), so that they can be learnt beside a trained
+    ``embedding`` that stays as it was."""
 
     def __init__(self, n_in: int, hidden: int, n_out: int, rnn_type: str = "lstm",
-                 rank: int = 0) -> None:
+                 rank: int = 0, added: int = 0, added_rank: int = 0) -> None:
         super().__init__()
         rnn_cls = nn.LSTM if rnn_type == "lstm" else nn.GRU
         self.rnn = rnn_cls(n_in, hidden, bidirectional=True)
         self.project = nn.Linear(hidden * 2, rank, bias=False) if rank else None
-        self.embedding = nn.Linear(rank or hidden * 2, n_out)
+        self.embedding = nn.Linear(rank or hidden * 2, n_out - added)
+        self.added_project = nn.Linear(hidden * 2, added_rank, bias=False) if added else None
+        self.added_embedding = nn.Linear(added_rank, added) if added else None
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         recurrent, _ = self.rnn(x)
-        if self.project is not None:
-            recurrent = self.project(recurrent)
-        return self.embedding(recurrent)
+        reduced = recurrent if self.project is None else self.project(recurrent)
+        out = self.embedding(reduced)
+        if self.added_embedding is not None:
+            added = self.added_embedding(self.added_project(recurrent))
+            out = torch.cat([out, added], dim=-1)
+        return out
 
 
 class SeparableConv2d(nn.Module):
@@ -80,8 +88,10 @@ class CRNN(nn.Module):
             n_in = ch[6] if j == 0 else config.hidden
             last = j == config.n_rnn - 1
             n_out = config.num_classes if last else config.hidden
-            layers.append(BidirectionalRNN(n_in, config.hidden, n_out, config.rnn_type,
-                                           config.output_rank if last else 0))
+            layers.append(BidirectionalRNN(
+                n_in, config.hidden, n_out, config.rnn_type,
+                config.output_rank if last else 0, config.added_classes if last else 0,
+                config.added_rank if last else 0))
         self.rnn = nn.Sequential(*layers)
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:

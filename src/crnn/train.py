@@ -159,6 +159,15 @@ def transfer_weights(model: CRNN, init: Checkpoint, charset: Charset,
             shared += 1
     kept = {new_i for new_i, _ in rows}
     added = [i for i in range(1, len(charset) + 1) if i not in kept]
+    n_block = model.config.added_classes  # new characters scored by an added block
+    if n_block:
+        if added != list(range(len(charset) + 1 - n_block, len(charset) + 1)):
+            raise CheckpointError(
+                f"--init: this model's added block scores the last {n_block} characters of "
+                f"its charset, but the characters {init.charset.name or 'init'} lacks are "
+                f"{len(added)} others; the charset must begin with init's, in its order, "
+                "and add the new characters after them (tools/grow_charset.py)")
+        rows += [(i, i) for i in range(len(rows), len(charset) + 1 - n_block)]
     for suffix in ("weight", "bias"):
         key, src_key = f"{last}.{suffix}", f"{src_last}.{suffix}"
         if src_key not in src or sd[key].shape[1:] != src[src_key].shape[1:]:
@@ -169,14 +178,27 @@ def transfer_weights(model: CRNN, init: Checkpoint, charset: Charset,
                     "output_rank in the config, tools/factor_output.py for the checkpoint)")
             raise CheckpointError(f"--init: output layer {src_key} does not fit this model's "
                                   f"{key}{hint}")
+        if n_block and sd[key].shape != src[src_key].shape:
+            raise CheckpointError(f"--init: output layer {src_key} has "
+                                  f"{src[src_key].shape[0]} rows, this model's {key} "
+                                  f"{sd[key].shape[0]} beside {n_block} added ones")
         for new_i, old_i in rows:
             sd[key][new_i] = src[src_key][old_i]
         if added and len(rows) > 1:
             trained = src[src_key][[old_i for _, old_i in rows[1:]]].to(sd[key].dtype)
             mean = trained.mean(dim=0)
-            noise = torch.randn((len(added), *mean.shape), dtype=mean.dtype) \
-                * (0.01 * float(trained.std())) if suffix == "weight" else 0.0
-            sd[key][added] = mean + noise
+            if n_block:  # weights ~0, biases such that all new rows together weigh as
+                # much as one trained character of mean bias
+                block = f"{last.rsplit('.', 1)[0]}.added_embedding.{suffix}"
+                sd[block] = (torch.randn_like(sd[block]) * 0.01 * float(trained.std())
+                             if suffix == "weight" else
+                             torch.full_like(sd[block], float(mean) - math.log(n_block)))
+                copied.update((block, block.replace("added_embedding.weight",
+                                                    "added_project.weight")))
+            else:
+                noise = torch.randn((len(added), *mean.shape), dtype=mean.dtype) \
+                    * (0.01 * float(trained.std())) if suffix == "weight" else 0.0
+                sd[key][added] = mean + noise
         copied.add(key)
     fresh = [k for k in sd if k not in copied and not k.endswith("num_batches_tracked")]
     if fresh and not partial:
@@ -201,10 +223,17 @@ def head_prefix(model: CRNN | ModelConfig) -> str:
 
 
 def output_prefixes(model: CRNN | ModelConfig) -> tuple[str, ...]:
-    """Parameter-name prefixes of the whole output layer: the row-per-class part, and the
-    projection in front of it where ``output_rank`` factors the layer."""
+    """Parameter-name prefixes of the whole output layer: the row-per-class part, the
+    projection in front of it where ``output_rank`` factors the layer, and the added block
+    (``added_classes``)."""
     config = model if isinstance(model, ModelConfig) else model.config
-    return (head_prefix(config), f"rnn.{config.n_rnn - 1}.project.")
+    return (head_prefix(config), f"rnn.{config.n_rnn - 1}.project.", added_prefix(config))
+
+
+def added_prefix(model: CRNN | ModelConfig) -> str:
+    """Parameter-name prefix of the added block (``ModelConfig.added_classes``)."""
+    config = model if isinstance(model, ModelConfig) else model.config
+    return f"rnn.{config.n_rnn - 1}.added_"
 
 
 def _rng_state() -> dict[str, Any]:
@@ -265,7 +294,8 @@ class Trainer:
             num_classes=self.charset.num_classes, height=cfg.height, channels=cfg.channels,
             hidden=cfg.hidden, n_rnn=cfg.n_rnn, rnn_type=cfg.rnn_type,
             leaky_relu=cfg.leaky_relu, cnn_channels=cfg.cnn_channels,
-            separable=cfg.separable, output_rank=cfg.output_rank)
+            separable=cfg.separable, output_rank=cfg.output_rank,
+            **self._added_block())
         self.model = CRNN(self.model_cfg).to(self.device)
         self._freeze()
         self._load_data()
@@ -307,7 +337,7 @@ class Trainer:
             self._restore(self.resume_ckpt)
             self.reading = self.resume_ckpt.reading
         elif cfg.init:
-            init = load_checkpoint(cfg.init)
+            init = self.init_ckpt or load_checkpoint(cfg.init)
             shared, new, fresh = transfer_weights(self.model, init, self.charset,
                                                   partial=cfg.init_partial)
             self.reading = init.reading
@@ -331,12 +361,37 @@ class Trainer:
                 self.model, device_ids=[self.device.index] if self.device.type == "cuda"
                 else None)
 
+    def _added_block(self) -> dict[str, int]:
+        """``added_classes`` and ``added_rank`` of the model: a resumed run's, or with
+        ``added_rank`` the characters the charset adds after init's (it must begin with
+        them, in their order)."""
+        self.init_ckpt = None
+        if self.resume_ckpt is not None:
+            mc = self.resume_ckpt.model_config
+            return {"added_classes": mc.added_classes, "added_rank": mc.added_rank}
+        if not self.cfg.added_rank:
+            return {}
+        init = self.init_ckpt = load_checkpoint(self.cfg.init)
+        old = list(init.charset.chars)
+        if init.model_config.added_classes:
+            raise ConfigError(f"added_rank: {self.cfg.init} has an added block already; "
+                              "resume its last.pt to train it further")
+        if list(self.charset.chars[:len(old)]) != old or len(self.charset) == len(old):
+            raise ConfigError(f"added_rank: the charset must begin with the {len(old)} "
+                              f"characters of {self.cfg.init}, in their order, and add new "
+                              "ones after them (tools/grow_charset.py --base writes such a "
+                              "charset)")
+        return {"added_classes": len(self.charset) - len(old),
+                "added_rank": self.cfg.added_rank}
+
     def _frozen(self, name: str) -> bool:
         """Whether ``freeze`` keeps this weight as init left it."""
         if self.cfg.freeze == "cnn":
             return name.startswith("cnn.")
         if self.cfg.freeze == "body":
             return not name.startswith(output_prefixes(self.model))
+        if self.cfg.freeze == "trained":
+            return not name.startswith(added_prefix(self.model))
         return False
 
     def _freeze(self) -> None:

@@ -478,3 +478,41 @@ def test_traditional_text_keeps_converted_lines_that_fit_the_charset(tmp_path, m
     assert out.read_text(encoding="utf-8").splitlines() == ["頭髮很長", "他說 OK"]
     assert "2 lines; left out 1 with no traditional form and 1 with a character outside" \
         in capsys.readouterr().out
+
+
+def test_added_prior_shifts_only_the_added_characters_scores(tmp_path):
+    """tools/added_prior.py: the added block's scores drop by the shift, every other score
+    stays, the shift is recorded (and summed over uses); a model without a block is refused
+    with a clear error."""
+    import torch
+
+    from crnn.charset import Charset
+    from crnn.checkpoint import Checkpoint, load_checkpoint, save_checkpoint
+    from crnn.data.images import Preprocess
+    from crnn.errors import CrnnError
+    from crnn.model import CRNN, ModelConfig
+
+    ap = _load("added_prior")
+    cs = Charset.from_string("0123456789xy")
+    cfg = ModelConfig(num_classes=cs.num_classes, cnn_channels=(8, 8, 16, 16, 16, 16, 16),
+                      hidden=8, n_rnn=1, added_classes=2, added_rank=3)
+    torch.manual_seed(0)
+    base = Checkpoint(cfg, cs, Preprocess(), CRNN(cfg).state_dict())
+    save_checkpoint(base, tmp_path / "base.pt")
+    r = subprocess.run([sys.executable, str(TOOLS / "added_prior.py"), "--model",
+                        str(tmp_path / "base.pt"), "--shift", "2.5", "--out",
+                        str(tmp_path / "s.pt")], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    shifted = load_checkpoint(tmp_path / "s.pt")
+    x = torch.rand(2, 1, 32, 48)
+    with torch.no_grad():
+        a, b = base.build_model().eval()(x), shifted.build_model().eval()(x)
+    assert torch.equal(a[..., :11], b[..., :11])
+    assert torch.allclose(a[..., 11:] - 2.5, b[..., 11:], atol=1e-5)
+    assert ap.shift_added(shifted, -1).meta["added_prior"]["shift"] == 1.5
+    plain_cfg = ModelConfig(num_classes=11, cnn_channels=(8, 8, 16, 16, 16, 16, 16), hidden=8,
+                            n_rnn=1)
+    plain = Checkpoint(plain_cfg, Charset.resolve("digits"), Preprocess(),
+                       CRNN(plain_cfg).state_dict())
+    with pytest.raises(CrnnError, match="no added block"):
+        ap.shift_added(plain, 1)

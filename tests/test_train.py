@@ -290,6 +290,9 @@ def test_added_block_learns_new_characters_beside_a_trained_layer(tmp_path, digi
         tiny_config(tmp_path / "c", digits_lmdb, init=init, freeze="trained")
     with pytest.raises(ConfigError, match="added"):
         ModelConfig(num_classes=11, added_classes=2)
+    with pytest.raises(CheckpointError, match="added block"):  # a fine-tune from a grown model
+        Trainer(tiny_config(tmp_path / "d", digits_lmdb, charset=str(grown),
+                            init=str(tmp_path / "b" / "run" / "last.pt")))
 
 
 @pytest.mark.slow

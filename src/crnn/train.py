@@ -133,6 +133,11 @@ def transfer_weights(model: CRNN, init: Checkpoint, charset: Charset,
     differs is an error, unless ``partial``: then it keeps its fresh initialisation too, as
     does every weight ``init`` lacks (a deeper or wider recurrent part grown on a trained
     CNN). Returns (shared characters, new characters, weights left fresh)."""
+    if init.model_config.added_classes:
+        raise CheckpointError(
+            f"--init: the checkpoint scores {init.model_config.added_classes} characters in "
+            "an added block (added_rank), which a fine-tune cannot start from: resume its "
+            "last.pt, or start from the model it was grown from")
     sd = model.state_dict()
     src = init.state_dict
     last = head_prefix(model).rstrip(".")
@@ -193,13 +198,13 @@ def transfer_weights(model: CRNN, init: Checkpoint, charset: Charset,
                 sd[block] = (torch.randn_like(sd[block]) * 0.01 * float(trained.std())
                              if suffix == "weight" else
                              torch.full_like(sd[block], float(mean) - math.log(n_block)))
-                copied.update((block, block.replace("added_embedding.weight",
-                                                    "added_project.weight")))
             else:
                 noise = torch.randn((len(added), *mean.shape), dtype=mean.dtype) \
                     * (0.01 * float(trained.std())) if suffix == "weight" else 0.0
                 sd[key][added] = mean + noise
         copied.add(key)
+    if n_block:  # added_project keeps its fresh draw, added_embedding was set above
+        copied.update(k for k in sd if k.startswith(added_prefix(model)))
     fresh = [k for k in sd if k not in copied and not k.endswith("num_batches_tracked")]
     if fresh and not partial:
         raise CheckpointError(f"--init: the initial checkpoint has no weights for "

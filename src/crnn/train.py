@@ -172,7 +172,6 @@ def transfer_weights(model: CRNN, init: Checkpoint, charset: Charset,
                 f"its charset, but the characters {init.charset.name or 'init'} lacks are "
                 f"{len(added)} others; the charset must begin with init's, in its order, "
                 "and add the new characters after them (tools/grow_charset.py)")
-        rows += [(i, i) for i in range(len(rows), len(charset) + 1 - n_block)]
     for suffix in ("weight", "bias"):
         key, src_key = f"{last}.{suffix}", f"{src_last}.{suffix}"
         if src_key not in src or sd[key].shape[1:] != src[src_key].shape[1:]:
@@ -283,6 +282,7 @@ class Trainer:
         if not cfg.train:
             raise ConfigError("no training data: give --train LMDB_OR_LABELS (or train: in "
                               "the config)")
+        self.init_ckpt = load_checkpoint(cfg.init) if cfg.init and resume is None else None
         self.device = self.dist.device if dist_info else torch.device(
             ("cuda" if torch.cuda.is_available() else "cpu") if cfg.device == "auto"
             else cfg.device)
@@ -342,7 +342,7 @@ class Trainer:
             self._restore(self.resume_ckpt)
             self.reading = self.resume_ckpt.reading
         elif cfg.init:
-            init = self.init_ckpt or load_checkpoint(cfg.init)
+            init = self.init_ckpt
             shared, new, fresh = transfer_weights(self.model, init, self.charset,
                                                   partial=cfg.init_partial)
             self.reading = init.reading
@@ -370,13 +370,12 @@ class Trainer:
         """``added_classes`` and ``added_rank`` of the model: a resumed run's, or with
         ``added_rank`` the characters the charset adds after init's (it must begin with
         them, in their order)."""
-        self.init_ckpt = None
         if self.resume_ckpt is not None:
             mc = self.resume_ckpt.model_config
             return {"added_classes": mc.added_classes, "added_rank": mc.added_rank}
         if not self.cfg.added_rank:
             return {}
-        init = self.init_ckpt = load_checkpoint(self.cfg.init)
+        init = self.init_ckpt
         old = list(init.charset.chars)
         if init.model_config.added_classes:
             raise ConfigError(f"added_rank: {self.cfg.init} has an added block already; "

@@ -13,6 +13,7 @@ from rapidfuzz.distance import Levenshtein
 from crnn.charset import Charset
 from crnn.decoding.ctc import (
     Decoded,
+    best_and_normalizer,
     ctc_align,
     ctc_log_likelihood,
     greedy_decode,
@@ -90,6 +91,19 @@ def test_greedy_decode_matches_log_softmax_reference():
             [c for j, c in enumerate(best) if c and (j == 0 or best[j - 1] != c)])
         assert max(d.char_probs) <= np.exp(ref[:t, i].max()) + 1e-6
     assert np.allclose(log_normalizer(logits), np.log(np.exp(logits).sum(2)), atol=1e-5)
+
+
+def test_best_and_normalizer_in_one_sweep_over_many_blocks():
+    # 40 x 8 x 5,000 scores: more than one cache block, so the threads share the sweep
+    rng = np.random.default_rng(3)
+    x = (rng.standard_normal((40, 8, 5000)) * 3).astype(np.float32)
+    x[5, 2, 17] = x[5, 2, 4000] = 50.0  # a tie: the first class wins, as argmax says
+    best, lse = best_and_normalizer(x)
+    assert best.dtype == np.int64 and (best == x.argmax(axis=2)).all()
+    ref = np.log(np.exp(x.astype(np.float64)).sum(axis=2))
+    assert np.allclose(lse, ref, rtol=0, atol=1e-4) and lse.dtype == np.float32
+    assert best[5, 2] == 17
+    assert (log_normalizer(x) == lse).all()
 
 
 def test_tie_goes_to_the_first_class():

@@ -36,6 +36,7 @@ from .ctc import (
     PrefixScorer,
     _frame_candidates,
     alignment_char_probs,
+    best_and_normalizer,
     ctc_forward,
     greedy_decode,
     log_normalizer,
@@ -450,8 +451,7 @@ class BeamDecoder(Decoder):
             if x.shape[1] == 0:
                 out.append([])
                 continue
-            lse = log_normalizer(x)
-            best = x.argmax(axis=2)
+            best, lse = best_and_normalizer(x)
             read = greedy_decode(x, self.space.charset, lengths, lse=lse, best=best)
             unsure += [(b, i, _columns(x, lse, best, i, int(lengths[i]), cfg.prune_prob,
                                        max(_MAX_CANDIDATES, cfg.beam_width)))
@@ -584,11 +584,10 @@ class LexiconDecoder(Decoder):
     def _decode(self, x: np.ndarray, lengths: np.ndarray) -> list[Decoded]:
         lex = self.lexicon
         cs = self.space.charset
-        best = x.argmax(axis=2)
+        best, lse = best_and_normalizer(x)
         n = x.shape[1]
         cand = [lex.candidates(cs.decode(_collapse_tuple(best[: lengths[i], i])),
                                self.config.lexicon_distance) for i in range(n)]
-        lse = log_normalizer(x)
         scores = score_lexicon(x, lse, lengths, cand, lex)
         ranked = []
         for i in range(n):

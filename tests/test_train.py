@@ -237,7 +237,8 @@ def test_added_block_learns_new_characters_beside_a_trained_layer(tmp_path, digi
     """``added_rank`` with ``freeze: trained``: the characters a charset adds after init's
     are scored by a block of their own; init's output layer and every other weight stay as
     they were (the grown model scores the old classes exactly as init did), only the block
-    learns; the checkpoint loads as the same network, resumes, and exports to ONNX."""
+    learns; the checkpoint loads as the same network, resumes, and exports to ONNX with
+    the block folded into one output layer."""
     first = train(tiny_config(tmp_path / "a", digits_lmdb, max_steps=2), progress=False)
     init = str(first.out / "last.pt")
     grown = tmp_path / "grown.txt"
@@ -277,7 +278,13 @@ def test_added_block_learns_new_characters_beside_a_trained_layer(tmp_path, digi
 
     with torch.no_grad():
         ref = model(images).numpy()
-    got = OnnxModel(onnx_bytes(after))(images.numpy())
+        folded = model.folded()  # the block multiplied out into one output layer
+        assert not any(".added_" in k for k in folded.state_dict())
+        assert folded.config.added_classes == 0 and folded.config.num_classes == 13
+        assert abs(folded(images).numpy() - ref).max() < 1e-5
+    onnx_model = OnnxModel(onnx_bytes(after))  # exported folded: one output layer
+    assert onnx_model.config.added_classes == 0
+    got = onnx_model(images.numpy())
     assert got.shape == ref.shape and abs(got - ref).max() < 1e-4
     # the charset must begin with init's, and the block needs init; freeze: trained a block
     reordered = tmp_path / "reordered.txt"

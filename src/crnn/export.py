@@ -131,11 +131,13 @@ def _trim(folder: Path) -> None:
 
 
 def onnx_bytes(ckpt: Checkpoint, example_width: int = 160) -> bytes:
-    """Export a checkpoint's model to an in-memory ONNX model with metadata."""
+    """Export a checkpoint's model to an in-memory ONNX model with metadata. A model
+    with an added block is exported with it folded into its output layer
+    (:meth:`crnn.model.CRNN.folded`)."""
     import torch
 
     onnx = _require("onnx")
-    model = ckpt.build_model().eval()
+    model = ckpt.build_model().eval().folded()  # an added block: one output layer
     pre = ckpt.preprocess
     x = torch.zeros(1, pre.channels, pre.height, pre.width or example_width)
     buf = io.BytesIO()
@@ -147,7 +149,7 @@ def onnx_bytes(ckpt: Checkpoint, example_width: int = 160) -> bytes:
             dynamic_axes={"images": {0: "batch", 3: "width"},
                           "logits": {0: "time", 1: "batch"}})
     proto = onnx.load_from_string(buf.getvalue())
-    meta = {"format": "crnn-onnx", "version": 1, "model": ckpt.model_config.to_dict(),
+    meta = {"format": "crnn-onnx", "version": 1, "model": model.config.to_dict(),
             "charset": ckpt.charset.to_dict(), "preprocess": pre.to_dict(),
             "reading": ckpt.reading.to_dict()}
     entry = proto.metadata_props.add()

@@ -7,6 +7,8 @@ match crnn.pytorch, so its state dicts load unchanged.
 
 from __future__ import annotations
 
+import dataclasses
+
 import torch
 from torch import nn
 
@@ -93,6 +95,29 @@ class CRNN(nn.Module):
                 config.output_rank if last else 0, config.added_classes if last else 0,
                 config.added_rank if last else 0))
         self.rnn = nn.Sequential(*layers)
+
+    def folded(self) -> CRNN:
+        """This model with its added block (``added_classes``) multiplied out into one
+        output layer over all the classes: the same scores from one matrix. onnxruntime
+        runs that faster than two layers whose scores are then joined (the join alone
+        took about as long as the block's own layer; docs/performance.md). The model
+        itself where it has no block, or where its output layer is factored
+        (``output_rank``: the block does not read the reduced units)."""
+        cfg = self.config
+        if not cfg.added_classes or cfg.output_rank:
+            return self
+        last = self.rnn[-1]
+        with torch.no_grad():
+            block = (last.added_embedding.weight.double()
+                     @ last.added_project.weight.double()).to(last.embedding.weight.dtype)
+            weight = torch.cat([last.embedding.weight, block])
+            bias = torch.cat([last.embedding.bias, last.added_embedding.bias])
+        plain = CRNN(dataclasses.replace(cfg, added_classes=0, added_rank=0))
+        state = {k: v for k, v in self.state_dict().items() if ".added_" not in k}
+        state[f"rnn.{cfg.n_rnn - 1}.embedding.weight"] = weight
+        state[f"rnn.{cfg.n_rnn - 1}.embedding.bias"] = bias
+        plain.load_state_dict(state)
+        return plain.to(weight.device).train(self.training)
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
         """images ``(N, C, H, W)`` in [-1, 1] -> logits ``(T, N, K)``, T = W // 4 + 1."""

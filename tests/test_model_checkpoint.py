@@ -267,6 +267,18 @@ def test_lines_pad_to_a_width_of_their_own_and_batch_only_with_equal_widths():
     assert all(len(b) <= 2 and len({widths[i] for i in b}) == 1 for b in batches)
     assert [len(b) for b in batches] == [2, 1, 2, 1, 1, 1, 1]
     assert width_batches([], 8) == []
+    # a large charset: wide lines batch fewer to a step, their logits under the budget
+    from crnn.architecture import output_length
+    from crnn.recognizer import LOGITS_BUDGET
+
+    wide = [padded_width(1500)] * 40 + [padded_width(100)] * 40
+    capped = width_batches(wide, batch_size=64, classes=16927)
+    assert sorted(i for b in capped for i in b) == list(range(80))
+    assert all(4 * 16927 * output_length(wide[b[0]]) * len(b) <= LOGITS_BUDGET
+               for b in capped)
+    assert max(len(b) for b in capped if wide[b[0]] > 1000) < 40
+    assert [len(b) for b in capped if wide[b[0]] < 1000] == [40]
+    assert width_batches([padded_width(10 ** 5)] * 3, 64, classes=16927) == [[0], [1], [2]]
 
 
 def test_a_line_reads_the_same_alone_and_in_any_batch():

@@ -54,6 +54,9 @@ ImageInput = str | Path | bytes | np.ndarray
 # than the last (and a multiple of 4); only lines padded to the same width share a batch
 PAD_GRID_GROWTH = 1.05
 PAD_GRID_MAX = 65536
+# a batch's logits (frames x lines x classes, float32) stay under this many bytes: wide
+# lines of a large charset batch fewer to a step (16,927 classes, 1,500-px lines: 10)
+LOGITS_BUDGET = 256 << 20
 
 
 @dataclass(frozen=True)
@@ -142,7 +145,8 @@ class Recognizer:
         device: ``auto`` (CUDA when available), ``cpu``, ``cuda:0``...
         batch_size: most lines per forward pass. Each line is padded to a width that
             depends on it alone (:func:`padded_width`) and only lines of one padded
-            width share a batch (:func:`width_batches`), so a line reads the same alone
+            width share a batch (:func:`width_batches`; wide lines of a large charset
+            fewer, their logits under ``LOGITS_BUDGET``), so a line reads the same alone
             or among others; results come back in input order.
         decoder: how logits become text (greedy by default; beam search, lexicon, allowed
             characters, language model: :class:`crnn.decoding.decoders.DecoderConfig`). Lexicon and
@@ -321,7 +325,7 @@ class Recognizer:
         ``blank_penalty`` taken off the blank's logit before decoding."""
         prepped = [resize_line(a, self.preprocess, stretch) for a in arrays]
         widths = [padded_width(p.shape[2], pad) for p in prepped]
-        groups = width_batches(widths, self.batch_size)
+        groups = width_batches(widths, self.batch_size, self.charset.num_classes)
 
         def batches() -> Iterator[tuple[np.ndarray, np.ndarray]]:
             for idx in groups:
@@ -387,17 +391,26 @@ def padded_width(width: int, pad: float = 0.0) -> int:
     return grid[k] if k < len(grid) else -(-need // 4) * 4
 
 
-def width_batches(widths: Sequence[int], batch_size: int) -> list[list[int]]:
+def width_batches(widths: Sequence[int], batch_size: int, classes: int = 0
+                  ) -> list[list[int]]:
     """Indices of ``widths`` (padded widths, :func:`padded_width`) in batches: sorted by
     width, a batch holds at most ``batch_size`` lines, all of one width, so no line is
     padded further for its neighbours' sake (read as one batch padded to its widest, a
-    32-line page took over 4x as long) and no line reads differently for them."""
+    32-line page took over 4x as long) and no line reads differently for them. With
+    ``classes`` (the model's outputs a frame), a batch also holds no more lines than keep
+    its logits under ``LOGITS_BUDGET`` bytes (one line at least)."""
     if batch_size < 1:
         raise ValueError(f"batch_size {batch_size} must be >= 1")
+
+    def most(width: int) -> int:
+        if classes <= 0:
+            return batch_size
+        return max(1, min(batch_size, LOGITS_BUDGET // (4 * classes * output_length(width))))
+
     order = sorted(range(len(widths)), key=lambda i: widths[i])
     batches: list[list[int]] = []
     for i in order:
-        if (not batches or len(batches[-1]) >= batch_size
+        if (not batches or len(batches[-1]) >= most(widths[i])
                 or widths[i] != widths[batches[-1][0]]):
             batches.append([])
         batches[-1].append(i)

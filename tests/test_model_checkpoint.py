@@ -387,6 +387,113 @@ def test_a_recut_line_read_again_is_read_as_cut_too_and_its_readings_vote():
     assert calls == [[(img.shape, 1.0)], [(img.shape, 1.2)]]
 
 
+def test_an_unsure_line_is_read_in_two_views_that_choose_its_text_together():
+    """ReadingPolicy.cross_below: an unsure line (not reread) is read recut and as cut;
+    where the readings differ, the text the two views score best on average is kept."""
+    from crnn.decoding.ctc import Decoded
+    from crnn.reading import ReadingPolicy, read_lines, recut
+
+    with pytest.raises(ConfigError, match="ink_margin"):
+        ReadingPolicy(cross_below=0.9)
+    with pytest.raises(ConfigError, match="cross_below"):
+        ReadingPolicy(ink_margin=0.2, cross_below=1.5)
+    policy = ReadingPolicy(ink_margin=0.2, cross_below=0.8, rereads=(1.2,),
+                           reread_scope="latin")
+    assert ReadingPolicy.from_dict(policy.to_dict()) == policy
+    assert ReadingPolicy.from_dict({"ink_margin": 0.2}).cross_below is None
+
+    def line(width):
+        img = np.full((40, width), 230, np.uint8)
+        img[12:30, 20:width - 20] = 20
+        return img
+
+    # widths: 100 unsure, views differ; 120 sure; 140 unsure, views agree; 160 Latin
+    imgs = [line(w) for w in (100, 120, 140, 160)]
+    recut_w = {recut(x, 0.2).shape[1]: x.shape[1] for x in imgs}
+    readings = {"recut": {100: Decoded("人土", 0.7, (0.9, 0.7)), 120: Decoded("好", 0.95),
+                          140: Decoded("句", 0.5), 160: Decoded("Iine", 0.5)},
+                "cut": {100: Decoded("人士", 0.6, (0.95, 0.6)), 140: Decoded("句", 0.55),
+                        160: Decoded("line", 0.9)}}
+    # each text's score under each view (log-likelihood plus language-model terms)
+    scores = {"recut": {"人土": -0.1, "人士": -3.0}, "cut": {"人土": -7.0, "人士": -0.05}}
+    calls, scored = [], []
+
+    assert not set(recut_w) & {100, 120, 140, 160}  # a width tells the view
+
+    def view(x):
+        return "recut" if x.shape[1] in recut_w else "cut"
+
+    def width(x):
+        return recut_w.get(x.shape[1], x.shape[1])
+
+    def read(lines, stretch, pad):
+        calls.append([(view(x), width(x), stretch) for x in lines])
+        return [readings[view(x)][width(x)] for x in lines]
+
+    def score(lines, stretch, pad, texts, readings_there):
+        assert [d.text for d in readings_there] == [readings[view(x)][width(x)].text
+                                                     for x in lines]
+        scored.append([(view(x), width(x)) for x in lines])
+        return [[scores[view(x)][t] for t in ts] for x, ts in zip(lines, texts, strict=True)]
+
+    out = read_lines(read, imgs, policy, score)
+    assert [d.text for d in out] == ["人士", "好", "句", "line"]
+    assert out[0] == readings["cut"][100]  # its own reading's confidence and probabilities
+    assert out[2] == readings["recut"][140]  # the views agree: the first reading stays
+    # recut, all; as cut, the two unsure non-Latin lines; the Latin line by its rereads
+    assert calls[:2] == [[("recut", w, 1.0) for w in (100, 120, 140, 160)],
+                         [("cut", 100, 1.0), ("cut", 140, 1.0)]]
+    assert scored == [[("recut", 100)], [("cut", 100)]]  # only where the views differ
+    scores["recut"]["人土"] = 5.0  # the recut view sure enough to outweigh the other
+    assert read_lines(read, imgs, policy, score)[0].text == "人土"
+    calls.clear()
+    read_lines(read, imgs, policy)  # no scorer: one view
+    assert [c[0] for c in calls[0]] == ["recut"] * 4 and len(calls) == 3
+
+
+def test_a_text_is_scored_under_a_view_as_the_decoder_would_score_it(tmp_path):
+    """Recognizer._score: the CTC log-likelihood of each text under the line's logits as
+    read (blank penalty included), plus the fused language-model terms."""
+    from crnn.decoding.ctc import ctc_log_likelihood
+    from crnn.decoding.decoders import DecoderConfig, build_decoder
+    from crnn.decoding.lm import NGramLM
+    from crnn.recognizer import Recognizer, pad_batch, padded_width, resize_line
+
+    torch.manual_seed(0)
+    cs = Charset.from_string("abc")
+    model = CRNN(ModelConfig(num_classes=cs.num_classes, cnn_channels=(4, 4, 8, 8, 8, 8, 8),
+                             hidden=8))
+    rng = np.random.default_rng(0)
+    img = rng.integers(0, 255, (32, 60), dtype=np.uint8)
+    rec = Recognizer(model, cs, Preprocess(), device="cpu")
+    got = rec._score([img], 1.0, 0.1, [["ab", "cab"]], blank_penalty=0.5)[0]
+    p = resize_line(img, rec.preprocess, 1.0)
+    logits = rec.logits(pad_batch([p], width=padded_width(p.shape[2], 0.1)))[:, 0]
+    logits[:, 0] -= 0.5
+    frames = output_length(p.shape[2])
+    want = ctc_log_likelihood(logits[:frames], [[1, 2], [3, 1, 2]])
+    assert np.allclose(got, want, atol=1e-4)
+    lm = NGramLM.build(["abc", "cab", "ab"], 2)
+    lm.save(tmp_path / "lm.bin")
+    fused = Recognizer(model, cs, Preprocess(), device="cpu",
+                       decoder=DecoderConfig(kind="beam", lm=str(tmp_path / "lm.bin"),
+                                             lm_weight=0.5, length_bonus=1.5))
+    with_lm = fused._score([img], 1.0, 0.1, [["ab", "cab"]], blank_penalty=0.5)[0]
+    for text, base, total in zip(["ab", "cab"], want, with_lm, strict=True):
+        assert total == pytest.approx(base + 0.5 * lm.sentence_logprob(text)[0]
+                                      + 1.5 * len(text), abs=1e-4)
+    # a line its reading searched: scored on the columns that search kept, not read again
+    fused.decoder_config = DecoderConfig(kind="beam", lm=str(tmp_path / "lm.bin"),
+                                         lm_weight=0.5, length_bonus=1.5, search_below=0.999)
+    fused.decoder = build_decoder(fused.decoder_config, cs)
+    seen = fused._read([img], 1.0, 0.1, blank_penalty=0.5)[0]
+    assert seen.scores is not None and seen.scores.log_likelihood([[1, 2], [3, 1, 2]]) is not None
+    assert fused.recognize_arrays([img])[0].scores is None  # not handed on to callers
+    fused.logits = None  # no model run left to make
+    kept = fused._score([img], 1.0, 0.1, [["ab", "cab"]], [seen], blank_penalty=0.5)[0]
+    assert np.allclose(kept, with_lm, atol=1e-4)
+
+
 def _text_line(width=900, height=60):
     import cv2
 

@@ -274,6 +274,10 @@ def _args_export(sp: argparse.ArgumentParser) -> None:
     sp.add_argument("--lm-latin-below", metavar="C",
                     help="store this confidence for lines whose best path reads as mostly "
                          "Latin ('none' = as --lm-below)")
+    sp.add_argument("--cross-below", metavar="C",
+                    help="store this confidence: a line not reread whose recut reading is "
+                         "at most this sure is read as cut too, and the text both views "
+                         "score best is kept (needs --ink-margin; 'none' = one view)")
 
 
 def _args_ocr(sp: argparse.ArgumentParser) -> None:
@@ -428,6 +432,13 @@ def _cmd_export(args: argparse.Namespace) -> int:
         except ValueError:
             raise ConfigError(f"--lm-latin-below {args.lm_latin_below!r}: give a number such "
                               "as 1.0, or none") from None
+    if args.cross_below is not None:
+        try:
+            changes["cross_below"] = None if args.cross_below.strip().lower() == "none" \
+                else float(args.cross_below)
+        except ValueError:
+            raise ConfigError(f"--cross-below {args.cross_below!r}: give a number such as "
+                              "0.9, or none") from None
     if changes:
         ckpt.reading = ckpt.reading.replace(**changes)
     if args.cpu_int8 is not None:

@@ -25,8 +25,8 @@ from .decoding.ctc import Decoded
 from .errors import ConfigError
 from .slant import sharpest_slope
 
-__all__ = ["ReadingPolicy", "read_lines", "recut", "straighten", "line_slope", "vote",
-           "mostly_latin"]
+__all__ = ["ReadingPolicy", "read_lines", "cross_choose", "recut", "straighten", "line_slope",
+           "vote", "mostly_latin"]
 
 SCOPES = ("all", "latin")
 
@@ -80,6 +80,15 @@ class ReadingPolicy:
         ``I``, ``..`` for ``...``), and such lines are few in Chinese documents. 0
         weight: no language model (explicit decoder options, such as ``--decoder
         greedy``, also turn it off).
+    cross_below: with ``ink_margin``, a line not read again by ``rereads`` whose recut
+        reading is at most this sure is read as cut too; where the two readings differ,
+        the text kept is the one the two views score best together: the mean of its CTC
+        log-likelihoods under each (summed over alignments), plus the language model's
+        fused terms (``lm_weight * log P_lm + lm_bonus * length``) where it has one. A
+        recut changes what the network sees of a look-alike's strokes (士/土, 句/旬) as
+        well as where the line sits, and a slip in one view is rarely the other's;
+        scoring both texts under both views settles it, where a vote of the two
+        confidences goes with the surer slip. None: each line read in one view.
     """
 
     stretch: float = 1.0
@@ -94,6 +103,7 @@ class ReadingPolicy:
     lm_bonus: float = 0.0
     lm_below: float = 1.0
     lm_latin_below: float | None = None
+    cross_below: float | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "rereads", tuple(float(s) for s in self.rereads))
@@ -122,6 +132,13 @@ class ReadingPolicy:
         if self.lm_latin_below is not None and not 0.0 <= self.lm_latin_below <= 1.0:
             raise ConfigError(f"lm_latin_below {self.lm_latin_below} must lie in [0, 1] "
                               "(or none)")
+        if self.cross_below is not None:
+            if not 0.0 <= self.cross_below <= 1.0:
+                raise ConfigError(f"cross_below {self.cross_below} must lie in [0, 1] "
+                                  "(or none)")
+            if self.ink_margin is None:
+                raise ConfigError("cross_below reads an unsure line recut and as cut: it "
+                                  "needs an ink_margin (the recut view)")
 
     def once(self) -> ReadingPolicy:
         """This policy without its rereads, stretch and blank penalty: each line read
@@ -141,7 +158,7 @@ class ReadingPolicy:
                                         "right_pad", "ink_margin", "deskew",
                                         "blank_penalty",
                                         "lm_weight", "lm_bonus", "lm_below",
-                                        "lm_latin_below")
+                                        "lm_latin_below", "cross_below")
                    if k in d})
 
     @classmethod
@@ -161,10 +178,15 @@ class ReadingPolicy:
 
 
 Read = Callable[[Sequence[np.ndarray], float, float], list[Decoded]]
+# (lines, stretch, right_pad, texts per line, each line's reading in that view) -> each
+# text's score under that view of its line: its CTC log-likelihood plus the decoder's
+# language-model terms, where it has them (the reading's kept scores may spare a read)
+Score = Callable[[Sequence[np.ndarray], float, float, Sequence[Sequence[str]],
+                  Sequence[Decoded]], list[list[float]]]
 
 
-def read_lines(read: Read, lines: Sequence[np.ndarray], policy: ReadingPolicy
-               ) -> list[Decoded]:
+def read_lines(read: Read, lines: Sequence[np.ndarray], policy: ReadingPolicy,
+               score: Score | None = None) -> list[Decoded]:
     """``lines`` read under ``policy``: ``read(lines, stretch, right_pad)`` reads a list
     of line images once, at one stretch; here every line is read at ``policy.stretch``,
     and those read with a confidence of at most ``reread_below`` (mostly Latin ones
@@ -172,18 +194,28 @@ def read_lines(read: Read, lines: Sequence[np.ndarray], policy: ReadingPolicy
     readings vote for. With ``deskew``, a slanted line is turned level first
     (:func:`straighten`); with ``ink_margin``, every line is then read :func:`recut`,
     and those read again are read as they were cut (and at ``stretch`` too where the
-    readings disagree)."""
+    readings disagree). With ``cross_below`` (and ``score``), the other unsure lines are
+    read as cut too, and the two views choose between their readings
+    (:func:`cross_choose`)."""
     if policy.deskew > 0:
         lines = [straighten(x, policy.deskew) for x in lines]
     first = lines if policy.ink_margin is None else \
         [recut(x, policy.ink_margin) for x in lines]
     out = read(first, policy.stretch, policy.right_pad)
-    if not policy.rereads:
-        return out
     again = [i for i, d in enumerate(out) if d.confidence <= policy.reread_below
-             and (policy.reread_scope == "all" or mostly_latin(d.text))]
+             and (policy.reread_scope == "all" or mostly_latin(d.text))] \
+        if policy.rereads else []
+    if policy.cross_below is not None and score is not None and first is not lines:
+        taken = set(again)
+        cross = [i for i, d in enumerate(out)
+                 if d.confidence <= policy.cross_below and i not in taken]
+        if cross:
+            chosen = cross_choose([first[i] for i in cross], [lines[i] for i in cross],
+                                  [out[i] for i in cross], read, score, policy)
+            for i, d in zip(cross, chosen, strict=True):
+                out[i] = d
     if not again:
-        return out
+        return _bare(out)
     readings: dict[int, list[Decoded]] = {i: [out[i]] for i in again}
 
     def read_again(which: list[int], stretch: float) -> None:
@@ -200,6 +232,35 @@ def read_lines(read: Read, lines: Sequence[np.ndarray], policy: ReadingPolicy
                    policy.stretch)
     for i in again:
         out[i] = vote(readings[i])
+    return _bare(out)
+
+
+def _bare(readings: list[Decoded]) -> list[Decoded]:
+    """The readings without the scores a search kept for rescoring (memory)."""
+    return [d if d.scores is None else replace(d, scores=None) for d in readings]
+
+
+def cross_choose(recut_lines: Sequence[np.ndarray], cut_lines: Sequence[np.ndarray],
+                 readings: Sequence[Decoded], read: Read, score: Score,
+                 policy: ReadingPolicy) -> list[Decoded]:
+    """Lines already read recut (``readings``) read again as cut; where the two readings
+    differ, each text is scored under both views (``score``) and the text with the higher
+    mean is kept, with its own reading's confidence and character probabilities."""
+    args = (policy.stretch, policy.right_pad)
+    second = read(cut_lines, *args)
+    out = list(readings)
+    split = [i for i, (a, b) in enumerate(zip(readings, second, strict=True))
+             if a.text != b.text]
+    if not split:
+        return out
+    texts = [(readings[i].text, second[i].text) for i in split]
+    under_recut = score([recut_lines[i] for i in split], *args, texts,
+                        [readings[i] for i in split])
+    under_cut = score([cut_lines[i] for i in split], *args, texts, [second[i] for i in split])
+    for k, i in enumerate(split):
+        mean = [(a + b) / 2 for a, b in zip(under_recut[k], under_cut[k], strict=True)]
+        if mean[1] > mean[0]:
+            out[i] = second[i]
     return out
 
 

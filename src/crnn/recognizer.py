@@ -34,7 +34,7 @@ from .data.images import (
     pil_to_array,
     resize_line,
 )
-from .decoding.ctc import Decoded
+from .decoding.ctc import Decoded, ctc_forward, log_normalizer
 from .decoding.decoders import DecoderConfig, build_decoder
 from .errors import CheckpointError, CrnnError, DatasetError
 from .reading import ReadingPolicy, read_lines
@@ -317,7 +317,7 @@ class Recognizer:
         policy = self.reading if reading is None or self.preprocess.width is not None \
             else reading
         return read_lines(partial(self._read, blank_penalty=policy.blank_penalty), arrays,
-                          policy)
+                          policy, partial(self._score, blank_penalty=policy.blank_penalty))
 
     def _read(self, arrays: Sequence[np.ndarray], stretch: float, pad: float,
               blank_penalty: float = 0.0) -> list[Decoded]:
@@ -341,6 +341,50 @@ class Recognizer:
             for i, d in zip(idx, decoded, strict=True):
                 out[i] = d
         return out
+
+    def _score(self, arrays: Sequence[np.ndarray], stretch: float, pad: float,
+               texts: Sequence[Sequence[str]], readings: Sequence[Decoded] | None = None,
+               blank_penalty: float = 0.0) -> list[list[float]]:
+        """Each of a line's ``texts`` scored under the line as :meth:`_read` reads it:
+        its CTC log-likelihood (all alignments, natural log), plus the language-model
+        terms of the decoder's fused search where it has a model (``lm_weight * log P_lm
+        + length_bonus * tokens``). A line whose reading there (``readings``) kept the
+        scores its search used (:attr:`Decoded.scores`), holding every class of its
+        texts, is scored on them; the others are read again."""
+        targets = [[self.charset.encode(t, oov="drop-char") or [] for t in ts] for ts in texts]
+        totals: list[Any] = [None] * len(arrays)
+        if readings is not None and self.decoder_config.allow is None:
+            for i, d in enumerate(readings):
+                if d.scores is not None:
+                    totals[i] = d.scores.log_likelihood(targets[i])
+        todo = [i for i, t in enumerate(totals) if t is None]
+        prepped = {i: resize_line(arrays[i], self.preprocess, stretch) for i in todo}
+        widths = [padded_width(prepped[i].shape[2], pad) for i in todo]
+        for group in width_batches(widths, self.batch_size, self.charset.num_classes):
+            idx = [todo[g] for g in group]
+            logits = self.logits(pad_batch([prepped[i] for i in idx], width=widths[group[0]]))
+            if blank_penalty:
+                logits[:, :, 0] -= blank_penalty
+            rows = [j for j, i in enumerate(idx) for _ in targets[i]]
+            flat = [t for i in idx for t in targets[i]]
+            frames = [output_length(prepped[i].shape[2]) for i in idx for _ in targets[i]]
+            total, _ = ctc_forward(logits, log_normalizer(logits), np.array(rows), flat,
+                                   np.array(frames))
+            k = 0
+            for i in idx:
+                totals[i] = total[k:k + len(targets[i])]
+                k += len(targets[i])
+        return [[float(v) + self._text_prior(t) for v, t in zip(totals[i], texts[i], strict=True)]
+                for i in range(len(arrays))]
+
+    def _text_prior(self, text: str) -> float:
+        """The fused search's language-model terms for ``text`` (0 without a model)."""
+        lm = getattr(self.decoder, "lm", None)
+        if lm is None:
+            return 0.0
+        cfg = self.decoder_config
+        logp, tokens = lm.sentence_logprob(text)
+        return cfg.lm_weight * logp + cfg.length_bonus * (tokens - 1)
 
     def recognize(self, images: Sequence[ImageInput], names: Sequence[str] | None = None,
                   reading: ReadingPolicy | None = None) -> list[Result]:

@@ -15,7 +15,7 @@ import os
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -55,12 +55,17 @@ class Decoded:
         search (beam, lexicon); ``text`` is ``alternatives[0][0]`` then. ``score`` is the
         natural-log CTC probability of the text (summed over all alignments), plus the
         language-model and length terms when those are used. Empty for greedy.
+    scores: for a line searched after its best path (a language model's unsure lines),
+        its logits over the classes the search could reach and their log-normaliser
+        (``crnn.decoding.decoders.LineScores``), so that another text can be scored on
+        them without reading the line again; None otherwise. Not compared.
     """
 
     text: str
     confidence: float
     char_probs: tuple[float, ...] = field(default=())
     alternatives: tuple[tuple[str, float], ...] = field(default=())
+    scores: Any = field(default=None, compare=False, repr=False)
 
 
 def log_softmax(logits: np.ndarray, axis: int = -1) -> np.ndarray:

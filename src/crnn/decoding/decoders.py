@@ -24,7 +24,7 @@ import math
 import string
 import warnings
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -52,6 +52,7 @@ __all__ = [
     "GreedyDecoder",
     "BeamDecoder",
     "LexiconDecoder",
+    "LineScores",
     "build_decoder",
     "resolve_allowed",
 ]
@@ -446,7 +447,7 @@ class BeamDecoder(Decoder):
                                ) -> list[list[Decoded]]:
         cfg = self.config
         out: list[list[Decoded]] = []
-        unsure: list[tuple[int, int, _Columns]] = []
+        unsure: list[tuple[int, int, LineScores]] = []
         for b, (x, lengths) in enumerate(batches):
             if x.shape[1] == 0:
                 out.append([])
@@ -461,8 +462,9 @@ class BeamDecoder(Decoder):
         for k in range(0, len(unsure), _SEARCH_CHUNK):
             chunk = unsure[k:k + _SEARCH_CHUNK]
             x, lse, lengths, cmap = _pack([u[2] for u in chunk])
-            for (b, i, _), d in zip(chunk, self._search(x, lengths, lse, cmap), strict=True):
-                out[b][i] = d
+            for (b, i, cols), d in zip(chunk, self._search(x, lengths, lse, cmap),
+                                       strict=True):
+                out[b][i] = replace(d, scores=cols)
         return out
 
     def _below(self, text: str) -> float:
@@ -515,7 +517,7 @@ class BeamDecoder(Decoder):
 
 
 @dataclass(frozen=True)
-class _Columns:
+class LineScores:
     """One line's scores over the few classes a search of it can use: ``x`` ``(T, k)``
     logits of ``classes`` (``(k,)``, the blank first), ``lse`` ``(T,)`` the log-normaliser
     over every class."""
@@ -524,9 +526,23 @@ class _Columns:
     lse: np.ndarray
     classes: np.ndarray
 
+    def log_likelihood(self, targets: Sequence[Sequence[int]]) -> np.ndarray | None:
+        """``log P(target | line)`` of each class sequence (all alignments, natural log),
+        as :func:`crnn.decoding.ctc.ctc_forward` gives it on the full logits; None when
+        a target holds a class outside these columns."""
+        column = {int(c): j for j, c in enumerate(self.classes)}
+        try:
+            mapped = [[column[c] for c in t] for t in targets]
+        except KeyError:
+            return None
+        m = len(mapped)
+        total, _ = ctc_forward(self.x[:, None, :], self.lse[:, None], np.zeros(m, np.int64),
+                               mapped, np.full(m, len(self.lse)))
+        return total
+
 
 def _columns(x: np.ndarray, lse: np.ndarray, best: np.ndarray, i: int, length: int,
-             prune: float, max_candidates: int) -> _Columns:
+             prune: float, max_candidates: int) -> LineScores:
     """Line ``i`` of a batch, cut to its frames and to the classes its search can reach:
     the blank, every class that is a candidate in some frame
     (:func:`crnn.decoding.ctc.prefix_beam_search` extends prefixes with no other), and
@@ -536,10 +552,10 @@ def _columns(x: np.ndarray, lse: np.ndarray, best: np.ndarray, i: int, length: i
     cand, lp = _frame_candidates(xi, li, prune, max_candidates)
     reach = np.union1d(cand[np.isfinite(lp)], best[:length, i])
     classes = np.concatenate([[0], reach[reach != 0]]).astype(np.int64)
-    return _Columns(np.ascontiguousarray(xi[:, 0, classes]), li[:, 0].copy(), classes)
+    return LineScores(np.ascontiguousarray(xi[:, 0, classes]), li[:, 0].copy(), classes)
 
 
-def _pack(lines: Sequence[_Columns]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def _pack(lines: Sequence[LineScores]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Lines of columns as one batch: logits ``(T, N, k)`` (columns a line lacks, and
     frames past its end, at a logit no class reaches), log-normaliser ``(T, N)``,
     lengths ``(N,)`` and class map ``(N, k)``."""

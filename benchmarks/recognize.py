@@ -267,7 +267,10 @@ def main() -> None:
                   f" of {scope} lines read at confidence <= {policy.reread_below}; "
                   f"blank penalty {policy.blank_penalty}; deskew {policy.deskew}; "
                   + ("read as cut" if policy.ink_margin is None else
-                     f"recut at the ink box + {policy.ink_margin} ink heights"))
+                     f"recut at the ink box + {policy.ink_margin} ink heights")
+                  + ("" if policy.cross_below is None else
+                     f"; other lines read at confidence <= {policy.cross_below} read as cut "
+                     "too, both views scoring their texts"))
             if policy.lm_weight:
                 latin = policy.lm_below if policy.lm_latin_below is None \
                     else policy.lm_latin_below

@@ -94,6 +94,19 @@ def test_reading_scores_a_policy_as_the_recognizer_combines_readings():
     assert reading.score([r], 1.1, (), 1.0, 1.0)[0] == 3
 
 
+def test_cross_threshold_counts_a_line_by_its_first_reading_s_confidence():
+    """tools/cross_threshold.py: at threshold t a line at most t sure takes its two-view
+    reading, any other keeps its first; lines right, fixed, broken, read again."""
+    cross = _load("cross_threshold")
+    truths = ["人士", "一句", "美国", "你好"]
+    one = [("人土", 0.2), ("一句", 0.4), ("关国", 0.8), ("你 好", 0.99)]
+    two = ["人士", "一旬", "关国", "你好"]
+    assert cross.tally(truths, one, two, -1.0) == (2, 0, 0, 0)  # no second view
+    assert cross.tally(truths, one, two, 0.3) == (3, 1, 0, 1)
+    assert cross.tally(truths, one, two, 0.5) == (2, 1, 1, 2)
+    assert cross.tally(truths, one, two, 1.0) == (2, 1, 1, 4)  # spaces ignored
+
+
 def test_average_weights_moves_each_weight_its_share_and_refuses_other_networks(tmp_path):
     """tools/average_weights.py: (1 - w) * base + w * tuned for every tensor, base's
     charset and reading policy kept; another network or charset is refused."""

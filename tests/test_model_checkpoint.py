@@ -215,6 +215,19 @@ def test_blank_penalty_keeps_a_mark_rated_just_below_the_blank(tmp_path):
     assert (stored.deskew, stored.blank_penalty) == (3.0, 0.7)
     assert main(["export", "--model", str(tmp_path / "e.pt"), "--format", "fp16",
                  "--blank-penalty", "9", "--out", str(tmp_path / "bad.pt")]) != 0
+    # the second view needs a recut view; 'none' turns it off; a word is refused
+    assert main(["export", "--model", str(tmp_path / "d.pt"), "--format", "fp16",
+                 "--cross-below", "0.3", "--out", str(tmp_path / "bad.pt")]) != 0
+    assert main(["export", "--model", str(tmp_path / "d.pt"), "--format", "fp16",
+                 "--ink-margin", "0.15", "--cross-below", "0.3",
+                 "--out", str(tmp_path / "c.pt")]) == 0
+    stored = load_checkpoint(tmp_path / "c.pt").reading
+    assert (stored.ink_margin, stored.cross_below, stored.deskew) == (0.15, 0.3, 3.0)
+    assert main(["export", "--model", str(tmp_path / "c.pt"), "--format", "fp16",
+                 "--cross-below", "none", "--out", str(tmp_path / "n.pt")]) == 0
+    assert load_checkpoint(tmp_path / "n.pt").reading.cross_below is None
+    assert main(["export", "--model", str(tmp_path / "c.pt"), "--format", "fp16",
+                 "--cross-below", "often", "--out", str(tmp_path / "bad.pt")]) != 0
 
 
 def test_checkpoints_from_before_the_reading_policy_keep_theirs(tmp_path):

@@ -412,33 +412,21 @@ def _cmd_export(args: argparse.Namespace) -> int:
         changes["reread_scope"] = args.reread_scope
     if args.read_pad is not None:
         changes["right_pad"] = args.read_pad
-    if args.ink_margin is not None:
-        try:
-            changes["ink_margin"] = None if args.ink_margin.strip().lower() == "none" else \
-                float(args.ink_margin)
-        except ValueError:
-            raise ConfigError(f"--ink-margin {args.ink_margin!r}: give a number such as 0.3, "
-                              "or none") from None
-    for name in ("deskew", "blank_penalty"):
+    for name in ("deskew", "blank_penalty", "lm_weight", "lm_bonus", "lm_below"):
         if getattr(args, name) is not None:
             changes[name] = getattr(args, name)
-    for name in ("lm_weight", "lm_bonus", "lm_below"):
-        if getattr(args, name) is not None:
-            changes[name] = getattr(args, name)
-    if args.lm_latin_below is not None:
+    # settings that 'none' turns off
+    for name, example in (("ink_margin", "0.3"), ("lm_latin_below", "1.0"),
+                          ("cross_below", "0.3")):
+        value = getattr(args, name)
+        if value is None:
+            continue
         try:
-            changes["lm_latin_below"] = None if args.lm_latin_below.strip().lower() == "none" \
-                else float(args.lm_latin_below)
+            changes[name] = None if value.strip().lower() == "none" else float(value)
         except ValueError:
-            raise ConfigError(f"--lm-latin-below {args.lm_latin_below!r}: give a number such "
-                              "as 1.0, or none") from None
-    if args.cross_below is not None:
-        try:
-            changes["cross_below"] = None if args.cross_below.strip().lower() == "none" \
-                else float(args.cross_below)
-        except ValueError:
-            raise ConfigError(f"--cross-below {args.cross_below!r}: give a number such as "
-                              "0.9, or none") from None
+            flag = "--" + name.replace("_", "-")
+            raise ConfigError(f"{flag} {value!r}: give a number such as {example}, or "
+                              "none") from None
     if changes:
         ckpt.reading = ckpt.reading.replace(**changes)
     if args.cpu_int8 is not None:

@@ -323,24 +323,32 @@ class Recognizer:
               blank_penalty: float = 0.0) -> list[Decoded]:
         """Every line read once, ``stretch`` wider, padded right to ``1 + pad`` times,
         ``blank_penalty`` taken off the blank's logit before decoding."""
+        groups, batches = self._logit_batches(arrays, stretch, pad, blank_penalty)
+        out: list[Any] = [None] * len(arrays)
+        # one call for all width batches: a fused search gathers their unsure lines
+        for idx, decoded in zip(groups, self.decoder.decode_batches(batches), strict=True):
+            for i, d in zip(idx, decoded, strict=True):
+                out[i] = d
+        return out
+
+    def _logit_batches(self, arrays: Sequence[np.ndarray], stretch: float, pad: float,
+                       blank_penalty: float) -> tuple[list[list[int]],
+                                                      Iterator[tuple[np.ndarray, np.ndarray]]]:
+        """The lines' width batches (indices into ``arrays``) and, made one at a time as
+        they are asked for, each batch's logits ``(T, n, K)`` with ``blank_penalty`` off
+        the blank, and its lines' valid frames ``(n,)``."""
         prepped = [resize_line(a, self.preprocess, stretch) for a in arrays]
         widths = [padded_width(p.shape[2], pad) for p in prepped]
         groups = width_batches(widths, self.batch_size, self.charset.num_classes)
 
         def batches() -> Iterator[tuple[np.ndarray, np.ndarray]]:
             for idx in groups:
-                batch = pad_batch([prepped[i] for i in idx], width=widths[idx[0]])
-                logits = self.logits(batch)
+                logits = self.logits(pad_batch([prepped[i] for i in idx], width=widths[idx[0]]))
                 if blank_penalty:
                     logits[:, :, 0] -= blank_penalty
                 yield logits, np.array([output_length(prepped[i].shape[2]) for i in idx])
 
-        out: list[Any] = [None] * len(prepped)
-        # one call for all width batches: a fused search gathers their unsure lines
-        for idx, decoded in zip(groups, self.decoder.decode_batches(batches()), strict=True):
-            for i, d in zip(idx, decoded, strict=True):
-                out[i] = d
-        return out
+        return groups, batches()
 
     def _score(self, arrays: Sequence[np.ndarray], stretch: float, pad: float,
                texts: Sequence[Sequence[str]], readings: Sequence[Decoded] | None = None,
@@ -358,18 +366,14 @@ class Recognizer:
                 if d.scores is not None:
                     totals[i] = d.scores.log_likelihood(targets[i])
         todo = [i for i, t in enumerate(totals) if t is None]
-        prepped = {i: resize_line(arrays[i], self.preprocess, stretch) for i in todo}
-        widths = [padded_width(prepped[i].shape[2], pad) for i in todo]
-        for group in width_batches(widths, self.batch_size, self.charset.num_classes):
+        groups, batches = self._logit_batches([arrays[i] for i in todo], stretch, pad,
+                                              blank_penalty)
+        for group, (logits, lengths) in zip(groups, batches, strict=True):
             idx = [todo[g] for g in group]
-            logits = self.logits(pad_batch([prepped[i] for i in idx], width=widths[group[0]]))
-            if blank_penalty:
-                logits[:, :, 0] -= blank_penalty
             rows = [j for j, i in enumerate(idx) for _ in targets[i]]
             flat = [t for i in idx for t in targets[i]]
-            frames = [output_length(prepped[i].shape[2]) for i in idx for _ in targets[i]]
             total, _ = ctc_forward(logits, log_normalizer(logits), np.array(rows), flat,
-                                   np.array(frames))
+                                   lengths[rows])
             k = 0
             for i in idx:
                 totals[i] = total[k:k + len(targets[i])]

@@ -266,10 +266,11 @@ def ctc_forward(
     for t in range(1, t_total):
         shift1[:, 1:] = alpha[:, :-1]
         shift2[:, 2:] = np.where(skip[:, 2:], alpha[:, :-2], _NEG_INF)
-        if viterbi:
-            stacked = np.stack([alpha, shift1, shift2])
-            arg = stacked.argmax(axis=0)
-            new = np.take_along_axis(stacked, arg[None], axis=0)[0] + lp[t]
+        if viterbi:  # the likeliest of the three, the earlier on a tie
+            best = np.maximum(alpha, shift1)
+            arg = (shift1 > alpha).view(np.int8)
+            arg[shift2 > best] = 2
+            new = np.maximum(best, shift2) + lp[t]
             back[t] = arg  # type: ignore[index]
         else:
             new = _logsumexp3(alpha, shift1, shift2) + lp[t]

@@ -228,6 +228,17 @@ def test_blank_penalty_keeps_a_mark_rated_just_below_the_blank(tmp_path):
     assert load_checkpoint(tmp_path / "n.pt").reading.cross_below is None
     assert main(["export", "--model", str(tmp_path / "c.pt"), "--format", "fp16",
                  "--cross-below", "often", "--out", str(tmp_path / "bad.pt")]) != 0
+    # the second view as a window: a whole number of characters, or none (the whole line)
+    assert main(["export", "--model", str(tmp_path / "c.pt"), "--format", "fp16",
+                 "--cross-window", "2", "--out", str(tmp_path / "w.pt")]) == 0
+    stored = load_checkpoint(tmp_path / "w.pt").reading
+    assert (stored.cross_below, stored.cross_window) == (0.3, 2)
+    assert main(["export", "--model", str(tmp_path / "w.pt"), "--format", "fp16",
+                 "--cross-window", "none", "--out", str(tmp_path / "n.pt")]) == 0
+    assert load_checkpoint(tmp_path / "n.pt").reading.cross_window is None
+    for bad in ("1.5", "0"):
+        assert main(["export", "--model", str(tmp_path / "c.pt"), "--format", "fp16",
+                     "--cross-window", bad, "--out", str(tmp_path / "bad.pt")]) != 0
 
 
 def test_checkpoints_from_before_the_reading_policy_keep_theirs(tmp_path):
@@ -464,6 +475,103 @@ def test_an_unsure_line_is_read_in_two_views_that_choose_its_text_together():
     assert [c[0] for c in calls[0]] == ["recut"] * 4 and len(calls) == 3
 
 
+def _blocks_line(lefts, width=20, halves=()):
+    """A grey line of dark blocks ("characters") at columns ``lefts``, each ``width``
+    wide; those in ``halves`` split by a 2-column gap of their own (as 收 is)."""
+    img = np.full((40, max(lefts) + width + 15), 230, np.uint8)
+    img[39] = 200 + np.arange(img.shape[1]) % 29  # light, and tells the columns apart
+    for k, x in enumerate(lefts):
+        img[10:30, x:x + width] = 20
+        if k in halves:
+            img[10:30, x + 5:x + 7] = 230
+    return img
+
+
+def test_a_window_is_cut_at_the_gaps_between_whole_characters():
+    """reading.window_of: a window of characters [k0, k1) of the line as cut, its inner
+    edges in the widest ink-free run between the neighbours' frames (not the narrow gap
+    inside a character of two halves), placed through the recut box."""
+    from crnn.reading import ink_box, window_of
+
+    lefts = [15, 45, 75, 105, 135]
+    line = _blocks_line(lefts, halves=(1, 3))
+    box = ink_box(line, 0.2)
+    assert box is not None and (box.x0, box.x1) == (15, 155)
+    # each character's first and last frame sit in its right half (recut columns)
+    spans = np.array([[x + 12, x + 17] for x in lefts], float) - box.x0 + box.pad
+    win = window_of(line, box, spans, 1, 4)
+    assert win is not None and win.shape[0] == line.shape[0]
+    left = next(c for c in range(line.shape[1])
+                if np.array_equal(line[:, c:c + win.shape[1]], win))
+    assert 35 <= left < 45 and left + win.shape[1] in range(126, 136)
+    # the line's own ends stay; a window of every character is the whole line
+    assert window_of(line, box, spans, 0, 5).shape == line.shape
+    assert window_of(line, box, spans, 0, 2).shape[1] in range(66, 76)
+
+
+def test_an_unsure_line_s_second_view_can_be_a_window_around_its_least_sure_character():
+    """ReadingPolicy.cross_window: the second view of an unsure line is a window of it as
+    cut (its least sure character and cross_window on each side); a window that reads
+    otherwise inside offers the line's text with its reading there, scored by the whole
+    recut line (language-model terms twice) and by the window (none); a window that reads
+    otherwise at an inner edge, or a line its search kept no scores for, keeps its text."""
+    from crnn.decoding.ctc import Decoded
+    from crnn.reading import ReadingPolicy, _splice, ink_box, read_lines
+
+    with pytest.raises(ConfigError, match="cross_below"):
+        ReadingPolicy(ink_margin=0.2, cross_window=2)
+    with pytest.raises(ConfigError, match="cross_window"):
+        ReadingPolicy(ink_margin=0.2, cross_below=0.9, cross_window=0)
+    policy = ReadingPolicy(ink_margin=0.2, cross_below=0.9, cross_window=1)
+    assert ReadingPolicy.from_dict(policy.to_dict()) == policy
+    assert ReadingPolicy(ink_margin=0.2, cross_below=0.9, cross_window=2.0).cross_window == 2
+
+    lefts = [15, 45, 75, 105, 135]
+    lines = [_blocks_line(lefts) for _ in range(4)]
+    for k, x in enumerate(lines):
+        x[12:13 + k, 40] = 228  # tells the lines apart, recut or not
+    first = {0: Decoded("甲乙丙丁戊", 0.3, (0.9, 0.95, 0.3, 0.9, 0.9)),  # window 乙丙丁
+             1: Decoded("甲乙丙丁戊", 0.3, (0.9, 0.95, 0.3, 0.9, 0.9)),  # edge differs
+             2: Decoded("甲乙丙丁戊", 0.3, (0.9, 0.95, 0.3, 0.9, 0.9)),  # not placed
+             3: Decoded("甲乙丙丁戊", 0.95, (0.95,) * 5)}                # sure: one view
+    window_reads = {0: Decoded("乙两丁", 0.5, (0.9, 0.5, 0.9)),
+                    1: Decoded("己两丁", 0.5, (0.9, 0.5, 0.9))}
+    box = ink_box(lines[0], 0.2)
+    spans = np.array([[x + 12, x + 17] for x in lefts], float) - box.x0 + box.pad
+    seen_lines, scored = [], []
+
+    def which(x):
+        return int((x == 228).sum()) - 1
+
+    def read(imgs, stretch, pad, best_path=False):
+        seen_lines.append(([x.shape[1] for x in imgs], best_path))
+        if all(x.shape[1] > 100 for x in imgs):  # the recut lines
+            return [first[which(x)] for x in imgs]
+        return [window_reads[k] for k in (0, 1)]  # the two windows, in line order
+
+    def locate(imgs, stretch, pad, readings):
+        assert [d.confidence for d in readings] == [0.3, 0.3, 0.3]
+        return [spans, spans, None]
+
+    def score(imgs, stretch, pad, texts, readings, prior=1.0):
+        scored.append((prior, [tuple(t) for t in texts]))
+        if prior == 2.0:  # the whole recut line: the first text a little better
+            return [[-1.0, -2.0] for _ in texts]
+        return [[-5.0, -1.0] for _ in texts]  # the window: its own reading much better
+
+    out = read_lines(read, lines, policy, score, locate)
+    assert [d.text for d in out] == ["甲乙两丁戊", "甲乙丙丁戊", "甲乙丙丁戊", "甲乙丙丁戊"]
+    assert out[0].char_probs == (0.9, 0.9, 0.5, 0.9, 0.9) and out[0].confidence == 0.5
+    assert scored == [(2.0, [("甲乙丙丁戊", "甲乙两丁戊")]), (0.0, [("乙丙丁", "乙两丁")])]
+    # the windows, by their best path
+    assert len(seen_lines) == 2 and all(w < 100 for w in seen_lines[1][0]) and seen_lines[1][1]
+    # the splice keeps the spaces at the window's ends and their probabilities
+    d = Decoded("ab cd e", 0.5, (0.9, 0.8, 0.99, 0.5, 0.7, 0.98, 0.6))
+    spliced = _splice(d, 2, 5, Decoded(" x ", 0.6, (0.4, 0.6, 0.4)))
+    assert (spliced.text, spliced.char_probs) == ("ab x e", (0.9, 0.8, 0.99, 0.6, 0.98, 0.6))
+    assert spliced.confidence == 0.6
+
+
 def test_a_text_is_scored_under_a_view_as_the_decoder_would_score_it(tmp_path):
     """Recognizer._score: the CTC log-likelihood of each text under the line's logits as
     read (blank penalty included), plus the fused language-model terms."""
@@ -505,6 +613,37 @@ def test_a_text_is_scored_under_a_view_as_the_decoder_would_score_it(tmp_path):
     fused.logits = None  # no model run left to make
     kept = fused._score([img], 1.0, 0.1, [["ab", "cab"]], [seen], blank_penalty=0.5)[0]
     assert np.allclose(kept, with_lm, atol=1e-4)
+    halved = fused._score([img], 1.0, 0.1, [["ab", "cab"]], [seen], prior=0.0,
+                          blank_penalty=0.5)[0]
+    assert np.allclose(halved, want, atol=1e-4)  # prior 0: the log-likelihood alone
+
+
+def test_a_reading_s_characters_are_placed_on_its_line_by_their_frames():
+    """Recognizer._locate: each character of a searched reading as columns of its line,
+    from its text's likeliest alignment over the scores the search kept: in order, inside
+    the line, at the width the line was read (stretch included); None unsearched."""
+    from crnn.decoding.ctc import Decoded
+    from crnn.decoding.decoders import DecoderConfig, build_decoder
+    from crnn.recognizer import Recognizer
+
+    torch.manual_seed(3)
+    cs = Charset.from_string("abc")
+    model = CRNN(ModelConfig(num_classes=cs.num_classes, cnn_channels=(4, 4, 8, 8, 8, 8, 8),
+                             hidden=8))
+    rec = Recognizer(model, cs, Preprocess(), device="cpu",
+                     decoder=DecoderConfig(kind="beam", search_below=0.999))
+    rec.decoder = build_decoder(rec.decoder_config, cs)
+    img = np.random.default_rng(1).integers(0, 255, (48, 300), dtype=np.uint8)
+    seen = rec._read([img], 1.3, 0.1)[0]
+    assert seen.scores is not None and len(seen.text) >= 2
+    spans = rec._locate([img, img], 1.3, 0.1, [seen, Decoded(seen.text, seen.confidence)])
+    assert spans[1] is None
+    got = spans[0]
+    assert got.shape == (len(seen.text), 2)
+    assert (np.diff(got[:, 0]) > 0).all() and (got[:, 1] >= got[:, 0]).all()
+    # frames of the line read 1.3 wider, back at the line's own width
+    per_column = 300 / rec.preprocess.target_width(48, round(300 * 1.3))
+    assert got.min() >= 2 * per_column and got.max() <= 4 * len(seen.scores.lse) * per_column
 
 
 def _text_line(width=900, height=60):

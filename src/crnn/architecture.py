@@ -8,6 +8,7 @@ import no torch.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
+from typing import Any
 
 from .errors import ConfigError
 
@@ -97,3 +98,9 @@ class ModelConfig:
 def output_length(width: int) -> int:
     """Time steps T the CNN produces for an input of width W (``W // 4 + 1``)."""
     return width // 2 // 2 + 1
+
+
+def frame_column(frame: Any) -> Any:
+    """The input column in the middle of a frame's 4 columns (the CNN's stride across the
+    width, :func:`output_length`): a frame index, or a numpy array of them."""
+    return frame * 4 + 2

@@ -278,6 +278,10 @@ def _args_export(sp: argparse.ArgumentParser) -> None:
                     help="store this confidence: a line not reread whose recut reading is "
                          "at most this sure is read as cut too, and the text both views "
                          "score best is kept (needs --ink-margin; 'none' = one view)")
+    sp.add_argument("--cross-window", metavar="N",
+                    help="store this: --cross-below's second view is a window of the line "
+                         "as cut, its least sure character and N on each side ('none' = "
+                         "the whole line)")
 
 
 def _args_ocr(sp: argparse.ArgumentParser) -> None:
@@ -416,13 +420,13 @@ def _cmd_export(args: argparse.Namespace) -> int:
         if getattr(args, name) is not None:
             changes[name] = getattr(args, name)
     # settings that 'none' turns off
-    for name, example in (("ink_margin", "0.3"), ("lm_latin_below", "1.0"),
-                          ("cross_below", "0.3")):
+    for name, example, kind in (("ink_margin", "0.3", float), ("lm_latin_below", "1.0", float),
+                                ("cross_below", "0.3", float), ("cross_window", "2", int)):
         value = getattr(args, name)
         if value is None:
             continue
         try:
-            changes[name] = None if value.strip().lower() == "none" else float(value)
+            changes[name] = None if value.strip().lower() == "none" else kind(value)
         except ValueError:
             flag = "--" + name.replace("_", "-")
             raise ConfigError(f"{flag} {value!r}: give a number such as {example}, or "

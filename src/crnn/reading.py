@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, replace
+from typing import Protocol
 
 import cv2
 import numpy as np
@@ -25,8 +26,8 @@ from .decoding.ctc import Decoded
 from .errors import ConfigError
 from .slant import sharpest_slope
 
-__all__ = ["ReadingPolicy", "read_lines", "cross_choose", "recut", "straighten", "line_slope",
-           "vote", "mostly_latin"]
+__all__ = ["ReadingPolicy", "read_lines", "cross_choose", "window_choose", "window_of",
+           "recut", "ink_box", "InkBox", "straighten", "line_slope", "vote", "mostly_latin"]
 
 SCOPES = ("all", "latin")
 
@@ -89,6 +90,14 @@ class ReadingPolicy:
         well as where the line sits, and a slip in one view is rarely the other's;
         scoring both texts under both views settles it, where a vote of the two
         confidences goes with the surer slip. None: each line read in one view.
+    cross_window: with ``cross_below``, the second view is not the whole line as cut but
+        a window of it: the recut reading's least sure character and this many whole
+        characters on each side (:func:`window_of`), read by its best path; the two
+        texts then differ only there, and the window's scores stand for the cut view's.
+        A window costs a fraction of the line, so many more unsure lines get a second
+        view for the same time. A window whose reading disagrees with the first at a
+        character it shares with the rest of the line (an edge cut through a character)
+        is not used. None: the whole line.
     """
 
     stretch: float = 1.0
@@ -104,6 +113,7 @@ class ReadingPolicy:
     lm_below: float = 1.0
     lm_latin_below: float | None = None
     cross_below: float | None = None
+    cross_window: int | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "rereads", tuple(float(s) for s in self.rereads))
@@ -139,6 +149,14 @@ class ReadingPolicy:
             if self.ink_margin is None:
                 raise ConfigError("cross_below reads an unsure line recut and as cut: it "
                                   "needs an ink_margin (the recut view)")
+        if self.cross_window is not None:
+            object.__setattr__(self, "cross_window", int(self.cross_window))
+            if not 1 <= self.cross_window <= 20:
+                raise ConfigError(f"cross_window {self.cross_window} must lie in [1, 20] "
+                                  "characters (or none)")
+            if self.cross_below is None:
+                raise ConfigError("cross_window is the second view of cross_below's lines: "
+                                  "set cross_below too")
 
     def once(self) -> ReadingPolicy:
         """This policy without its rereads, stretch and blank penalty: each line read
@@ -158,7 +176,7 @@ class ReadingPolicy:
                                         "right_pad", "ink_margin", "deskew",
                                         "blank_penalty",
                                         "lm_weight", "lm_bonus", "lm_below",
-                                        "lm_latin_below", "cross_below")
+                                        "lm_latin_below", "cross_below", "cross_window")
                    if k in d})
 
     @classmethod
@@ -177,16 +195,34 @@ class ReadingPolicy:
                    right_pad=d.get("read_pad", 0.0))
 
 
-Read = Callable[[Sequence[np.ndarray], float, float], list[Decoded]]
-# (lines, stretch, right_pad, texts per line, each line's reading in that view) -> each
-# text's score under that view of its line: its CTC log-likelihood plus the decoder's
-# language-model terms, where it has them (the reading's kept scores may spare a read)
-Score = Callable[[Sequence[np.ndarray], float, float, Sequence[Sequence[str]],
-                  Sequence[Decoded]], list[list[float]]]
+class Read(Protocol):
+    """(lines, stretch, right_pad) -> each line read once at that stretch and margin; with
+    ``best_path``, by its best path alone (no language-model search)."""
+
+    def __call__(self, lines: Sequence[np.ndarray], stretch: float, pad: float,
+                 best_path: bool = False) -> list[Decoded]: ...
+
+
+class Score(Protocol):
+    """(lines, stretch, right_pad, texts per line, each line's reading in that view) ->
+    each text's score under that view of its line: its CTC log-likelihood plus ``prior``
+    times the decoder's language-model terms, where it has them (the reading's kept
+    scores may spare a read)."""
+
+    def __call__(self, lines: Sequence[np.ndarray], stretch: float, pad: float,
+                 texts: Sequence[Sequence[str]], readings: Sequence[Decoded],
+                 prior: float = 1.0) -> list[list[float]]: ...
+
+
+# (lines, stretch, right_pad, each line's reading in that view) -> per reading, its
+# characters as columns of its line, (n, 2): the middle of the first and of the last frame
+# of each character in the reading's likeliest alignment; None where it kept no scores
+Locate = Callable[[Sequence[np.ndarray], float, float, Sequence[Decoded]],
+                  list[np.ndarray | None]]
 
 
 def read_lines(read: Read, lines: Sequence[np.ndarray], policy: ReadingPolicy,
-               score: Score | None = None) -> list[Decoded]:
+               score: Score | None = None, locate: Locate | None = None) -> list[Decoded]:
     """``lines`` read under ``policy``: ``read(lines, stretch, right_pad)`` reads a list
     of line images once, at one stretch; here every line is read at ``policy.stretch``,
     and those read with a confidence of at most ``reread_below`` (mostly Latin ones
@@ -195,25 +231,32 @@ def read_lines(read: Read, lines: Sequence[np.ndarray], policy: ReadingPolicy,
     (:func:`straighten`); with ``ink_margin``, every line is then read :func:`recut`,
     and those read again are read as they were cut (and at ``stretch`` too where the
     readings disagree). With ``cross_below`` (and ``score``), the other unsure lines are
-    read as cut too, and the two views choose between their readings
-    (:func:`cross_choose`)."""
+    read as cut too, whole (:func:`cross_choose`) or, with ``cross_window`` (and
+    ``locate``), in a window around their least sure character (:func:`window_choose`),
+    and the two views choose between their readings."""
     if policy.deskew > 0:
         lines = [straighten(x, policy.deskew) for x in lines]
-    first = lines if policy.ink_margin is None else \
-        [recut(x, policy.ink_margin) for x in lines]
+    boxes = [None] * len(lines) if policy.ink_margin is None else \
+        [ink_box(x, policy.ink_margin) for x in lines]
+    first = [x if b is None else b.cut(x) for x, b in zip(lines, boxes, strict=True)]
     out = read(first, policy.stretch, policy.right_pad)
     again = [i for i, d in enumerate(out) if d.confidence <= policy.reread_below
              and (policy.reread_scope == "all" or mostly_latin(d.text))] \
         if policy.rereads else []
-    if policy.cross_below is not None and score is not None and first is not lines:
+    recut_any = any(b is not None for b in boxes)
+    if policy.cross_below is not None and score is not None and recut_any:
         taken = set(again)
-        cross = [i for i, d in enumerate(out)
-                 if d.confidence <= policy.cross_below and i not in taken]
-        if cross:
+        cross = [i for i, d in enumerate(out) if d.confidence <= policy.cross_below
+                 and i not in taken and boxes[i] is not None]
+        if cross and policy.cross_window is not None and locate is not None:
+            chosen = window_choose([first[i] for i in cross], [lines[i] for i in cross],
+                                   [boxes[i] for i in cross], [out[i] for i in cross],
+                                   read, score, locate, policy)
+        elif cross:
             chosen = cross_choose([first[i] for i in cross], [lines[i] for i in cross],
                                   [out[i] for i in cross], read, score, policy)
-            for i, d in zip(cross, chosen, strict=True):
-                out[i] = d
+        for i, d in zip(cross, chosen if cross else [], strict=True):
+            out[i] = d
     if not again:
         return _bare(out)
     readings: dict[int, list[Decoded]] = {i: [out[i]] for i in again}
@@ -227,7 +270,7 @@ def read_lines(read: Read, lines: Sequence[np.ndarray], policy: ReadingPolicy,
 
     for s in policy.rereads:
         read_again(again, s)
-    if first is not lines:  # recut: where the views disagree, the line as cut decides
+    if policy.ink_margin is not None:  # recut: where the views disagree, the line as cut decides
         read_again([i for i in again if len({d.text for d in readings[i]}) > 1],
                    policy.stretch)
     for i in again:
@@ -258,10 +301,143 @@ def cross_choose(recut_lines: Sequence[np.ndarray], cut_lines: Sequence[np.ndarr
                         [readings[i] for i in split])
     under_cut = score([cut_lines[i] for i in split], *args, texts, [second[i] for i in split])
     for k, i in enumerate(split):
-        mean = [(a + b) / 2 for a, b in zip(under_recut[k], under_cut[k], strict=True)]
-        if mean[1] > mean[0]:
+        if under_recut[k][1] + under_cut[k][1] > under_recut[k][0] + under_cut[k][0]:
             out[i] = second[i]
     return out
+
+
+def window_choose(recut_lines: Sequence[np.ndarray], cut_lines: Sequence[np.ndarray],
+                  boxes: Sequence[InkBox], readings: Sequence[Decoded], read: Read,
+                  score: Score, locate: Locate, policy: ReadingPolicy) -> list[Decoded]:
+    """:func:`cross_choose` with a window of each line as cut for its second view
+    (:func:`window_of`, ``policy.cross_window`` characters each side of the least sure
+    one), read by its best path: where the window reads otherwise, the line's text with
+    the window's reading in place of its own characters there is the other text, and the
+    two are scored by the whole recut line and by the window (each text by its part
+    there; the language model's terms counted with the whole line's, twice, as the two
+    views' sum counts them in :func:`cross_choose`). A line whose characters cannot be
+    placed (its reading kept no scores), or whose window reads otherwise at an edge
+    character it shares with the rest of the line, keeps its reading."""
+    args = (policy.stretch, policy.right_pad)
+    context = policy.cross_window or 0
+    spans = locate(recut_lines, *args, readings)
+    out = list(readings)
+    jobs: list[tuple[int, int, int, np.ndarray]] = []  # line, characters [k0, k1), window
+    for i, (d, sp) in enumerate(zip(readings, spans, strict=True)):
+        if sp is None or not d.text or len(sp) != len(d.text) \
+                or len(d.char_probs) != len(d.text):
+            continue
+        k = int(np.argmin(d.char_probs))
+        k0, k1 = max(0, k - context), min(len(d.text), k + context + 1)
+        win = window_of(cut_lines[i], boxes[i], sp, k0, k1)
+        if win is not None:
+            jobs.append((i, k0, k1, win))
+    if not jobs:
+        return out
+    seen = read([w for *_, w in jobs], *args, best_path=True)
+    split = [(job, r) for job, r in zip(jobs, seen, strict=True)
+             if _differs_inside(readings[job[0]].text, job[1], job[2], r.text)]
+    if not split:
+        return out
+    whole, parts, alone = [], [], []
+    for (i, k0, k1, _), r in split:
+        text = readings[i].text
+        spliced = _splice(readings[i], k0, k1, r)
+        alone.append(spliced)
+        whole.append((text, spliced.text))
+        parts.append((text[k0:k1], r.text))
+    under_recut = score([recut_lines[i] for (i, *_), _ in split], *args, whole,
+                        [readings[i] for (i, *_), _ in split], prior=2.0)
+    under_window = score([w for (*_, w), _ in split], *args, parts, [r for _, r in split],
+                         prior=0.0)
+    for k, ((i, *_), _) in enumerate(split):
+        if under_recut[k][1] + under_window[k][1] > under_recut[k][0] + under_window[k][0]:
+            out[i] = alone[k]
+    return out
+
+
+def _differs_inside(text: str, k0: int, k1: int, seen: str) -> bool:
+    """Whether a window's reading ``seen`` of characters ``text[k0:k1]`` tells another
+    text (spaces aside), with the same first (last) character where the window's edge is
+    not the line's: there a cut may clip a character, and the line's other view holds it
+    whole."""
+    mine, theirs = text[k0:k1].replace(" ", ""), seen.replace(" ", "")
+    if mine == theirs or not theirs:
+        return False
+    return (k0 == 0 or mine[0] == theirs[0]) and (k1 == len(text) or mine[-1] == theirs[-1])
+
+
+def _splice(reading: Decoded, k0: int, k1: int, seen: Decoded) -> Decoded:
+    """``reading`` with a window's reading ``seen`` in place of its characters
+    ``[k0, k1)`` (keeping the spaces at their ends), each character with its own
+    reading's probability."""
+    text, probs = reading.text, reading.char_probs
+    mine = text[k0:k1]
+    lead = len(mine) - len(mine.lstrip(" "))
+    trail = len(mine) - len(mine.rstrip(" "))
+    core = seen.text.strip(" ")
+    at = len(seen.text) - len(seen.text.lstrip(" "))
+    core_probs = seen.char_probs[at:at + len(core)] \
+        if len(seen.char_probs) == len(seen.text) else (seen.confidence,) * len(core)
+    new_text = text[:k0 + lead] + core + text[k1 - trail:]
+    new_probs = probs[:k0 + lead] + tuple(core_probs) + probs[k1 - trail:]
+    return Decoded(new_text, min(new_probs, default=reading.confidence), new_probs)
+
+
+@dataclass(frozen=True)
+class InkBox:
+    """Where :func:`recut` cuts a line: its ink box, columns ``[x0, x1)`` and rows
+    ``[y0, y1)``, then ``pad`` pixels of ``fill`` (its background) on every side."""
+
+    x0: int
+    x1: int
+    y0: int
+    y1: int
+    pad: int
+    fill: float | tuple[float, ...]
+
+    def cut(self, line: np.ndarray) -> np.ndarray:
+        """``line`` cut to the box, with its margin."""
+        return cv2.copyMakeBorder(np.ascontiguousarray(line[self.y0:self.y1, self.x0:self.x1]),
+                                  self.pad, self.pad, self.pad, self.pad,
+                                  cv2.BORDER_CONSTANT, value=self.fill)
+
+    def to_line(self, x: np.ndarray) -> np.ndarray:
+        """Columns of the recut line -> the same places on the line as cut."""
+        return x - self.pad + self.x0
+
+
+def window_of(line: np.ndarray, box: InkBox, spans: np.ndarray, k0: int, k1: int
+              ) -> np.ndarray | None:
+    """``line`` (as cut) cropped to characters ``[k0, k1)`` of a reading of its recut view
+    (``box``): ``spans`` ``(n, 2)`` the recut columns of each character's first and last
+    frame. An inner edge is the middle of the widest run of columns with the least ink
+    between the last frame of the character before and the first of the one after: the
+    gap between them, rather than the narrower one inside a character of two halves
+    (收, 明); the line's own ends stay. None: under 4 columns."""
+    width = line.shape[1]
+    at = box.to_line(np.asarray(spans, dtype=np.float64))
+    grey = line if line.ndim == 2 else cv2.cvtColor(line, cv2.COLOR_RGB2GRAY)
+    ink = _ink(grey)
+    column_ink = ink.sum(axis=0) if ink is not None else np.zeros(width, np.int64)
+
+    def gap(c: int) -> int:
+        lo = min(width - 1, max(0, int(np.floor(at[c - 1, 1]))))
+        hi = min(width - 1, max(0, int(np.ceil(at[c, 0]))))
+        if hi <= lo:
+            return min(width - 1, max(0, (lo + hi) // 2))
+        part = column_ink[lo:hi + 1]
+        low = np.concatenate(([False], part == part.min(), [False]))
+        edges = np.flatnonzero(low[1:] != low[:-1])
+        starts, ends = edges[::2], edges[1::2]
+        widest = int(np.argmax(ends - starts))
+        return lo + int((starts[widest] + ends[widest] - 1) // 2)
+
+    left = 0 if k0 == 0 else gap(k0)
+    right = width if k1 == len(spans) else gap(k1) + 1
+    if right - left < 4:
+        return None
+    return np.ascontiguousarray(line[:, left:right])
 
 
 def vote(readings: Sequence[Decoded]) -> Decoded:
@@ -293,31 +469,35 @@ def _main_band(row_ink: np.ndarray) -> tuple[int, int] | None:
 
 def recut(line: np.ndarray, margin: float) -> np.ndarray:
     """``line`` (uint8, grey or RGB, dark text on a lighter ground) cut at its ink box and
-    given ``margin`` ink heights of its own background on every side. The ink is what
-    Otsu's level on the grey line calls dark, in rows holding at least two such pixels
-    (a lone speck does not stretch the box); a band of such rows at the top or bottom
-    edge, apart from the line's main band and under half its height, is a cut-off piece
-    of the neighbouring line and left out. The background is the median of the rest.
-    A line with no clear ink, more ink than ground (light text on dark), or "ink" from
-    its top edge to its bottom (a scan's shadow or tone band, which Otsu's level can
-    call dark) is returned as it is."""
+    given ``margin`` ink heights of its own background on every side (:func:`ink_box`);
+    a line with no box to trust is returned as it is."""
+    box = ink_box(line, margin)
+    return line if box is None else box.cut(line)
+
+
+def ink_box(line: np.ndarray, margin: float) -> InkBox | None:
+    """Where :func:`recut` cuts ``line``. The ink is what Otsu's level on the grey line
+    calls dark, in rows holding at least two such pixels (a lone speck does not stretch
+    the box); a band of such rows at the top or bottom edge, apart from the line's main
+    band and under half its height, is a cut-off piece of the neighbouring line and left
+    out. The background is the median of the rest. None for a line with no clear ink,
+    more ink than ground (light text on dark), or "ink" from its top edge to its bottom
+    (a scan's shadow or tone band, which Otsu's level can call dark)."""
     grey = line if line.ndim == 2 else cv2.cvtColor(line, cv2.COLOR_RGB2GRAY)
     ink = _ink(grey)
     if ink is None:
-        return line
+        return None
     band = _main_band(ink.sum(axis=1))
     if band is None:
-        return line
+        return None
     y0, y1 = band
     if y0 == 0 and y1 == len(grey):
-        return line  # "ink" from edge to edge: a shadow or a tone, not a box to trust
+        return None  # "ink" from edge to edge: a shadow or a tone, not a box to trust
     cols = np.flatnonzero(ink[y0:y1].any(axis=0))
-    x0, x1 = int(cols[0]), int(cols[-1]) + 1
     pad = int(round(margin * (y1 - y0)))
     ground = np.median(line[~ink], axis=0)
     fill = tuple(float(v) for v in np.atleast_1d(ground)) if line.ndim == 3 else float(ground)
-    return cv2.copyMakeBorder(np.ascontiguousarray(line[y0:y1, x0:x1]), pad, pad, pad, pad,
-                              cv2.BORDER_CONSTANT, value=fill)
+    return InkBox(int(cols[0]), int(cols[-1]) + 1, y0, y1, pad, fill)
 
 
 MIN_GAIN = 1.05  # a slant must sharpen a line's row profile this much over level

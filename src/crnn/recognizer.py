@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .architecture import output_length
+from .architecture import frame_column, output_length
 from .charset import Charset
 from .checkpoint import Checkpoint, load_checkpoint
 from .data.images import (
@@ -35,7 +35,12 @@ from .data.images import (
     resize_line,
 )
 from .decoding.ctc import Decoded, ctc_forward, log_normalizer
-from .decoding.decoders import DecoderConfig, build_decoder
+from .decoding.decoders import (
+    DecoderConfig,
+    GreedyDecoder,
+    best_alignments,
+    build_decoder,
+)
 from .errors import CheckpointError, CrnnError, DatasetError
 from .reading import ReadingPolicy, read_lines
 
@@ -317,16 +322,20 @@ class Recognizer:
         policy = self.reading if reading is None or self.preprocess.width is not None \
             else reading
         return read_lines(partial(self._read, blank_penalty=policy.blank_penalty), arrays,
-                          policy, partial(self._score, blank_penalty=policy.blank_penalty))
+                          policy, partial(self._score, blank_penalty=policy.blank_penalty),
+                          self._locate)
 
     def _read(self, arrays: Sequence[np.ndarray], stretch: float, pad: float,
-              blank_penalty: float = 0.0) -> list[Decoded]:
+              best_path: bool = False, blank_penalty: float = 0.0) -> list[Decoded]:
         """Every line read once, ``stretch`` wider, padded right to ``1 + pad`` times,
-        ``blank_penalty`` taken off the blank's logit before decoding."""
+        ``blank_penalty`` taken off the blank's logit before decoding; with ``best_path``,
+        by the best path alone (no search, whatever the decoder)."""
         groups, batches = self._logit_batches(arrays, stretch, pad, blank_penalty)
+        decoder = GreedyDecoder(self.decoder.config, self.decoder.charset) if best_path \
+            else self.decoder
         out: list[Any] = [None] * len(arrays)
         # one call for all width batches: a fused search gathers their unsure lines
-        for idx, decoded in zip(groups, self.decoder.decode_batches(batches), strict=True):
+        for idx, decoded in zip(groups, decoder.decode_batches(batches), strict=True):
             for i, d in zip(idx, decoded, strict=True):
                 out[i] = d
         return out
@@ -352,13 +361,13 @@ class Recognizer:
 
     def _score(self, arrays: Sequence[np.ndarray], stretch: float, pad: float,
                texts: Sequence[Sequence[str]], readings: Sequence[Decoded] | None = None,
-               blank_penalty: float = 0.0) -> list[list[float]]:
+               prior: float = 1.0, blank_penalty: float = 0.0) -> list[list[float]]:
         """Each of a line's ``texts`` scored under the line as :meth:`_read` reads it:
-        its CTC log-likelihood (all alignments, natural log), plus the language-model
-        terms of the decoder's fused search where it has a model (``lm_weight * log P_lm
-        + length_bonus * tokens``). A line whose reading there (``readings``) kept the
-        scores its search used (:attr:`Decoded.scores`), holding every class of its
-        texts, is scored on them; the others are read again."""
+        its CTC log-likelihood (all alignments, natural log), plus ``prior`` times the
+        language-model terms of the decoder's fused search where it has a model
+        (``lm_weight * log P_lm + length_bonus * tokens``). A line whose reading there
+        (``readings``) kept the scores its search used (:attr:`Decoded.scores`), holding
+        every class of its texts, is scored on them; the others are read again."""
         targets = [[self.charset.encode(t, oov="drop-char") or [] for t in ts] for ts in texts]
         totals: list[Any] = [None] * len(arrays)
         if readings is not None and self.decoder_config.allow is None:
@@ -378,8 +387,37 @@ class Recognizer:
             for i in idx:
                 totals[i] = total[k:k + len(targets[i])]
                 k += len(targets[i])
-        return [[float(v) + self._text_prior(t) for v, t in zip(totals[i], texts[i], strict=True)]
-                for i in range(len(arrays))]
+        return [[float(v) + (prior * self._text_prior(t) if prior else 0.0)
+                 for v, t in zip(totals[i], texts[i], strict=True)] for i in range(len(arrays))]
+
+    def _locate(self, arrays: Sequence[np.ndarray], stretch: float, pad: float,
+                readings: Sequence[Decoded]) -> list[np.ndarray | None]:
+        """Each reading's characters as columns of its line (``arrays``, read at
+        ``stretch``): ``(n, 2)``, the middle of the first and of the last frame that the
+        likeliest alignment of its text over the scores its search kept
+        (:attr:`Decoded.scores`) gives each character; None where it kept none, or its
+        text does not encode one class a character."""
+        out: list[np.ndarray | None] = [None] * len(arrays)
+        todo, targets = [], []
+        for i, d in enumerate(readings):
+            target = self.charset.encode(d.text, oov="drop-char") if d.scores is not None \
+                else None
+            if target and len(target) == len(d.text):
+                todo.append(i)
+                targets.append(target)
+        paths = best_alignments([readings[i].scores for i in todo], targets)
+        for i, target, path in zip(todo, targets, paths, strict=True):
+            if path is None:
+                continue
+            h, w = arrays[i].shape[:2]
+            per_column = w / self.preprocess.target_width(h, round(w * stretch))
+            frames = np.arange(len(path))
+            spans = np.empty((len(target), 2))
+            for c in range(len(target)):
+                mine = frames[path == 2 * c + 1]
+                spans[c] = (mine[0], mine[-1])
+            out[i] = frame_column(spans) * per_column
+        return out
 
     def _text_prior(self, text: str) -> float:
         """The fused search's language-model terms for ``text`` (0 without a model)."""

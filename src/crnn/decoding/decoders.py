@@ -53,6 +53,7 @@ __all__ = [
     "BeamDecoder",
     "LexiconDecoder",
     "LineScores",
+    "best_alignments",
     "build_decoder",
     "resolve_allowed",
 ]
@@ -539,6 +540,30 @@ class LineScores:
         total, _ = ctc_forward(self.x[:, None, :], self.lse[:, None], np.zeros(m, np.int64),
                                mapped, np.full(m, len(self.lse)))
         return total
+
+
+def best_alignments(lines: Sequence[LineScores], targets: Sequence[Sequence[int]],
+                    chunk: int = 32) -> list[np.ndarray | None]:
+    """Each target's likeliest single alignment (Viterbi) over its line's kept columns:
+    per frame ``(T,)`` of that line, the extended-label position (even: a blank, ``2i + 1``:
+    character ``i``); None where the target holds a class outside the columns. Lines of
+    like lengths are aligned together, ``chunk`` to a call."""
+    out: list[np.ndarray | None] = [None] * len(lines)
+    mapped: dict[int, list[int]] = {}
+    for j, (scores, target) in enumerate(zip(lines, targets, strict=True)):
+        column = {int(c): q for q, c in enumerate(scores.classes)}
+        if all(c in column for c in target):
+            mapped[j] = [column[c] for c in target]
+    order = sorted(mapped, key=lambda j: -len(lines[j].lse))
+    for k in range(0, len(order), chunk):
+        part = order[k:k + chunk]
+        x, lse, lengths, _ = _pack([lines[j] for j in part])
+        _, path = ctc_forward(x, lse, np.arange(len(part)), [mapped[j] for j in part],
+                              lengths, viterbi=True)
+        assert path is not None
+        for q, j in enumerate(part):
+            out[j] = path[:lengths[q], q]
+    return out
 
 
 def _columns(x: np.ndarray, lse: np.ndarray, best: np.ndarray, i: int, length: int,

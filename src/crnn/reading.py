@@ -243,19 +243,19 @@ def read_lines(read: Read, lines: Sequence[np.ndarray], policy: ReadingPolicy,
     again = [i for i, d in enumerate(out) if d.confidence <= policy.reread_below
              and (policy.reread_scope == "all" or mostly_latin(d.text))] \
         if policy.rereads else []
-    recut_any = any(b is not None for b in boxes)
-    if policy.cross_below is not None and score is not None and recut_any:
-        taken = set(again)
+    if policy.cross_below is not None and score is not None:
+        taken = set(again)  # a line without an ink box has one view: it is not crossed
         cross = [i for i, d in enumerate(out) if d.confidence <= policy.cross_below
                  and i not in taken and boxes[i] is not None]
-        if cross and policy.cross_window is not None and locate is not None:
-            chosen = window_choose([first[i] for i in cross], [lines[i] for i in cross],
-                                   [boxes[i] for i in cross], [out[i] for i in cross],
+        views = ([first[i] for i in cross], [lines[i] for i in cross])
+        if not cross:
+            chosen = []
+        elif policy.cross_window is not None and locate is not None:
+            chosen = window_choose(*views, [boxes[i] for i in cross], [out[i] for i in cross],
                                    read, score, locate, policy)
-        elif cross:
-            chosen = cross_choose([first[i] for i in cross], [lines[i] for i in cross],
-                                  [out[i] for i in cross], read, score, policy)
-        for i, d in zip(cross, chosen if cross else [], strict=True):
+        else:
+            chosen = cross_choose(*views, [out[i] for i in cross], read, score, policy)
+        for i, d in zip(cross, chosen, strict=True):
             out[i] = d
     if not again:
         return _bare(out)

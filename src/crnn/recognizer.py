@@ -397,6 +397,8 @@ class Recognizer:
         likeliest alignment of its text over the scores its search kept
         (:attr:`Decoded.scores`) gives each character; None where it kept none, or its
         text does not encode one class a character."""
+        if len(readings) != len(arrays):
+            raise ValueError(f"{len(readings)} readings of {len(arrays)} lines")
         out: list[np.ndarray | None] = [None] * len(arrays)
         todo, targets = [], []
         for i, d in enumerate(readings):
